@@ -1,0 +1,119 @@
+# unprompt — one Makefile for everything. See README.md.
+#   make            build/engine-run, build/bench, build/libunprompt.a
+#   make test       build and run every test (prints "N passed, N failed")
+#   make asan       the tests under AddressSanitizer + UBSan (clang)
+#   make fuzz       libFuzzer targets in build/fuzz (clang); make fuzz-run FUZZ_SECONDS=60
+#   make bench      build/bench (all stages)
+#   make weights    download + convert the models (the only step that needs a network)
+#   make install PREFIX=/usr/local
+#   make clean
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2
+PREFIX  ?= /usr/local
+ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
+
+WARN     = -Wall -Wextra -Werror
+CPPFLAGS = -I. -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+CFLAGS  += -std=c11 -g $(OPT) $(WARN) -fopenmp -MMD -MP
+LDLIBS  += -lopenblas -lz -lm -fopenmp
+
+# Per-ISA kernel files get their own target flags, so the binary still runs
+# on a CPU without them; the dispatcher picks at run time.
+AVX2_FLAGS   = -mavx2 -mfma -mf16c
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+BF16_FLAGS   = $(AVX512_FLAGS) -mavx512bf16
+
+ALL_LIB_SRC = $(wildcard format/*.c) $(wildcard kernels/*.c) $(wildcard engine/*.c)
+ifeq ($(ARCH),x86_64)
+LIB_SRC = $(filter-out %_neon.c,$(ALL_LIB_SRC))
+else
+LIB_SRC = $(filter-out %_avx2.c %_avx512.c %_avx512bf16.c,$(ALL_LIB_SRC))
+endif
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB      = $(BUILD)/libunprompt.a
+
+CLI_SRC  = $(wildcard tools/engine-run/*.c)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC = $(wildcard bench/*.c)
+BENCH_OBJ = $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_SRC = $(wildcard tools/*.c)
+TOOLS    = $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+
+TEST_SRC = $(wildcard tests/test_*.c)
+TESTS    = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/test_fuzzreplay_%)
+
+.SECONDARY:
+.PHONY: all test check asan fuzz fuzz-run bench weights install clean test-arm64
+all: $(LIB) $(BUILD)/engine-run $(BUILD)/bench $(TOOLS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/obj/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(AVX2_FLAGS) -c $< -o $@
+$(BUILD)/obj/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(AVX512_FLAGS) -c $< -o $@
+$(BUILD)/obj/%_avx512bf16.o: %_avx512bf16.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(BF16_FLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/engine-run: $(CLI_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+$(BUILD)/bench: $(BENCH_OBJ) $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(BENCH_OBJ) $(LIB) $(LDLIBS) -o $@
+$(BUILD)/%: $(BUILD)/obj/tools/%.o $(LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_fuzzreplay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DFUZZ_NAME='"$*"' $< tests/fuzz/replay_main.c $(LIB) $(LDLIBS) -o $@
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# The test programs find the binaries and fixtures through these variables.
+test check: all $(TESTS) $(FUZZ_REPLAY)
+	UNPROMPT_BUILD=$(abspath $(BUILD)) sh tests/run.sh $(BUILD)/tests
+
+asan:
+	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" test
+
+FUZZ_TARGETS = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=build/fuzz/fuzz_%)
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZ_TARGETS)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter format/%,$(LIB_SRC))
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined $< $(filter format/%,$(LIB_SRC)) -lz -lm -o $@
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do n=$${t##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
+		echo "== $$n ($(FUZZ_SECONDS) s)"; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|crash-|Done' ; done
+
+bench: $(BUILD)/bench
+
+weights:
+	sh tools/fetch-weights weights
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/engine-run $(DESTDIR)$(PREFIX)/bin/engine-run
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libunprompt.a
+	install -m 644 engine/unprompt.h $(DESTDIR)$(PREFIX)/include/unprompt.h
+	if [ -f docs/engine-run.1 ]; then install -m 644 docs/engine-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+clean:
+	rm -rf build build-asan build-arm64
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

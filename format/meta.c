@@ -1,0 +1,102 @@
+#include "format/meta.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/buf.h"
+
+#define META_MAX_ENTRIES 4096
+
+void meta_list_init(meta_list *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void meta_list_free(meta_list *m)
+{
+    for (size_t i = 0; i < m->count; i++) {
+        free(m->items[i].keyword);
+        free(m->items[i].text);
+    }
+    free(m->items);
+    meta_list_init(m);
+}
+
+int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *text,
+                  size_t text_len, meta_source source, fmt_error *err)
+{
+    if (m->count >= META_MAX_ENTRIES)
+        return fmt_fail(err, "more than %d text entries", META_MAX_ENTRIES);
+    if (m->count == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 8;
+        meta_entry *p = realloc(m->items, cap * sizeof *p);
+        if (!p) return fmt_fail(err, "out of memory");
+        m->items = p;
+        m->cap = cap;
+    }
+    meta_entry *e = &m->items[m->count];
+    e->keyword = str_ndup(keyword, kw_len);
+    e->text = str_ndup(text, text_len);
+    if (!e->keyword || !e->text) {
+        free(e->keyword);
+        free(e->text);
+        return fmt_fail(err, "out of memory (%zu bytes of text)", text_len);
+    }
+    e->text_len = text_len;
+    e->source = source;
+    m->count++;
+    return 0;
+}
+
+void meta_list_warn(meta_list *m, const char *fmt, ...)
+{
+    if (m->n_warnings >= META_MAX_WARNINGS) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->warnings[m->n_warnings], META_WARNING_LEN, fmt, ap);
+    va_end(ap);
+    m->n_warnings++;
+}
+
+const meta_entry *meta_list_find(const meta_list *m, const char *keyword)
+{
+    for (size_t i = 0; i < m->count; i++)
+        if (strcmp(m->items[i].keyword, keyword) == 0) return &m->items[i];
+    return NULL;
+}
+
+const char *meta_source_name(meta_source s)
+{
+    switch (s) {
+    case META_PNG_TEXT: return "tEXt";
+    case META_PNG_ZTXT: return "zTXt";
+    case META_PNG_ITXT: return "iTXt";
+    case META_EXIF: return "Exif";
+    case META_JPEG_COM: return "COM";
+    case META_STEALTH: return "stealth";
+    }
+    return "?";
+}
+
+char *latin1_to_utf8(const char *s, size_t n, size_t *out_len)
+{
+    size_t cap;
+    if (size_mul(n, 2, &cap) || size_add(cap, 1, &cap)) return NULL;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            out[j++] = (char)c;
+        } else {
+            out[j++] = (char)(0xC0 | (c >> 6));
+            out[j++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    out[j] = '\0';
+    if (out_len) *out_len = j;
+    return out;
+}

@@ -1,0 +1,54 @@
+/* The text a file carries, as found: one entry per text chunk / Exif field.
+ * Readers (png.c, jpeg.c, webp.c, exif.c, stealth.c) append to a meta_list;
+ * the generation-parameter parsers (gen_params.h) read it. */
+#ifndef UNPROMPT_FORMAT_META_H
+#define UNPROMPT_FORMAT_META_H
+
+#include <stddef.h>
+
+#include "format/error.h"
+
+typedef enum {
+    META_PNG_TEXT,   /* tEXt, Latin-1 converted to UTF-8 */
+    META_PNG_ZTXT,   /* zTXt, inflated, Latin-1 converted to UTF-8 */
+    META_PNG_ITXT,   /* iTXt, UTF-8, compressed or not */
+    META_EXIF,       /* an Exif field (PNG eXIf, JPEG APP1, WebP EXIF) */
+    META_JPEG_COM,   /* JPEG COM segment */
+    META_STEALTH     /* A1111 stealth info hidden in pixel LSBs */
+} meta_source;
+
+typedef struct {
+    char *keyword;   /* NUL-terminated UTF-8, e.g. "parameters", "prompt", "UserComment" */
+    char *text;      /* NUL-terminated UTF-8 (may contain no NUL itself) */
+    size_t text_len; /* bytes in text, excluding the terminator */
+    meta_source source;
+} meta_entry;
+
+#define META_MAX_WARNINGS 8
+#define META_WARNING_LEN 160
+
+typedef struct {
+    meta_entry *items;
+    size_t count, cap;
+    /* Non-fatal problems (CRC mismatch, truncated trailing data...). */
+    char warnings[META_MAX_WARNINGS][META_WARNING_LEN];
+    int n_warnings;
+    /* Image facts the reader saw, 0 if unknown. */
+    unsigned width, height;
+    const char *container; /* "png", "jpeg", "webp", or NULL */
+} meta_list;
+
+void meta_list_init(meta_list *m);
+void meta_list_free(meta_list *m);
+/* Copies keyword and text. Text must already be UTF-8. */
+int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *text,
+                  size_t text_len, meta_source source, fmt_error *err);
+void meta_list_warn(meta_list *m, const char *fmt, ...) FMT_PRINTF(2, 3);
+/* First entry with this keyword (exact match), or NULL. */
+const meta_entry *meta_list_find(const meta_list *m, const char *keyword);
+const char *meta_source_name(meta_source s);
+
+/* Latin-1 → UTF-8 (tEXt/zTXt are Latin-1 by the PNG specification). */
+char *latin1_to_utf8(const char *s, size_t n, size_t *out_len);
+
+#endif

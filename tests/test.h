@@ -1,0 +1,118 @@
+/* A tiny test harness. Each tests/test_*.c is one program:
+ *
+ *   static void test_something(void) { CHECK(x == 1); CHECK_STR(a, "b"); }
+ *   int main(void) { RUN(test_something); return test_summary("png"); }
+ *
+ * A test case passes when all of its checks pass. test_summary() prints
+ * "<name>: N passed, N failed, N skipped" and returns the exit status;
+ * tests/run.sh adds the lines up. SKIP("why") marks the running case skipped
+ * (used only when ../shared test data is absent, as in a user's clone). */
+#ifndef UNPROMPT_TESTS_TEST_H
+#define UNPROMPT_TESTS_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int test_passed, test_failed, test_skipped;
+static int test_case_failed, test_case_skipped;
+static const char *test_case_name = "";
+
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "  FAIL %s (%s:%d): %s\n", test_case_name, __FILE__, __LINE__, \
+                    #cond);                                                                \
+            test_case_failed = 1;                                                          \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_STR(got, want)                                                                 \
+    do {                                                                                     \
+        const char *g_ = (got), *w_ = (want);                                                \
+        if (!g_ || !w_ || strcmp(g_, w_) != 0) {                                             \
+            fprintf(stderr, "  FAIL %s (%s:%d): %s\n    got:  %s%s%s\n    want: %s%s%s\n",   \
+                    test_case_name, __FILE__, __LINE__, #got, g_ ? "\"" : "",                \
+                    g_ ? g_ : "(null)", g_ ? "\"" : "", w_ ? "\"" : "", w_ ? w_ : "(null)", \
+                    w_ ? "\"" : "");                                                         \
+            test_case_failed = 1;                                                            \
+        }                                                                                    \
+    } while (0)
+
+#define CHECK_NEAR(got, want, tol)                                                          \
+    do {                                                                                    \
+        double g_ = (got), w_ = (want);                                                     \
+        if (!(fabs(g_ - w_) <= (tol))) {                                                    \
+            fprintf(stderr, "  FAIL %s (%s:%d): %s = %.9g, want %.9g (tol %g)\n",           \
+                    test_case_name, __FILE__, __LINE__, #got, g_, w_, (double)(tol));       \
+            test_case_failed = 1;                                                           \
+        }                                                                                   \
+    } while (0)
+
+#define SKIP(why)                                                                    \
+    do {                                                                             \
+        fprintf(stderr, "  SKIP %s: %s\n", test_case_name, why);                     \
+        test_case_skipped = 1;                                                       \
+        return;                                                                      \
+    } while (0)
+
+#define RUN(fn)                                                  \
+    do {                                                         \
+        test_case_name = #fn;                                    \
+        test_case_failed = 0;                                    \
+        test_case_skipped = 0;                                   \
+        fn();                                                    \
+        if (test_case_failed) {                                  \
+            test_failed++;                                       \
+            fprintf(stderr, "not ok %s\n", #fn);                 \
+        } else if (test_case_skipped) {                          \
+            test_skipped++;                                      \
+        } else {                                                 \
+            test_passed++;                                       \
+        }                                                        \
+    } while (0)
+
+static inline int test_summary(const char *name)
+{
+    printf("%s: %d passed, %d failed, %d skipped\n", name, test_passed, test_failed,
+           test_skipped);
+    return test_failed ? 1 : 0;
+}
+
+/* Read a whole file (NULL if missing). Tests only. */
+static inline unsigned char *test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *p = malloc(cap);
+    size_t r;
+    while (p && (r = fread(p + n, 1, cap - n, f)) > 0) {
+        n += r;
+        if (n == cap) {
+            unsigned char *q = realloc(p, cap * 2);
+            if (!q) { free(p); p = NULL; break; }
+            p = q;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (len) *len = n;
+    return p;
+}
+
+/* Where ../shared lives: $UNPROMPT_SHARED, else "../shared". NULL if absent. */
+static inline const char *test_shared_dir(void)
+{
+    const char *d = getenv("UNPROMPT_SHARED");
+    if (!d) d = "../shared";
+    char probe[1024];
+    snprintf(probe, sizeof probe, "%s/SPEC.md", d);
+    FILE *f = fopen(probe, "rb");
+    if (!f) return NULL;
+    fclose(f);
+    return d;
+}
+
+#endif

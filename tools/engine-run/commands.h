@@ -1,0 +1,9 @@
+/* engine-run's sub-commands. Each lives in its own cmd_<name>.c, parses its
+ * own options and returns the process exit status:
+ * 0 all good, 1 some inputs failed, 2 usage or set-up error. */
+#ifndef UNPROMPT_TOOLS_COMMANDS_H
+#define UNPROMPT_TOOLS_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+
+#endif
