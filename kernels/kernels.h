@@ -1,0 +1,43 @@
+/* The kernel table: one set of function pointers chosen once, after CPU
+ * feature detection (ggml style). The scalar versions (kernels/*_scalar.c or
+ * the plain file) are the specification; SIMD variants are tested against
+ * them. Hot loops never test CPU features: callers go through the table.
+ *
+ * Families and who fills them:
+ *   kernels/elementwise*.c, norm*.c, softmax*.c, attention*.c  (activation, norm, attention)
+ *   kernels/gemm*.c, conv*.c, pool*.c, convert*.c               (GEMM, conv, dtype conversion)
+ * Each family provides `void <family>_install(kernel_table *t, const cpu_features *f)`
+ * which sets its entries; kernels_init() calls them all. */
+#ifndef UNPROMPT_KERNELS_KERNELS_H
+#define UNPROMPT_KERNELS_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/cpu.h"
+
+typedef struct kernel_table kernel_table;
+
+/* Activation / normalisation / attention family: entries declared in
+ * kernels/nn.h (struct nn_kernels). GEMM / conv family: kernels/linalg.h
+ * (struct linalg_kernels). */
+#include "kernels/nn.h"
+#include "kernels/linalg.h"
+
+struct kernel_table {
+    cpu_features cpu;
+    const char *level;     /* cpu_level_name(&cpu) */
+    nn_kernels nn;
+    linalg_kernels linalg;
+};
+
+/* Fill the table for this CPU (respecting UNPROMPT_ISA). */
+void kernels_init(kernel_table *t);
+/* Fill with one explicit level ("scalar", "avx2", "avx512", "avx512bf16",
+ * "neon"); returns -1 if this CPU lacks it. Tests use it to compare variants. */
+int kernels_init_level(kernel_table *t, const char *level);
+
+void nn_install(nn_kernels *k, const cpu_features *f);
+void linalg_install(linalg_kernels *k, const cpu_features *f);
+
+#endif
