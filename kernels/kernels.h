@@ -1,11 +1,11 @@
 /* The kernel table: one set of function pointers chosen once, after CPU
- * feature detection (ggml style). The scalar versions (kernels/*_scalar.c or
+ * feature detection (ggml style). The scalar versions (the *_scalar.c file or
  * the plain file) are the specification; SIMD variants are tested against
  * them. Hot loops never test CPU features: callers go through the table.
  *
  * Families and who fills them:
- *   kernels/elementwise*.c, norm*.c, softmax*.c, attention*.c  (activation, norm, attention)
- *   kernels/gemm*.c, conv*.c, pool*.c, convert*.c               (GEMM, conv, dtype conversion)
+ *   kernels/nn_*.c      activation, normalisation, softmax, attention
+ *   kernels/linalg_*.c  GEMM, convolution, pooling, dtype conversion
  * Each family provides `void <family>_install(kernel_table *t, const cpu_features *f)`
  * which sets its entries; kernels_init() calls them all. */
 #ifndef UNPROMPT_KERNELS_KERNELS_H
