@@ -47,7 +47,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/test_fuzzreplay_%)
 
 .SECONDARY:
-.PHONY: all test check asan fuzz fuzz-run bench weights install clean test-arm64
+.PHONY: all deps demo test check asan fuzz fuzz-run bench weights install clean test-arm64
 all: $(LIB) $(BUILD)/engine-run $(BUILD)/bench $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -82,8 +82,21 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+# The README's two commands: `make demo` and `make check`.
+deps:
+	sh tools/install-deps
+demo: deps
+	$(MAKE) all
+	$(BUILD)/engine-run info examples/sample.png
+
+# Everything CI runs: gcc tests, clang build + tests, sanitizers.
+check: deps
+	$(MAKE) test
+	$(MAKE) CC=clang BUILD=build-clang test
+	$(MAKE) asan
+
 # The test programs find the binaries and fixtures through these variables.
-test check: all $(TESTS) $(FUZZ_REPLAY)
+test: all $(TESTS) $(FUZZ_REPLAY)
 	UNPROMPT_BUILD=$(abspath $(BUILD)) sh tests/run.sh $(BUILD)/tests
 
 asan:
@@ -114,6 +127,6 @@ install: all
 	if [ -f docs/engine-run.1 ]; then install -m 644 docs/engine-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 
 clean:
-	rm -rf build build-asan build-arm64
+	rm -rf build build-asan build-arm64 build-clang
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

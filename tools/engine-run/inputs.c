@@ -1,0 +1,189 @@
+#include "tools/engine-run/inputs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define INPUT_MAX_BYTES ((size_t)4 << 30) /* 4 GiB: no image is larger */
+#define DIR_MAX_DEPTH 64
+
+static int push(input_list *l, const char *path)
+{
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **p = realloc(l->paths, cap * sizeof *p);
+        if (!p) return -1;
+        l->paths = p;
+        l->cap = cap;
+    }
+    char *s = strdup(path);
+    if (!s) return -1;
+    l->paths[l->count++] = s;
+    return 0;
+}
+
+static void report(input_list *l, const char *path, const char *why)
+{
+    fprintf(stderr, "engine-run: %s: %s\n", path, why);
+    l->errors++;
+}
+
+int inputs_is_image_name(const char *name)
+{
+    static const char *const exts[] = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"};
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+        if (!strcasecmp(dot, exts[i])) return 1;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_dir(input_list *l, const char *dir, int recursive, int depth)
+{
+    if (depth > DIR_MAX_DEPTH) {
+        report(l, dir, "directories nested too deeply");
+        return;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        report(l, dir, strerror(errno));
+        return;
+    }
+    input_list names = {0};
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
+        if (push(&names, ent->d_name)) break;
+    }
+    closedir(d);
+    if (names.count) qsort(names.paths, names.count, sizeof *names.paths, cmp_str);
+    size_t dlen = strlen(dir);
+    int slash = dlen && dir[dlen - 1] == '/';
+    for (size_t i = 0; i < names.count; i++) {
+        size_t n = dlen + strlen(names.paths[i]) + 2;
+        char *path = malloc(n);
+        if (!path) break;
+        snprintf(path, n, "%s%s%s", dir, slash ? "" : "/", names.paths[i]);
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            if (S_ISDIR(st.st_mode) && recursive) add_dir(l, path, recursive, depth + 1);
+            else if (S_ISREG(st.st_mode) && inputs_is_image_name(names.paths[i])) push(l, path);
+        }
+        free(path);
+    }
+    inputs_free(&names);
+}
+
+void inputs_add(input_list *l, const char *arg, int recursive)
+{
+    if (!strcmp(arg, "-")) {
+        push(l, "-");
+        return;
+    }
+    struct stat st;
+    if (stat(arg, &st) != 0) {
+        report(l, arg, strerror(errno));
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) add_dir(l, arg, recursive, 0);
+    else if (push(l, arg)) report(l, arg, "out of memory");
+}
+
+void inputs_free(input_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) free(l->paths[i]);
+    free(l->paths);
+    memset(l, 0, sizeof *l);
+}
+
+static int read_stream(int fd, input_bytes *b, char *err, size_t err_size)
+{
+    size_t cap = 1 << 16, n = 0;
+    uint8_t *p = malloc(cap);
+    for (;;) {
+        if (!p) {
+            snprintf(err, err_size, "out of memory");
+            return -1;
+        }
+        ssize_t r = read(fd, p + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(err, err_size, "%s", strerror(errno));
+            free(p);
+            return -1;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+        if (n == cap) {
+            if (cap >= INPUT_MAX_BYTES) {
+                snprintf(err, err_size, "input larger than %zu bytes", INPUT_MAX_BYTES);
+                free(p);
+                return -1;
+            }
+            uint8_t *q = realloc(p, cap * 2);
+            if (!q) free(p);
+            p = q;
+            cap *= 2;
+        }
+    }
+    b->heap_ = p;
+    b->data = p;
+    b->len = n;
+    return 0;
+}
+
+int input_open(const char *path, input_bytes *b, char *err, size_t err_size)
+{
+    memset(b, 0, sizeof *b);
+    if (!strcmp(path, "-")) return read_stream(0, b, err, err_size);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        snprintf(err, err_size, "%s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int rc = -1;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, err_size, "%s", strerror(errno));
+    } else if (S_ISDIR(st.st_mode)) {
+        snprintf(err, err_size, "is a directory");
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = read_stream(fd, b, err, err_size);
+    } else if ((uint64_t)st.st_size > INPUT_MAX_BYTES) {
+        snprintf(err, err_size, "file larger than %zu bytes", INPUT_MAX_BYTES);
+    } else if (st.st_size == 0) {
+        b->data = (const uint8_t *)"";
+        rc = 0;
+    } else {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            rc = read_stream(fd, b, err, err_size);
+        } else {
+            b->map_ = m;
+            b->data = m;
+            b->len = (size_t)st.st_size;
+            rc = 0;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+void input_close(input_bytes *b)
+{
+    if (b->map_) munmap(b->map_, b->len);
+    free(b->heap_);
+    memset(b, 0, sizeof *b);
+}
