@@ -90,10 +90,15 @@ demo: deps
 	$(BUILD)/engine-run info examples/sample.png
 
 # Everything CI runs: gcc tests, clang build + tests, sanitizers.
+# Each suite leaves its totals in <build>/tests/summary; the last line
+# printed is the sum of all of them.
 check: deps
-	$(MAKE) test
-	$(MAKE) CC=clang BUILD=build-clang test
-	$(MAKE) asan
+	@rm -f build/tests/summary build-clang/tests/summary build-asan/tests/summary; st=0; \
+	$(MAKE) test || st=1; \
+	$(MAKE) CC=clang BUILD=build-clang test || st=1; \
+	$(MAKE) asan || st=1; \
+	sh tests/total.sh build/tests/summary build-clang/tests/summary build-asan/tests/summary || st=1; \
+	exit $$st
 
 # The test programs find the binaries and fixtures through these variables.
 test: all $(TESTS) $(FUZZ_REPLAY)

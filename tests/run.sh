@@ -24,4 +24,5 @@ for t in "$dir"/test_*; do
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail=$((fail + 1)); echo "    (exit $rc with no failed case)"; fi
 done
 echo "$pass passed, $fail failed, $skip skipped"
+echo "$pass $fail $skip" > "$dir/summary"
 [ "$fail" -eq 0 ]
