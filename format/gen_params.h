@@ -29,6 +29,13 @@ int gen_params_set(gen_params *p, const char *key, const char *value, size_t val
                    fmt_error *err); /* replaces an existing key */
 const char *gen_params_get(const gen_params *p, const char *key);
 
+/* Set `key` from a JSON value: strings as they are, numbers as written in
+ * the source, other values re-serialised. NULL or JSON null sets nothing. */
+struct json_value;
+int gen_params_set_json(gen_params *p, const char *key, const struct json_value *v, fmt_error *err);
+/* Replace *field (prompt / negative_prompt) with a copy of text. */
+int gen_params_set_text(char **field, const char *text, size_t len, fmt_error *err);
+
 /* Decide which generator wrote the file and parse its fields. Order of
  * preference follows what each generator writes (see gen_params.c).
  * Returns 0 (p->generator NULL if the file has no text at all) or -1 on

@@ -100,3 +100,32 @@ char *latin1_to_utf8(const char *s, size_t n, size_t *out_len)
     if (out_len) *out_len = j;
     return out;
 }
+
+int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                   : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        if (!len || len > n - i) return 0;
+        for (size_t k = 1; k < len; k++)
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+        if (len == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0))) return 0;
+        if (len == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))) return 0;
+        i += len;
+    }
+    return 1;
+}
+
+char *bytes_to_utf8(const unsigned char *p, size_t n, size_t *out_len)
+{
+    const unsigned char *nul = memchr(p, 0, n);
+    if (nul) n = (size_t)(nul - p);
+    if (utf8_valid(p, n)) {
+        char *s = str_ndup((const char *)p, n);
+        if (s && out_len) *out_len = n;
+        return s;
+    }
+    return latin1_to_utf8((const char *)p, n, out_len);
+}

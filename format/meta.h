@@ -50,5 +50,10 @@ const char *meta_source_name(meta_source s);
 
 /* Latin-1 → UTF-8 (tEXt/zTXt are Latin-1 by the PNG specification). */
 char *latin1_to_utf8(const char *s, size_t n, size_t *out_len);
+/* 1 if the n bytes are well-formed UTF-8. */
+int utf8_valid(const unsigned char *s, size_t n);
+/* Text of unknown encoding: kept if valid UTF-8, else read as Latin-1.
+ * Stops at the first NUL. malloc'd, NULL when out of memory. */
+char *bytes_to_utf8(const unsigned char *p, size_t n, size_t *out_len);
 
 #endif

@@ -1,0 +1,196 @@
+/* AUTOMATIC1111 / Forge / SD.Next infotext, parsed the way the WebUI's
+ * parse_generation_parameters does (modules/infotext_utils.py):
+ *
+ *   prompt lines
+ *   Negative prompt: negative lines
+ *   Key: value, Key: "quoted, value", Key: value
+ *
+ * The last line is the settings line only when its `Key: value` pattern
+ * matches at least 3 times; otherwise it belongs to the prompt. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/buf.h"
+#include "format/gen_params.h"
+#include "format/json.h"
+
+/* Python's str.isspace for the ASCII range. */
+static int py_space(unsigned char c)
+{
+    return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
+}
+
+/* \w of Python's re on str: letters, digits, underscore; non-ASCII bytes of
+ * UTF-8 letters are taken as word characters. */
+static int word_char(unsigned char c)
+{
+    return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+static int key_char(unsigned char c)
+{
+    return word_char(c) || c == ' ' || c == '-' || c == '/';
+}
+
+typedef struct {
+    size_t key_start, key_end;
+    size_t val_start, val_end;
+    size_t next; /* where the following search starts */
+} param_match;
+
+/* The quoted alternative "(?:\\.|[^\\"])+" followed by ',' or end. */
+static int match_quoted(const char *s, size_t n, size_t pos, size_t *end)
+{
+    if (pos >= n || s[pos] != '"') return 0;
+    size_t i = pos + 1, inner = 0;
+    while (i < n && s[i] != '"') {
+        if (s[i] == '\\') {
+            if (i + 1 >= n || s[i + 1] == '\n') return 0;
+            i += 2;
+        } else {
+            i++;
+        }
+        inner++;
+    }
+    if (i >= n || inner == 0) return 0;
+    i++; /* closing quote */
+    if (i < n && s[i] != ',') return 0;
+    *end = i;
+    return 1;
+}
+
+/* One attempt of \s*(\w[\w \-/]+):\s*("…"|[^,]*)(?:,|$) at pos. */
+static int match_at(const char *s, size_t n, size_t pos, param_match *m)
+{
+    size_t i = pos;
+    while (i < n && py_space((unsigned char)s[i])) i++;
+    if (i >= n || !word_char((unsigned char)s[i])) return 0;
+    size_t k = i + 1;
+    while (k < n && key_char((unsigned char)s[k])) k++;
+    if (k - i < 2 || k >= n || s[k] != ':') return 0;
+    m->key_start = i;
+    m->key_end = k;
+    size_t v = k + 1;
+    while (v < n && py_space((unsigned char)s[v])) v++;
+    size_t end;
+    if (match_quoted(s, n, v, &end)) {
+        m->val_start = v;
+        m->val_end = end;
+    } else {
+        end = v;
+        while (end < n && s[end] != ',') end++;
+        m->val_start = v;
+        m->val_end = end;
+    }
+    m->next = end < n ? end + 1 : end;
+    return 1;
+}
+
+/* re.findall: try every position, continue after each match. */
+static size_t find_params(const char *s, size_t n, param_match *out, size_t max)
+{
+    size_t count = 0, pos = 0;
+    while (pos < n) {
+        param_match m;
+        if (match_at(s, n, pos, &m)) {
+            if (out && count < max) out[count] = m;
+            count++;
+            pos = m.next > pos ? m.next : pos + 1;
+        } else {
+            pos++;
+        }
+    }
+    return count;
+}
+
+/* The WebUI's unquote: json.loads of a "..." value, else the text as is. */
+static int set_value(gen_params *p, const char *key, const char *v, size_t len, fmt_error *err)
+{
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+        fmt_error jerr;
+        json_value *j = json_parse(v, len, NULL, &jerr);
+        if (j && j->type == JSON_STRING) {
+            int rc = gen_params_set(p, key, j->str, j->len, err);
+            json_free(j);
+            return rc;
+        }
+        json_free(j);
+    }
+    return gen_params_set(p, key, v, len, err);
+}
+
+static int parse_settings(const char *s, size_t n, gen_params *p, fmt_error *err)
+{
+    size_t count = find_params(s, n, NULL, 0);
+    param_match *ms = calloc(count ? count : 1, sizeof *ms);
+    if (!ms) return fmt_fail(err, "out of memory");
+    find_params(s, n, ms, count);
+    int rc = 0;
+    for (size_t i = 0; i < count && !rc; i++) {
+        /* An empty value raises in the WebUI's parser and the key is dropped. */
+        if (ms[i].val_end == ms[i].val_start) continue;
+        char *key = str_ndup(s + ms[i].key_start, ms[i].key_end - ms[i].key_start);
+        if (!key) {
+            rc = fmt_fail(err, "out of memory");
+            break;
+        }
+        rc = set_value(p, key, s + ms[i].val_start, ms[i].val_end - ms[i].val_start, err);
+        free(key);
+    }
+    free(ms);
+    return rc;
+}
+
+static void strip(const char **s, size_t *n)
+{
+    while (*n && py_space((unsigned char)**s)) (*s)++, (*n)--;
+    while (*n && py_space((unsigned char)(*s)[*n - 1])) (*n)--;
+}
+
+static int append_line(buf *b, int *has, const char *line, size_t n, fmt_error *err)
+{
+    if (*has && buf_append_char(b, '\n', err)) return -1;
+    *has = 1;
+    return buf_append(b, line, n, err);
+}
+
+int params_parse_a1111(const char *text, size_t len, gen_params *p, fmt_error *err)
+{
+    const char *s = text;
+    size_t n = len;
+    strip(&s, &n);
+    /* The last line (after the final '\n') may be the settings line. */
+    size_t last = n;
+    while (last > 0 && s[last - 1] != '\n') last--;
+    size_t body_end = n;
+    if (find_params(s + last, n - last, NULL, 0) >= 3) body_end = last;
+    buf prompt, negative;
+    buf_init(&prompt, 0);
+    buf_init(&negative, 0);
+    int has_p = 0, has_n = 0, negative_seen = 0, rc = 0;
+    size_t pos = 0;
+    while (pos < body_end && !rc) {
+        size_t e = pos;
+        while (e < body_end && s[e] != '\n') e++;
+        const char *line = s + pos;
+        size_t ln = e - pos;
+        strip(&line, &ln);
+        if (ln >= 16 && !memcmp(line, "Negative prompt:", 16)) {
+            negative_seen = 1;
+            line += 16;
+            ln -= 16;
+            strip(&line, &ln);
+        }
+        rc = negative_seen ? append_line(&negative, &has_n, line, ln, err)
+                           : append_line(&prompt, &has_p, line, ln, err);
+        pos = e + 1;
+    }
+    if (!rc) rc = gen_params_set_text(&p->prompt, prompt.data ? prompt.data : "", prompt.len, err);
+    if (!rc && negative_seen)
+        rc = gen_params_set_text(&p->negative_prompt, negative.data ? negative.data : "", negative.len, err);
+    buf_free(&prompt);
+    buf_free(&negative);
+    if (!rc && body_end < n) rc = parse_settings(s + last, n - last, p, err);
+    if (!rc) p->generator = "automatic1111";
+    return rc;
+}
