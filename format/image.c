@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "format/buf.h"
+#include "format/png.h"
 
 #define STBI_NO_STDIO
 #define STBI_NO_HDR
@@ -41,6 +42,7 @@ int image_decode(const uint8_t *data, size_t len, const image_limits *lim, image
     memset(out, 0, sizeof *out);
     if (len == 0) return fmt_fail(err, "empty file");
     if (len > 0x7FFFFFFF) return fmt_fail(err, "image file larger than 2 GiB");
+    if (png_is_png(data, len) && png_verify_crcs(data, len, err)) return -1;
     int w, h, c;
     if (!stbi_info_from_memory(data, (int)len, &w, &h, &c))
         return fmt_fail(err, "cannot decode image: %s", stbi_failure_reason());

@@ -247,9 +247,14 @@ int png_read_meta(const uint8_t *data, size_t len, const png_limits *lim, meta_l
             return fmt_fail(err, "second IHDR chunk at byte %zu", pos);
         }
         int is_idat = !strcmp(c.type, "IDAT");
-        /* IDAT is never read: its CRC would cost a pass over the image data. */
-        if (!is_idat && load_be32(c.data + c.len) != png_crc(data + pos + 4, (size_t)c.len + 4))
+        /* IDAT is never read here (png_verify_crcs does it before decoding
+         * pixels). A damaged critical chunk is fatal; a damaged text chunk
+         * is still shown, with a warning. */
+        if (!is_idat && load_be32(c.data + c.len) != png_crc(data + pos + 4, (size_t)c.len + 4)) {
+            if (c.type[0] >= 'A' && c.type[0] <= 'Z')
+                return fmt_fail(err, "%s chunk at byte %zu: CRC mismatch", c.type, pos);
             meta_list_warn(out, "%s chunk at byte %zu: CRC mismatch", c.type, pos);
+        }
         seen_idat |= is_idat;
         if (!strcmp(c.type, "IEND")) seen_iend = 1;
         else if (!is_idat && dispatch(&w, &c, err)) return -1;
@@ -259,4 +264,22 @@ int png_read_meta(const uint8_t *data, size_t len, const png_limits *lim, meta_l
     if (!seen_idat) meta_list_warn(out, "no image data (IDAT)");
     if (!seen_iend) meta_list_warn(out, "no IEND chunk: file truncated?");
     return 0;
+}
+
+int png_verify_crcs(const uint8_t *data, size_t len, fmt_error *err)
+{
+    if (!png_is_png(data, len)) return fmt_fail(err, "not a PNG file");
+    size_t pos = 8;
+    while (len - pos >= 12) {
+        uint32_t n = load_be32(data + pos);
+        if (n > PNG_MAX_CHUNK_LEN || (size_t)n > len - pos - 12)
+            return fmt_fail(err, "chunk at byte %zu runs past the end of the file", pos);
+        if (load_be32(data + pos + 8 + n) != png_crc(data + pos + 4, (size_t)n + 4)) {
+            if (data[pos + 4] >= 'A' && data[pos + 4] <= 'Z')
+                return fmt_fail(err, "%.4s chunk at byte %zu: CRC mismatch", (const char *)data + pos + 4, pos);
+        }
+        if (!memcmp(data + pos + 4, "IEND", 4)) return 0;
+        pos += (size_t)n + 12;
+    }
+    return fmt_fail(err, "no IEND chunk: file truncated");
 }

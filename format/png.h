@@ -41,6 +41,10 @@ int png_read_meta(const uint8_t *data, size_t len, const png_limits *lim, meta_l
 int inflate_bounded(const uint8_t *src, size_t src_len, size_t limit, int gzip, char **out,
                     size_t *out_len, fmt_error *err);
 
+/* Check the CRC of every critical chunk, IDAT included (a pass over the
+ * whole file: done before decoding pixels, never for metadata alone). */
+int png_verify_crcs(const uint8_t *data, size_t len, fmt_error *err);
+
 /* CRC-32 of type+data as PNG computes it. */
 uint32_t png_crc(const uint8_t *type_and_data, size_t len);
 
