@@ -1,4 +1,4 @@
-/* Replays a fuzz target's committed corpus (tests/fuzz/corpus/NAME/*) plus
+/* Replays a fuzz target's committed corpus (every file in tests/fuzz/corpus/NAME) plus
  * deterministic mutations of each file, as part of `make test`. The real
  * fuzzing is `make fuzz-run` (libFuzzer); this keeps the corpus honest. */
 #include <dirent.h>
