@@ -183,6 +183,35 @@ static int try_novelai(const meta_list *m, gen_params *p, fmt_error *err)
     return 0;
 }
 
+/* NovelAI's stealth info: a JSON object with the PNG chunks as members
+ * ({"Description": …, "Software": "NovelAI", "Comment": "{…}"}). */
+static int try_novelai_json(const meta_list *m, gen_params *p, fmt_error *err)
+{
+    const meta_entry *e = meta_list_find(m, "parameters");
+    if (!e || !starts_json_object(e->text)) return 0;
+    fmt_error jerr;
+    json_value *v = json_parse(e->text, e->text_len, NULL, &jerr);
+    const char *comment = json_str(json_get(v, "Comment"));
+    const char *desc = json_str(json_get(v, "Description"));
+    int r = 0;
+    if (comment || (desc && json_str(json_get(v, "Software")))) {
+        gen_params_free(p);
+        if (params_parse_novelai(desc, desc ? strlen(desc) : 0, comment, comment ? strlen(comment) : 0, p,
+                                 err) == 0) {
+            const char *src = json_str(json_get(v, "Source"));
+            r = 1;
+            if (src && !gen_params_get(p, "Model") && gen_params_set(p, "Model", src, strlen(src), err)) r = -1;
+            p->source_keyword = "parameters";
+        } else if (is_oom(err)) {
+            r = -1;
+        } else {
+            gen_params_free(p);
+        }
+    }
+    json_free(v);
+    return r;
+}
+
 static int try_invokeai(const meta_list *m, gen_params *p, fmt_error *err)
 {
     if (!meta_list_find(m, "invokeai_metadata") && !meta_list_find(m, "sd-metadata") &&
@@ -207,6 +236,7 @@ int gen_params_detect(const meta_list *m, gen_params *p, fmt_error *err)
     if ((r = try_comfyui(m, p, err)) != 0) return r < 0 ? -1 : 0;
     if ((r = try_invokeai(m, p, err)) != 0) return r < 0 ? -1 : 0;
     if ((r = try_novelai(m, p, err)) != 0) return r < 0 ? -1 : 0;
+    if ((r = try_novelai_json(m, p, err)) != 0) return r < 0 ? -1 : 0;
     if ((r = try_a1111(m, "UserComment", p, err)) != 0) return r < 0 ? -1 : 0;
     if ((r = try_a1111(m, "comment", p, err)) != 0) return r < 0 ? -1 : 0;
     gen_params_free(p);

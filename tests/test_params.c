@@ -313,6 +313,18 @@ static void test_fooocus_and_detection_order(void)
     CHECK_STR(p.source_keyword, "UserComment");
     gen_params_free(&p);
     meta_list_free(&m);
+    /* NovelAI's stealth payload: its PNG chunks as one JSON object. */
+    meta_list_init(&m);
+    add(&m, "parameters", "{\"Description\": \"1girl\", \"Software\": \"NovelAI\", \"Source\": \"NovelAI Diffusion V3\","
+        " \"Comment\": \"{\\\"prompt\\\": \\\"1girl, smile\\\", \\\"uc\\\": \\\"bad\\\", \\\"steps\\\": 28}\"}", META_STEALTH);
+    detect(&m, &p);
+    CHECK_STR(p.generator, "novelai");
+    CHECK_STR(p.prompt, "1girl, smile");
+    CHECK_STR(p.negative_prompt, "bad");
+    CHECK_STR(gen_params_get(&p, "Steps"), "28");
+    CHECK_STR(gen_params_get(&p, "Model"), "NovelAI Diffusion V3");
+    gen_params_free(&p);
+    meta_list_free(&m);
     /* No text at all: no generator. */
     meta_list_init(&m);
     detect(&m, &p);

@@ -331,6 +331,54 @@ static void test_pngsuite_all(void)
     CHECK(corrupt == 14);
 }
 
+static void test_image_limits(void)
+{
+    /* 20000x20000 grey passes stb_image's own checks; our 16384 limit stops
+     * it before any pixel memory; 100000x100000 RGBA stb refuses itself. */
+    static const struct { uint32_t side; int type; const char *why; } cases[] = {
+        {20000, 0, "exceeds the limit"}, {100000, 6, "cannot decode"}};
+    for (int i = 0; i < 2; i++) {
+        buf b;
+        fmt_error e;
+        buf_init(&b, 0);
+        CHECK(png_write_begin(&b, cases[i].side, cases[i].side, cases[i].type, &e) == 0);
+        CHECK(png_write_chunk(&b, "IDAT", "\x78\x9c\x03\x00\x00\x00\x00\x01", 8, &e) == 0);
+        CHECK(png_write_end(&b, &e) == 0);
+        image_u8 img;
+        CHECK(image_decode((uint8_t *)b.data, b.len, NULL, &img, &e) == -1);
+        CHECK(strstr(e.msg, cases[i].why) != NULL);
+        buf_free(&b);
+    }
+    image_u8 img;
+    fmt_error e;
+    CHECK(image_decode((const uint8_t *)"", 0, NULL, &img, &e) == -1);
+}
+
+/* Channels as stored (palette expanded to RGB), 16-bit reduced to 8. */
+static void test_pngsuite_decode_channels(void)
+{
+    const char *shared = test_shared_dir();
+    if (!shared) SKIP("../shared test data absent");
+    static const struct { const char *file; int channels; } want[] = {
+        {"basn0g01.png", 1}, {"basn0g16.png", 1}, {"basn2c16.png", 3}, {"basn3p08.png", 3},
+        {"basn4a08.png", 2}, {"basn6a16.png", 4}, {"basi3p02.png", 3}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/testdata/pngsuite/%s", shared, want[i].file);
+        size_t n = 0;
+        uint8_t *d = test_read_file(path, &n);
+        image_u8 img;
+        fmt_error e;
+        CHECK(d && image_decode(d, n, NULL, &img, &e) == 0);
+        if (d && img.pixels) {
+            CHECK(img.width == 32 && img.height == 32);
+            CHECK(img.channels == want[i].channels);
+            image_free(&img);
+        }
+        free(d);
+    }
+}
+
 int main(void)
 {
     RUN(test_text_ztxt_itxt);
@@ -345,5 +393,7 @@ int main(void)
     RUN(test_inflate_bounded_directly);
     RUN(test_pngsuite_text_chunks);
     RUN(test_pngsuite_all);
+    RUN(test_image_limits);
+    RUN(test_pngsuite_decode_channels);
     return test_summary("png");
 }
