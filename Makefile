@@ -97,6 +97,11 @@ check: deps
 	$(MAKE) test || st=1; \
 	$(MAKE) CC=clang BUILD=build-clang test || st=1; \
 	$(MAKE) asan || st=1; \
+	rm -rf build/install-test; \
+	$(MAKE) install PREFIX=$(CURDIR)/build/install-test >/dev/null && \
+		build/install-test/bin/engine-run info examples/sample.png >/dev/null && \
+		test -f build/install-test/include/unprompt.h && test -f build/install-test/lib/libunprompt.a && \
+		echo "install: ok" || { echo "install: FAILED"; st=1; }; \
 	sh tests/total.sh build/tests/summary build-clang/tests/summary build-asan/tests/summary || st=1; \
 	exit $$st
 
