@@ -22,7 +22,7 @@ LDLIBS  += -lopenblas -lz -lm -fopenmp
 # Per-ISA kernel files get their own target flags, so the binary still runs
 # on a CPU without them; the dispatcher picks at run time.
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
-AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c
+AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 BF16_FLAGS   = $(AVX512_FLAGS) -mavx512bf16
 
 ALL_LIB_SRC = $(wildcard format/*.c) $(wildcard kernels/*.c) $(wildcard engine/*.c)

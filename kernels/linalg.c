@@ -1,6 +1,234 @@
+/* GEMM through OpenBLAS with the epilogue, convolution as GEMM, pooling, and
+ * the scalar dtype conversions. */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
 #include "kernels/kernels.h"
+
+#define EPILOGUE_ROWS 16
+
+static void apply_epilogue(float *C, size_t M, size_t N, const gemm_epilogue *ep)
+{
+    if (!ep || (!ep->bias && !ep->residual && !ep->act)) return;
+#pragma omp parallel for schedule(static)
+    for (size_t r0 = 0; r0 < M; r0 += EPILOGUE_ROWS) {
+        size_t r1 = r0 + EPILOGUE_ROWS < M ? r0 + EPILOGUE_ROWS : M;
+        for (size_t r = r0; r < r1; r++) {
+            float *row = C + r * N;
+            if (ep->bias)
+                for (size_t j = 0; j < N; j++) row[j] += ep->bias[j];
+            if (ep->residual) {
+                const float *res = ep->residual + r * ep->ldr;
+                for (size_t j = 0; j < N; j++) row[j] += res[j];
+            }
+            if (ep->act) ep->act(row, N);
+        }
+    }
+}
+
+/* OpenBLAS does the product; the epilogue runs over the result in row
+ * blocks across threads (one extra pass over C, ~1/K of the GEMM's work). */
+static void linear_blas(float *C, const float *A, const float *W, size_t M, size_t N, size_t K,
+                        const gemm_epilogue *ep)
+{
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+        memset(C, 0, M * N * sizeof *C);
+    } else if (M == 1) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)N, (blasint)K, 1.0f, W, (blasint)K, A, 1, 0.0f, C, 1);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)N, (blasint)K, 1.0f, A,
+                    (blasint)K, W, (blasint)K, 0.0f, C, (blasint)N);
+    }
+    apply_epilogue(C, M, N, ep);
+}
+
+/* ---- dtype conversion (scalar reference) ---------------------------------- */
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else { /* subnormal: normalise */
+            int e = -1;
+            do {
+                man <<= 1;
+                e++;
+            } while (!(man & 0x400));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3FF) << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7F800000u | (man << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static uint16_t float_to_half(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, exp = (x >> 23) & 0xFF, man = x & 0x7FFFFF;
+    if (exp == 0xFF) return (uint16_t)(sign | 0x7C00 | (man ? 0x200 | (man >> 13) : 0));
+    int e = (int)exp - 127 + 15;
+    if (e >= 31) return (uint16_t)(sign | 0x7C00);
+    if (e <= 0) { /* subnormal or zero, round to nearest even */
+        if (e < -10) return (uint16_t)sign;
+        man |= 0x800000;
+        int shift = 14 - e;
+        uint32_t half = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t half = sign | ((uint32_t)e << 10) | (man >> 13), rem = man & 0x1FFF;
+    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++; /* may carry into the exponent: correct */
+    return (uint16_t)half;
+}
+
+static void f16_to_f32(float *dst, const uint16_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = half_to_float(src[i]);
+}
+
+static void f32_to_f16(uint16_t *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = float_to_half(src[i]);
+}
+
+static void bf16_to_f32(float *dst, const uint16_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b = (uint32_t)src[i] << 16;
+        memcpy(&dst[i], &b, 4);
+    }
+}
+
+static void f32_to_bf16(uint16_t *dst, const float *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t x;
+        memcpy(&x, &src[i], 4);
+        if ((x & 0x7FFFFFFF) > 0x7F800000) dst[i] = (uint16_t)((x >> 16) | 0x40); /* quiet NaN */
+        else dst[i] = (uint16_t)((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
+    }
+}
+
+void linalg_kernels_scalar(linalg_kernels *k)
+{
+    k->linear = linear_blas;
+    k->f16_to_f32 = f16_to_f32;
+    k->f32_to_f16 = f32_to_f16;
+    k->bf16_to_f32 = bf16_to_f32;
+    k->f32_to_bf16 = f32_to_bf16;
+}
+
 void linalg_install(linalg_kernels *k, const cpu_features *f)
 {
-    (void)k;
+    linalg_kernels_scalar(k);
+#if defined(__x86_64__)
+    if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq) linalg_kernels_avx512(k);
+    else if (f->avx2 && f->f16c) linalg_kernels_avx2(k);
+#else
     (void)f;
+#endif
+}
+
+/* ---- convolution and pooling ---------------------------------------------- */
+
+int conv_out_size(int in, int k, int pad_lo, int pad_hi, int stride)
+{
+    int span = in + pad_lo + pad_hi - k;
+    return span < 0 || stride < 1 ? 0 : span / stride + 1;
+}
+
+#define IM2COL_BLOCK 256
+
+size_t conv2d_scratch(int in_w, int cin, int k, const conv_geometry *g)
+{
+    (void)in_w;
+    (void)g;
+    return (size_t)IM2COL_BLOCK * (size_t)k * (size_t)k * (size_t)cin;
+}
+
+/* Rows [p0, p1) of the im2col matrix: each row is one output pixel's
+ * k×k×Cin receptive field (zero outside the image). */
+static void im2col_rows(float *col, const float *x, int h, int w, int cin, int k, const conv_geometry *g, int ow,
+                        size_t p0, size_t p1)
+{
+    size_t row_len = (size_t)k * (size_t)k * (size_t)cin;
+    for (size_t p = p0; p < p1; p++) {
+        int oy = (int)(p / (size_t)ow), ox = (int)(p % (size_t)ow);
+        float *dst = col + (p - p0) * row_len;
+        for (int ky = 0; ky < k; ky++) {
+            int iy = oy * g->stride - g->pad_top + ky;
+            for (int kx = 0; kx < k; kx++, dst += cin) {
+                int ix = ox * g->stride - g->pad_left + kx;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= w) memset(dst, 0, (size_t)cin * sizeof *dst);
+                else memcpy(dst, x + ((size_t)iy * (size_t)w + (size_t)ix) * (size_t)cin, (size_t)cin * sizeof *dst);
+            }
+        }
+    }
+}
+
+void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const float *weight,
+            int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch)
+{
+    int oh = conv_out_size(h, k, g->pad_top, g->pad_bottom, g->stride);
+    int ow = conv_out_size(w, k, g->pad_left, g->pad_right, g->stride);
+    size_t pixels = (size_t)oh * (size_t)ow;
+    if (k == 1 && g->stride == 1 && !g->pad_top && !g->pad_bottom && !g->pad_left && !g->pad_right) {
+        lk->linear(y, x, weight, pixels, (size_t)cout, (size_t)cin, ep);
+        return;
+    }
+    size_t row_len = (size_t)k * (size_t)k * (size_t)cin;
+    for (size_t p0 = 0; p0 < pixels; p0 += IM2COL_BLOCK) {
+        size_t p1 = p0 + IM2COL_BLOCK < pixels ? p0 + IM2COL_BLOCK : pixels;
+        im2col_rows(scratch, x, h, w, cin, k, g, ow, p0, p1);
+        gemm_epilogue block;
+        const gemm_epilogue *bp = NULL;
+        if (ep) {
+            block = *ep;
+            if (block.residual) block.residual += p0 * block.ldr;
+            bp = &block;
+        }
+        lk->linear(y + p0 * (size_t)cout, scratch, weight, p1 - p0, (size_t)cout, row_len, bp);
+    }
+}
+
+void maxpool2d(float *y, const float *x, int h, int w, int c, int k, const conv_geometry *g)
+{
+    int oh = conv_out_size(h, k, g->pad_top, g->pad_bottom, g->stride);
+    int ow = conv_out_size(w, k, g->pad_left, g->pad_right, g->stride);
+    for (int oy = 0; oy < oh; oy++) {
+        for (int ox = 0; ox < ow; ox++) {
+            float *out = y + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c;
+            for (int ch = 0; ch < c; ch++) out[ch] = -INFINITY;
+            for (int ky = 0; ky < k; ky++) {
+                int iy = oy * g->stride - g->pad_top + ky;
+                if (iy < 0 || iy >= h) continue;
+                for (int kx = 0; kx < k; kx++) {
+                    int ix = ox * g->stride - g->pad_left + kx;
+                    if (ix < 0 || ix >= w) continue;
+                    const float *in = x + ((size_t)iy * (size_t)w + (size_t)ix) * (size_t)c;
+                    for (int ch = 0; ch < c; ch++) out[ch] = in[ch] > out[ch] ? in[ch] : out[ch];
+                }
+            }
+        }
+    }
+}
+
+void global_avgpool(float *y, const float *x, int h, int w, int c)
+{
+    size_t n = (size_t)h * (size_t)w;
+    for (int ch = 0; ch < c; ch++) {
+        double s = 0;
+        for (size_t p = 0; p < n; p++) s += x[p * (size_t)c + (size_t)ch];
+        y[ch] = (float)(s / (double)n);
+    }
 }

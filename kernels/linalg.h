@@ -1,8 +1,57 @@
-/* GEMM, convolution, pooling and dtype-conversion kernels (placeholder:
- * the entries arrive with the kernels work). */
+/* GEMM, convolution, pooling and dtype conversion.
+ *
+ * Layouts: matrices row-major; images NHWC without the N (rows of pixels,
+ * channels innermost); convolution weights [Cout][kh][kw][Cin] (the loader
+ * re-lays PyTorch's [Cout][Cin][kh][kw] once). */
 #ifndef UNPROMPT_KERNELS_LINALG_H
 #define UNPROMPT_KERNELS_LINALG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What happens to each output row after the product, while it is in cache:
+ * y = act(A·B + bias + residual). Any part may be absent (NULL). */
 typedef struct {
-    int reserved_;
+    const float *bias;     /* [N] */
+    const float *residual; /* [M][ldr] */
+    size_t ldr;
+    void (*act)(float *x, size_t n); /* e.g. nn_kernels.gelu */
+} gemm_epilogue;
+
+typedef struct {
+    int pad_top, pad_bottom, pad_left, pad_right;
+    int stride;
+} conv_geometry;
+
+typedef struct {
+    /* C[M][N] = A[M][K] · W[N][K]ᵀ, then the epilogue (ldc = N). The layout
+     * of nn.Linear: weights [out][in]. */
+    void (*linear)(float *C, const float *A, const float *W, size_t M, size_t N, size_t K,
+                   const gemm_epilogue *ep);
+    /* f16 / bf16 (as uint16_t bits) ↔ f32; bf16 rounds to nearest even. */
+    void (*f16_to_f32)(float *dst, const uint16_t *src, size_t n);
+    void (*f32_to_f16)(uint16_t *dst, const float *src, size_t n);
+    void (*bf16_to_f32)(float *dst, const uint16_t *src, size_t n);
+    void (*f32_to_bf16)(uint16_t *dst, const float *src, size_t n);
 } linalg_kernels;
+
+/* Output size of a convolution / pooling along one axis. */
+int conv_out_size(int in, int k, int pad_lo, int pad_hi, int stride);
+
+/* NHWC convolution, y[oh][ow][Cout] = act(conv(x) + bias + residual). Uses
+ * `linear` for the products: 1×1 stride-1 directly, otherwise im2col in row
+ * blocks within `scratch` (scratch_floats ≥ conv2d_scratch(...)). */
+size_t conv2d_scratch(int in_w, int cin, int k, const conv_geometry *g);
+void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const float *weight,
+            int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch);
+
+/* Max-pool k×k with the given padding, padded cells being −inf. */
+void maxpool2d(float *y, const float *x, int h, int w, int c, int k, const conv_geometry *g);
+/* Mean over all pixels: y[c] = mean(x[:, :, c]). */
+void global_avgpool(float *y, const float *x, int h, int w, int c);
+
+void linalg_kernels_scalar(linalg_kernels *k);
+void linalg_kernels_avx2(linalg_kernels *k);
+void linalg_kernels_avx512(linalg_kernels *k);
+
 #endif
