@@ -43,7 +43,8 @@ static inline cli_result cli_run(const char *args)
     char out[256], err[256], cmd[8192];
     snprintf(out, sizeof out, "/tmp/unprompt-cli-%ld-%d.out", (long)getpid(), counter);
     snprintf(err, sizeof err, "/tmp/unprompt-cli-%ld-%d.err", (long)getpid(), counter++);
-    snprintf(cmd, sizeof cmd, "%s/engine-run %s >%s 2>%s", cli_build_dir(), args, out, err);
+    const char *runner = getenv("UNPROMPT_RUNNER"); /* e.g. qemu-aarch64 for cross builds */
+    snprintf(cmd, sizeof cmd, "%s %s/engine-run %s >%s 2>%s", runner ? runner : "", cli_build_dir(), args, out, err);
     int st = system(cmd);
     if (st != -1 && WIFEXITED(st)) r.status = WEXITSTATUS(st);
     r.out = cli_slurp(out);
