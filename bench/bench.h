@@ -9,6 +9,7 @@ typedef struct {
     int iters;          /* timed iterations (after one warm-up) */
     int threads;
     double peak_gflops; /* measured sgemm peak, 0 until sgemm_peak ran */
+    const void *param;  /* the running stage's bench_stage.param */
 } bench_ctx;
 
 typedef struct {
@@ -27,7 +28,19 @@ typedef struct {
     bench_fn run;
     const char *what;
     int needs_peak; /* reports GFLOP/s: sgemm_peak is measured before it */
+    const void *param; /* shape or kernel for parametrised stages */
 } bench_stage;
+
+/* Shapes of the kernel stages (bench/stage_kernels.c). */
+typedef enum { BENCH_EP_BIAS, BENCH_EP_BIAS_GELU, BENCH_EP_BIAS_RESIDUAL } bench_epilogue;
+typedef struct {
+    int m, n, k; /* C[m][n] = A[m][k] · W[n][k]ᵀ, then the epilogue */
+    bench_epilogue ep;
+} bench_gemm_shape;
+typedef struct {
+    int h, w, cin, cout, k, stride, pad_lo, pad_hi;
+} bench_conv_shape;
+typedef enum { BENCH_NN_MEMCPY, BENCH_NN_LAYERNORM, BENCH_NN_SOFTMAX, BENCH_NN_GELU, BENCH_NN_QUICK_GELU } bench_nn_kind;
 
 /* Time `fn(arg)` iters times after a warm-up; returns the median in ms. */
 double bench_median_ms(int iters, void (*fn)(void *), void *arg);
@@ -37,5 +50,9 @@ double bench_now_ms(void);
 int stage_sgemm_peak(bench_ctx *ctx, bench_result *r);
 int stage_membw(bench_ctx *ctx, bench_result *r);
 int stage_pnginfo(bench_ctx *ctx, bench_result *r);
+int stage_gemm(bench_ctx *ctx, bench_result *r);
+int stage_conv(bench_ctx *ctx, bench_result *r);
+int stage_attention(bench_ctx *ctx, bench_result *r);
+int stage_nn(bench_ctx *ctx, bench_result *r);
 
 #endif

@@ -6,42 +6,73 @@
 
 #include "kernels/kernels.h"
 
-#define EPILOGUE_ROWS 16
+#include <omp.h>
 
-static void apply_epilogue(float *C, size_t M, size_t N, const gemm_epilogue *ep)
+/* Below this many multiply-adds a product runs on one thread. */
+#define LINEAR_PARALLEL_MIN (1u << 18)
+
+/* The epilogue over C[r0:r1][c0:c1], right after that slice was computed. */
+static void apply_epilogue(float *C, size_t ldc, size_t r0, size_t r1, size_t c0, size_t c1,
+                           const gemm_epilogue *ep)
 {
     if (!ep || (!ep->bias && !ep->residual && !ep->act)) return;
-#pragma omp parallel for schedule(static)
-    for (size_t r0 = 0; r0 < M; r0 += EPILOGUE_ROWS) {
-        size_t r1 = r0 + EPILOGUE_ROWS < M ? r0 + EPILOGUE_ROWS : M;
-        for (size_t r = r0; r < r1; r++) {
-            float *row = C + r * N;
-            if (ep->bias)
-                for (size_t j = 0; j < N; j++) row[j] += ep->bias[j];
-            if (ep->residual) {
-                const float *res = ep->residual + r * ep->ldr;
-                for (size_t j = 0; j < N; j++) row[j] += res[j];
-            }
-            if (ep->act) ep->act(row, N);
+    for (size_t r = r0; r < r1; r++) {
+        float *row = C + r * ldc;
+        if (ep->bias)
+            for (size_t j = c0; j < c1; j++) row[j] += ep->bias[j];
+        if (ep->residual) {
+            const float *res = ep->residual + r * ep->ldr;
+            for (size_t j = c0; j < c1; j++) row[j] += res[j];
         }
+        if (ep->act) ep->act(row + c0, c1 - c0);
     }
 }
 
-/* OpenBLAS does the product; the epilogue runs over the result in row
- * blocks across threads (one extra pass over C, ~1/K of the GEMM's work). */
+/* One thread's share: C[r0:r1][c0:c1] by single-threaded OpenBLAS. */
+static void linear_slice(float *C, const float *A, const float *W, size_t N, size_t K, size_t r0, size_t r1,
+                         size_t c0, size_t c1, const gemm_epilogue *ep)
+{
+    size_t m = r1 - r0, n = c1 - c0;
+    if (m == 0 || n == 0) return;
+    float *c = C + r0 * N + c0;
+    if (K == 0) {
+        for (size_t r = 0; r < m; r++) memset(c + r * N, 0, n * sizeof *c);
+    } else if (m == 1) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)n, (blasint)K, 1.0f, W + c0 * K, (blasint)K, A + r0 * K, 1,
+                    0.0f, c, 1);
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)K, 1.0f, A + r0 * K,
+                    (blasint)K, W + c0 * K, (blasint)K, 0.0f, c, (blasint)N);
+    }
+    apply_epilogue(C, N, r0, r1, c0, c1, ep);
+}
+
+/* The threads split the output columns (weight rows), in multiples of 16,
+ * or the rows when there are too few columns; each thread calls OpenBLAS
+ * single-threaded on its slice and finishes it with the epilogue while it is
+ * in cache. One thread pool (OpenMP) for the whole engine: OpenBLAS's own
+ * pool fighting OpenMP's spinning workers cost up to 3x (bench). */
 static void linear_blas(float *C, const float *A, const float *W, size_t M, size_t N, size_t K,
                         const gemm_epilogue *ep)
 {
     if (M == 0 || N == 0) return;
-    if (K == 0) {
-        memset(C, 0, M * N * sizeof *C);
-    } else if (M == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)N, (blasint)K, 1.0f, W, (blasint)K, A, 1, 0.0f, C, 1);
-    } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)M, (blasint)N, (blasint)K, 1.0f, A,
-                    (blasint)K, W, (blasint)K, 0.0f, C, (blasint)N);
+    int nt = omp_get_max_threads();
+    if (nt <= 1 || (double)M * N * K < LINEAR_PARALLEL_MIN) {
+        linear_slice(C, A, W, N, K, 0, M, 0, N, ep);
+        return;
     }
-    apply_epilogue(C, M, N, ep);
+    int split_cols = N >= (size_t)nt * 64 || M < (size_t)nt * 16;
+#pragma omp parallel num_threads(nt)
+    {
+        size_t id = (size_t)omp_get_thread_num(), t = (size_t)omp_get_num_threads();
+        size_t total = split_cols ? N : M, step = (total + t - 1) / t;
+        if (split_cols) step = (step + 15) / 16 * 16;
+        size_t lo = id * step < total ? id * step : total, hi = lo + step < total ? lo + step : total;
+        if (split_cols)
+            linear_slice(C, A, W, N, K, 0, M, lo, hi, ep);
+        else
+            linear_slice(C, A, W, N, K, lo, hi, 0, N, ep);
+    }
 }
 
 /* ---- dtype conversion (scalar reference) ---------------------------------- */
@@ -130,6 +161,8 @@ void linalg_kernels_scalar(linalg_kernels *k)
 
 void linalg_install(linalg_kernels *k, const cpu_features *f)
 {
+    /* Parallelism comes from OpenMP around single-threaded BLAS calls. */
+    openblas_set_num_threads(1);
     linalg_kernels_scalar(k);
 #if defined(__x86_64__)
     if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq) linalg_kernels_avx512(k);

@@ -3,6 +3,7 @@
  * nn_avx2.c, nn_avx512.c and nn_neon.c, each compiled with its own target
  * flags. Tails shorter than a vector go through the same math in scalar. */
 #include <math.h>
+#include <omp.h>
 
 #include "kernels/kernels.h"
 
@@ -82,12 +83,28 @@ static vf relu_v(vf v)
     return vmax(v, vset1(0.0f));
 }
 
-#define MAP_FN(name, fn)                                                  \
-    static void name(float *x, size_t n)                                  \
-    {                                                                     \
-        size_t i = 0;                                                     \
-        for (; i + VL <= n; i += VL) vstore(x + i, fn(vload(x + i)));     \
-        MAP_TAIL(x, n, fn(v));                                            \
+/* Large inputs are shared among the OpenMP threads in chunks of NN_CHUNK
+ * elements (rows for the row kernels); small ones, and calls made from inside
+ * a parallel region (the GEMM epilogue, attention), stay on one thread. */
+#define NN_CHUNK 16384
+#define NN_PARALLEL(work) ((work) >= 4 * NN_CHUNK && !omp_in_parallel())
+
+#define MAP_FN(name, fn)                                                          \
+    static void name##_serial(float *x, size_t n)                                 \
+    {                                                                             \
+        size_t i = 0;                                                             \
+        for (; i + VL <= n; i += VL) vstore(x + i, fn(vload(x + i)));             \
+        MAP_TAIL(x, n, fn(v));                                                    \
+    }                                                                             \
+    static void name(float *x, size_t n)                                          \
+    {                                                                             \
+        if (!NN_PARALLEL(n)) {                                                    \
+            name##_serial(x, n);                                                  \
+            return;                                                               \
+        }                                                                         \
+        _Pragma("omp parallel for schedule(static)")                              \
+        for (size_t c = 0; c < n; c += NN_CHUNK)                                  \
+            name##_serial(x + c, n - c < NN_CHUNK ? n - c : NN_CHUNK);            \
     }
 
 MAP_FN(gelu, gelu_v)
@@ -126,8 +143,8 @@ static void add(float *y, const float *x, size_t n)
     for (; i < n; i++) y[i] += x[i];
 }
 
-static void layernorm(float *y, const float *x, const float *gamma, const float *beta, size_t rows, size_t n,
-                      float eps)
+static void layernorm_rows(float *y, const float *x, const float *gamma, const float *beta, size_t rows,
+                           size_t n, float eps)
 {
     for (size_t r = 0; r < rows; r++, x += n, y += n) {
         float mean = sum_of(x, n) / (float)n;
@@ -147,6 +164,17 @@ static void layernorm(float *y, const float *x, const float *gamma, const float 
         }
         for (; i < n; i++) y[i] = (x[i] - mean) * rstd * gamma[i] + beta[i];
     }
+}
+
+static void layernorm(float *y, const float *x, const float *gamma, const float *beta, size_t rows, size_t n,
+                      float eps)
+{
+    if (!NN_PARALLEL(rows * n) || rows < 2) {
+        layernorm_rows(y, x, gamma, beta, rows, n, eps);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < rows; r++) layernorm_rows(y + r * n, x + r * n, gamma, beta, 1, n, eps);
 }
 
 static void softmax_row(float *x, size_t n, float scale)
@@ -175,6 +203,11 @@ static void softmax_row(float *x, size_t n, float scale)
 
 static void softmax(float *x, size_t rows, size_t n, float scale)
 {
+    if (!NN_PARALLEL(rows * n)) {
+        for (size_t r = 0; r < rows; r++) softmax_row(x + r * n, n, scale);
+        return;
+    }
+#pragma omp parallel for schedule(static)
     for (size_t r = 0; r < rows; r++) softmax_row(x + r * n, n, scale);
 }
 
