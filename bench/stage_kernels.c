@@ -64,13 +64,14 @@ typedef struct {
     conv_geometry geo;
     float *x, *w, *y, *bias, *scratch;
     gemm_epilogue ep;
+    int threads;
 } conv_run;
 
 static void run_conv(void *p)
 {
     conv_run *c = p;
     conv2d(&c->kt->linalg, c->y, c->x, c->s->h, c->s->w, c->s->cin, c->w, c->s->cout, c->s->k, &c->geo, &c->ep,
-           c->scratch);
+           c->scratch, c->threads);
 }
 
 int stage_conv(bench_ctx *ctx, bench_result *r)
@@ -84,8 +85,8 @@ int stage_conv(bench_ctx *ctx, bench_result *r)
     size_t in = (size_t)s->h * s->w * s->cin, out = (size_t)oh * ow * s->cout;
     size_t wn = (size_t)s->cout * s->k * s->k * s->cin;
     conv_run c = {&kt, s, geo, random_floats(in, 1), random_floats(wn, 0.1f), random_floats(out, 1),
-                  random_floats((size_t)s->cout, 0.1f), random_floats(conv2d_scratch(s->w, s->cin, s->k, &geo), 0),
-                  {0}};
+                  random_floats((size_t)s->cout, 0.1f), random_floats(conv2d_scratch(s->cin, s->k, ctx->threads), 0),
+                  {0}, ctx->threads};
     int ok = c.x && c.w && c.y && c.bias && c.scratch;
     if (ok) {
         c.ep.bias = c.bias;

@@ -180,13 +180,10 @@ int conv_out_size(int in, int k, int pad_lo, int pad_hi, int stride)
     return span < 0 || stride < 1 ? 0 : span / stride + 1;
 }
 
-#define IM2COL_BLOCK 256
 
-size_t conv2d_scratch(int in_w, int cin, int k, const conv_geometry *g)
+size_t conv2d_scratch(int cin, int k, int threads)
 {
-    (void)in_w;
-    (void)g;
-    return (size_t)IM2COL_BLOCK * (size_t)k * (size_t)k * (size_t)cin;
+    return (size_t)IM2COL_BLOCK * (size_t)k * (size_t)k * (size_t)cin * (size_t)(threads > 1 ? threads : 1);
 }
 
 /* Rows [p0, p1) of the im2col matrix: each row is one output pixel's
@@ -210,7 +207,7 @@ static void im2col_rows(float *col, const float *x, int h, int w, int cin, int k
 }
 
 void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const float *weight,
-            int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch)
+            int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch, int threads)
 {
     int oh = conv_out_size(h, k, g->pad_top, g->pad_bottom, g->stride);
     int ow = conv_out_size(w, k, g->pad_left, g->pad_right, g->stride);
@@ -220,9 +217,14 @@ void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, in
         return;
     }
     size_t row_len = (size_t)k * (size_t)k * (size_t)cin;
-    for (size_t p0 = 0; p0 < pixels; p0 += IM2COL_BLOCK) {
-        size_t p1 = p0 + IM2COL_BLOCK < pixels ? p0 + IM2COL_BLOCK : pixels;
-        im2col_rows(scratch, x, h, w, cin, k, g, ow, p0, p1);
+    size_t blocks = (pixels + IM2COL_BLOCK - 1) / IM2COL_BLOCK;
+    int nt = threads > 1 ? threads : 1;
+    if ((size_t)nt > blocks) nt = (int)blocks;
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+    for (size_t b = 0; b < blocks; b++) {
+        size_t p0 = b * IM2COL_BLOCK, p1 = p0 + IM2COL_BLOCK < pixels ? p0 + IM2COL_BLOCK : pixels;
+        float *col = scratch + (size_t)omp_get_thread_num() * IM2COL_BLOCK * row_len;
+        im2col_rows(col, x, h, w, cin, k, g, ow, p0, p1);
         gemm_epilogue block;
         const gemm_epilogue *bp = NULL;
         if (ep) {
@@ -230,7 +232,7 @@ void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, in
             if (block.residual) block.residual += p0 * block.ldr;
             bp = &block;
         }
-        lk->linear(y + p0 * (size_t)cout, scratch, weight, p1 - p0, (size_t)cout, row_len, bp);
+        lk->linear(y + p0 * (size_t)cout, col, weight, p1 - p0, (size_t)cout, row_len, bp);
     }
 }
 

@@ -38,12 +38,15 @@ typedef struct {
 /* Output size of a convolution / pooling along one axis. */
 int conv_out_size(int in, int k, int pad_lo, int pad_hi, int stride);
 
-/* NHWC convolution, y[oh][ow][Cout] = act(conv(x) + bias + residual). Uses
- * `linear` for the products: 1×1 stride-1 directly, otherwise im2col in row
- * blocks within `scratch` (scratch_floats ≥ conv2d_scratch(...)). */
-size_t conv2d_scratch(int in_w, int cin, int k, const conv_geometry *g);
+/* NHWC convolution, y[oh][ow][Cout] = act(conv(x) + bias + residual).
+ * 1×1 stride-1 is one `linear`; otherwise the output pixels go in blocks of
+ * IM2COL_BLOCK, shared among up to `threads` OpenMP threads, each gathering
+ * its block's receptive fields (im2col) into its own part of `scratch` and
+ * multiplying single-threaded. scratch holds conv2d_scratch(...) floats. */
+#define IM2COL_BLOCK 256
+size_t conv2d_scratch(int cin, int k, int threads);
 void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const float *weight,
-            int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch);
+            int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch, int threads);
 
 /* Max-pool k×k with the given padding, padded cells being −inf. */
 void maxpool2d(float *y, const float *x, int h, int w, int c, int k, const conv_geometry *g);

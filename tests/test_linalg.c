@@ -86,10 +86,10 @@ static void test_conv_against_direct(void)
         int ow = conv_out_size(w, k, g->pad_left, g->pad_right, g->stride);
         size_t on = (size_t)oh * ow * cout;
         float *x = rvec((size_t)h * w * cin), *wt = rvec((size_t)cout * k * k * cin), *bias = rvec((size_t)cout);
-        float *y = malloc(on * sizeof *y), *scratch = malloc(conv2d_scratch(w, cin, k, g) * sizeof(float));
+        float *y = malloc(on * sizeof *y), *scratch = malloc(conv2d_scratch(cin, k, 2) * sizeof(float));
         double *ref = malloc(on * sizeof *ref);
         gemm_epilogue ep = {bias, NULL, 0, NULL};
-        conv2d(&t.linalg, y, x, h, w, cin, wt, cout, k, g, &ep, scratch);
+        conv2d(&t.linalg, y, x, h, w, cin, wt, cout, k, g, &ep, scratch, 2);
         conv_ref(ref, x, h, w, cin, wt, cout, k, g, bias);
         double worst = 0;
         for (size_t i = 0; i < on; i++) worst = fmax(worst, fabs(ref[i] - y[i]));
