@@ -89,6 +89,56 @@ char *unprompt_info_to_json(const unprompt_info *info, const char *file);
 char *unprompt_info_to_txt2img(const unprompt_info *info);
 void unprompt_string_free(char *s);
 
+/* ---- Interrogate DeepBooru --------------------------------------------- */
+
+typedef struct unprompt_booru unprompt_booru; /* a loaded model; one per thread */
+
+/* Load deepdanbooru.safetensors (made by `engine-run convert`). threads ≤ 0:
+ * every available core. */
+int unprompt_booru_load(unprompt_booru **out, const char *model_path, int threads, char *err, size_t err_size);
+void unprompt_booru_free(unprompt_booru *model);
+/* Number of tags the model scores, and the name of tag i. */
+size_t unprompt_booru_tag_count(const unprompt_booru *model);
+const char *unprompt_booru_tag_name(const unprompt_booru *model, size_t i);
+
+/* The WebUI's options, with its defaults. */
+typedef struct {
+    float threshold;    /* 0.5: tags scoring below are left out */
+    int sort_by_score;  /* 0: alphabetical */
+    int use_spaces;     /* 1: "short hair", not "short_hair" */
+    int use_escape;     /* 1: "\(medium\)" */
+    int include_ranks;  /* 0: 1 gives "(tag:0.987)" */
+    const char *filter; /* "tag1, tag2": tags to leave out, or NULL */
+} unprompt_booru_params;
+
+unprompt_booru_params unprompt_booru_default_params(void);
+
+typedef struct {
+    const char *tag;  /* the model's tag, e.g. "short_hair" */
+    const char *text; /* as it appears in the prompt */
+    float score;
+} unprompt_tag;
+
+typedef struct {
+    const char *prompt;       /* the tags joined with ", " */
+    const unprompt_tag *tags; /* in prompt order */
+    size_t n_tags;
+    const float *scores;      /* every tag's probability, in model order */
+    size_t n_scores;
+    void *internal_;
+} unprompt_booru_result;
+
+/* Tag an encoded image (PNG, JPEG, BMP, GIF). */
+int unprompt_booru_run(unprompt_booru *model, const uint8_t *bytes, size_t len, const unprompt_booru_params *params,
+                       unprompt_booru_result *out, char *err, size_t err_size);
+/* Tag 8-bit RGB pixels (width*height*3 bytes, rows top to bottom). */
+int unprompt_booru_run_rgb(unprompt_booru *model, const uint8_t *rgb, int width, int height,
+                           const unprompt_booru_params *params, unprompt_booru_result *out, char *err,
+                           size_t err_size);
+void unprompt_booru_result_free(unprompt_booru_result *result);
+/* {"file", "prompt", "tags": [{"tag", "score"}…]} (file may be NULL → null). */
+char *unprompt_booru_to_json(const unprompt_booru_result *result, const char *file);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,5 +5,6 @@
 #define UNPROMPT_TOOLS_COMMANDS_H
 
 int cmd_info(int argc, char **argv);
+int cmd_booru(int argc, char **argv);
 
 #endif

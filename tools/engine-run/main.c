@@ -12,6 +12,7 @@ typedef struct {
 
 static const command commands[] = {
     {"info", cmd_info, "print the generation parameters stored in images (PNG Info)"},
+    {"booru", cmd_booru, "tag images with DeepDanbooru (Interrogate DeepBooru)"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,304 @@
+/* DeepDanbooru forward pass. The network, as deep_danbooru_model.py spells it:
+ *
+ *   stem:   pad (2,3) · conv 7×7/2 · ReLU · pad (0,1) with −inf · max-pool 3×3/2
+ *   stages: bottleneck blocks; the first block of a stage projects the input
+ *           with a 1×1 conv (stride s) and its 3×3 conv has stride s, padded
+ *           (0,1) when s = 2, otherwise every 3×3 is padded (1,1):
+ *             y = ReLU(c(ReLU(b(ReLU(a(x))))) + shortcut)
+ *           widths 64/256 ×3, 128/512 ×8, 256/1024 ×20, 256/1024 ×20 (its
+ *           first block down-samples, with the projection numbered last),
+ *           512/2048 ×3, 1024/4096 ×3
+ *   head:   1×1 conv to the tags (no bias) · global average · sigmoid
+ *
+ * The head is linear, so it runs after the average: one GEMV instead of a
+ * GEMM over every pixel. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/deepdanbooru.h"
+#include "format/buf.h"
+
+typedef struct {
+    int stride, blocks, proj_last;
+} dd_stage;
+
+static const dd_stage dd_stages[] = {{1, 3, 0}, {2, 8, 0}, {2, 20, 0}, {2, 20, 1}, {2, 3, 0}, {2, 3, 0}};
+#define DD_STAGES (sizeof dd_stages / sizeof dd_stages[0])
+
+/* Which conv plays which part: filled by walking the stage table. */
+typedef struct {
+    int proj, a, b, c; /* proj = -1 for identity blocks */
+    int stride;
+} dd_block;
+
+#define DD_BLOCKS 57
+static int dd_plan(dd_block *blocks)
+{
+    int idx = 1, n = 0;
+    for (size_t s = 0; s < DD_STAGES; s++)
+        for (int i = 0; i < dd_stages[s].blocks; i++, n++) {
+            dd_block *b = &blocks[n];
+            if (i > 0) {
+                *b = (dd_block){-1, idx, idx + 1, idx + 2, 1};
+                idx += 3;
+            } else if (dd_stages[s].proj_last) {
+                *b = (dd_block){idx + 3, idx, idx + 1, idx + 2, dd_stages[s].stride};
+                idx += 4;
+            } else {
+                *b = (dd_block){idx, idx + 1, idx + 2, idx + 3, dd_stages[s].stride};
+                idx += 4;
+            }
+        }
+    return idx; /* the head's index: 178 */
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+static int read_conv_shape(const weights_file *wf, int i, tensor *w, tensor *b, int *has_bias, fmt_error *err)
+{
+    char name[32];
+    snprintf(name, sizeof name, "n_Conv_%d.weight", i);
+    if (weights_tensor(wf, name, w, err)) return -1;
+    if (w->rank != 4 || w->shape[2] != w->shape[3] || (w->shape[2] != 1 && w->shape[2] != 3 && w->shape[2] != 7) ||
+        w->shape[0] == 0 || w->shape[1] == 0 || w->shape[0] > 65536 || w->shape[1] > 65536)
+        return fmt_fail(err, "deepdanbooru: %s has an unexpected shape", name);
+    snprintf(name, sizeof name, "n_Conv_%d.bias", i);
+    *has_bias = weights_has(wf, name);
+    if (*has_bias) {
+        if (weights_tensor(wf, name, b, err)) return -1;
+        if (b->rank != 1 || b->shape[0] != w->shape[0])
+            return fmt_fail(err, "deepdanbooru: %s does not match its weight", name);
+    }
+    return 0;
+}
+
+/* Set stride and padding from the conv's role, and check channel chaining. */
+static void dd_geometry(dd_conv *c, int stride)
+{
+    c->stride = stride;
+    int lo = 0, hi = 0;
+    if (c->k == 7) lo = 2, hi = 3;
+    else if (c->k == 3) lo = stride == 2 ? 0 : 1, hi = 1;
+    c->geo = (conv_geometry){lo, hi, lo, hi, stride};
+}
+
+static int dd_check_chain(const deepdanbooru *m, const dd_block *blocks, int head, int head_bias, fmt_error *err)
+{
+    const dd_conv *cv = m->weights.conv;
+    if (cv[0].k != 7 || cv[0].cin != 3) return fmt_fail(err, "deepdanbooru: n_Conv_0 is not a 7x7 RGB stem");
+    int width = cv[0].cout;
+    for (int i = 0; i < DD_BLOCKS; i++) {
+        const dd_block *b = &blocks[i];
+        int out = cv[b->c].cout;
+        if (cv[b->a].cin != width || cv[b->a].k != 1 || cv[b->b].k != 3 || cv[b->c].k != 1 ||
+            cv[b->b].cin != cv[b->a].cout || cv[b->c].cin != cv[b->b].cout ||
+            (b->proj >= 0 && (cv[b->proj].cin != width || cv[b->proj].cout != out || cv[b->proj].k != 1)) ||
+            (b->proj < 0 && out != width))
+            return fmt_fail(err, "deepdanbooru: block %d (n_Conv_%d..) has inconsistent channels", i, b->a);
+        width = out;
+    }
+    if (cv[head].cin != width || cv[head].k != 1 || head_bias)
+        return fmt_fail(err, "deepdanbooru: the head n_Conv_%d does not fit", head);
+    return 0;
+}
+
+/* Weights as the kernels want them: f32, [cout][k][k][cin]. A 1×1 f32 conv
+ * is used in place (the mapping); others are converted into `owned`. */
+static size_t dd_owned_floats(const tensor *w)
+{
+    return w->type == DTYPE_F32 && w->shape[2] == 1 ? 0 : tensor_numel(w);
+}
+
+static int dd_relayout(float *dst, const tensor *w)
+{
+    size_t cout = w->shape[0], cin = w->shape[1], k = w->shape[2], n = tensor_numel(w);
+    if (k == 1) { /* same layout, only the dtype changes */
+        weights_to_f32(dst, w);
+        return 0;
+    }
+    float *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return -1;
+    weights_to_f32(tmp, w);
+    for (size_t o = 0; o < cout; o++)
+        for (size_t i = 0; i < cin; i++)
+            for (size_t y = 0; y < k; y++)
+                for (size_t x = 0; x < k; x++) dst[((o * k + y) * k + x) * cin + i] = tmp[((o * cin + i) * k + y) * k + x];
+    free(tmp);
+    return 0;
+}
+
+static int dd_load_tags(deepdanbooru *m, const weights_file *wf, fmt_error *err)
+{
+    const uint8_t *data;
+    size_t len;
+    if (weights_bytes(wf, "tags", &data, &len, err)) return fmt_prefix(err, "deepdanbooru: ");
+    m->weights.tag_text = malloc(len + 1);
+    m->weights.tags = malloc((size_t)m->config.n_tags * sizeof *m->weights.tags);
+    if (!m->weights.tag_text || !m->weights.tags) return fmt_fail(err, "deepdanbooru: out of memory for tags");
+    memcpy(m->weights.tag_text, data, len);
+    m->weights.tag_text[len] = 0;
+    int n = 0;
+    char *p = m->weights.tag_text;
+    while (n < m->config.n_tags) {
+        m->weights.tags[n++] = p;
+        char *nl = strchr(p, '\n');
+        if (!nl) break;
+        *nl = 0;
+        p = nl + 1;
+    }
+    if (n != m->config.n_tags || strchr(p, '\n'))
+        return fmt_fail(err, "deepdanbooru: %d tags for %d outputs", n, m->config.n_tags);
+    return 0;
+}
+
+static int dd_alloc_state(deepdanbooru *m, int threads, fmt_error *err)
+{
+    dd_state *s = &m->state;
+    size_t max_k_cin = 0, head_cin = (size_t)m->weights.conv[DD_CONVS - 1].cin;
+    for (int i = 0; i < DD_CONVS; i++) {
+        size_t kk = (size_t)m->weights.conv[i].k * m->weights.conv[i].k * m->weights.conv[i].cin;
+        if (m->weights.conv[i].k > 1 || m->weights.conv[i].stride > 1) max_k_cin = kk > max_k_cin ? kk : max_k_cin;
+    }
+    s->threads = threads > 1 ? threads : 1;
+    size_t scratch = (size_t)IM2COL_BLOCK * max_k_cin * (size_t)s->threads, total = 0;
+    size_t sizes[8] = {0};
+    for (int i = 0; i < 5; i++) sizes[i] = m->config.max_act * sizeof(float);
+    sizes[5] = scratch * sizeof(float);
+    sizes[6] = head_cin * sizeof(float);
+    for (int i = 0; i < 7; i++) total += arena_block_size(sizes[i]);
+    if (arena_init(&s->mem, total)) return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB of activations", total >> 20);
+    for (int i = 0; i < 5; i++) s->act[i] = arena_alloc(&s->mem, sizes[i]);
+    s->scratch = arena_alloc(&s->mem, sizes[5]);
+    s->pooled = arena_alloc(&s->mem, sizes[6]);
+    return 0;
+}
+
+/* Activation sizes follow the spatial plan: 512 → 256 (stem) → 128 (pool)
+ * → /2 at each strided stage. */
+static size_t dd_max_activation(const deepdanbooru *m, const dd_block *blocks)
+{
+    const dd_conv *cv = m->weights.conv;
+    int hw = conv_out_size(DD_INPUT, 7, 2, 3, 2);
+    size_t mx = (size_t)hw * hw * cv[0].cout;
+    hw = conv_out_size(hw, 3, 0, 1, 2);
+    for (int i = 0; i < DD_BLOCKS; i++) {
+        const dd_block *b = &blocks[i];
+        size_t in = (size_t)hw * hw;
+        mx = in * cv[b->a].cout > mx ? in * cv[b->a].cout : mx;
+        hw = conv_out_size(hw, 3, cv[b->b].geo.pad_top, cv[b->b].geo.pad_bottom, b->stride);
+        size_t out = (size_t)hw * hw * cv[b->c].cout;
+        mx = out > mx ? out : mx;
+    }
+    return mx;
+}
+
+int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->kt = kt;
+    dd_block blocks[DD_BLOCKS];
+    int head = dd_plan(blocks);
+    tensor w[DD_CONVS], b[DD_CONVS];
+    int has_bias[DD_CONVS];
+    size_t owned = 0;
+    for (int i = 0; i < DD_CONVS; i++) {
+        if (read_conv_shape(wf, i, &w[i], &b[i], &has_bias[i], err)) return -1;
+        owned += dd_owned_floats(&w[i]) + (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
+        dd_conv *c = &m->weights.conv[i];
+        c->k = (int)w[i].shape[2], c->cout = (int)w[i].shape[0], c->cin = (int)w[i].shape[1];
+        dd_geometry(c, i == 0 ? 2 : 1);
+    }
+    for (int i = 0; i < DD_BLOCKS; i++) {
+        dd_geometry(&m->weights.conv[blocks[i].b], blocks[i].stride);
+        if (blocks[i].proj >= 0) dd_geometry(&m->weights.conv[blocks[i].proj], blocks[i].stride);
+    }
+    if (dd_check_chain(m, blocks, head, has_bias[head], err)) return -1;
+    m->config.n_tags = m->weights.conv[head].cout;
+    m->config.input = DD_INPUT;
+    m->config.max_act = dd_max_activation(m, blocks);
+    m->weights.owned = malloc((owned ? owned : 1) * sizeof(float));
+    if (!m->weights.owned) return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", owned >> 18);
+    float *p = m->weights.owned;
+    for (int i = 0; i < DD_CONVS; i++) {
+        dd_conv *c = &m->weights.conv[i];
+        if (dd_owned_floats(&w[i])) {
+            if (dd_relayout(p, &w[i])) {
+                dd_free(m);
+                return fmt_fail(err, "deepdanbooru: out of memory re-laying n_Conv_%d", i);
+            }
+            c->weight = p;
+            p += tensor_numel(&w[i]);
+        } else {
+            c->weight = w[i].data;
+        }
+        c->bias = NULL;
+        if (has_bias[i] && b[i].type == DTYPE_F32) c->bias = b[i].data;
+        else if (has_bias[i]) {
+            weights_to_f32(p, &b[i]);
+            c->bias = p;
+            p += b[i].shape[0];
+        }
+    }
+    if (dd_load_tags(m, wf, err) || dd_alloc_state(m, threads, err)) {
+        dd_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void dd_free(deepdanbooru *m)
+{
+    free(m->weights.owned);
+    free(m->weights.tags);
+    free(m->weights.tag_text);
+    arena_free(&m->state.mem);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- forward -------------------------------------------------------------- */
+
+/* y = act(conv(x) + bias [+ residual]); returns the output side length. */
+static int dd_conv_run(deepdanbooru *m, const dd_conv *c, float *y, const float *x, int hw, const float *residual,
+                       int relu)
+{
+    gemm_epilogue ep = {c->bias, residual, (size_t)c->cout, relu ? m->kt->nn.relu : NULL};
+    conv2d(&m->kt->linalg, y, x, hw, hw, c->cin, c->weight, c->cout, c->k, &c->geo, &ep, m->state.scratch,
+           m->state.threads);
+    return conv_out_size(hw, c->k, c->geo.pad_top, c->geo.pad_bottom, c->stride);
+}
+
+/* One bottleneck block from act[0] into act[4]; returns the new side. */
+static int dd_block_run(deepdanbooru *m, const dd_block *b, int hw)
+{
+    float **a = m->state.act;
+    const dd_conv *cv = m->weights.conv;
+    const float *shortcut = a[0];
+    if (b->proj >= 0) {
+        dd_conv_run(m, &cv[b->proj], a[1], a[0], hw, NULL, 0);
+        shortcut = a[1];
+    }
+    dd_conv_run(m, &cv[b->a], a[2], a[0], hw, NULL, 1);
+    int out = dd_conv_run(m, &cv[b->b], a[3], a[2], hw, NULL, 1);
+    dd_conv_run(m, &cv[b->c], a[4], a[3], out, shortcut, 1);
+    float *t = a[0];
+    a[0] = a[4], a[4] = t;
+    return out;
+}
+
+void dd_forward(deepdanbooru *m, const float *x, float *probs)
+{
+    float **a = m->state.act;
+    const dd_conv *cv = m->weights.conv;
+    int hw = dd_conv_run(m, &cv[0], a[1], x, DD_INPUT, NULL, 1);
+    conv_geometry pool = {0, 1, 0, 1, 2};
+    maxpool2d(a[0], a[1], hw, hw, cv[0].cout, 3, &pool);
+    hw = conv_out_size(hw, 3, 0, 1, 2);
+    dd_block blocks[DD_BLOCKS];
+    int head = dd_plan(blocks);
+    for (int i = 0; i < DD_BLOCKS; i++) hw = dd_block_run(m, &blocks[i], hw);
+    const dd_conv *h = &cv[head];
+    global_avgpool(m->state.pooled, a[0], hw, hw, h->cin);
+    m->kt->linalg.linear(probs, m->state.pooled, h->weight, 1, (size_t)h->cout, (size_t)h->cin, NULL);
+    m->kt->nn.sigmoid(probs, (size_t)h->cout);
+}

@@ -1,0 +1,64 @@
+/* DeepDanbooru (TorchDeepDanbooru's model-resnet_custom_v3): a ResNet of
+ * bottleneck blocks over NHWC images, 179 convolutions, sigmoid per tag.
+ *
+ * Config-driven: the channel widths come from the weight shapes and the tag
+ * count from the last convolution, so a narrow variant of the same topology
+ * (the test fixture) runs through the same code. Layers are read by their
+ * checkpoint names, n_Conv_0 … n_Conv_178. */
+#ifndef UNPROMPT_ENGINE_DEEPDANBOORU_H
+#define UNPROMPT_ENGINE_DEEPDANBOORU_H
+
+#include <stddef.h>
+
+#include "engine/arena.h"
+#include "engine/weights.h"
+#include "kernels/kernels.h"
+
+#define DD_CONVS 179
+#define DD_INPUT 512 /* the WebUI resizes to 512×512 */
+
+typedef struct {
+    int k, stride;
+    conv_geometry geo;
+    int cin, cout;
+    const float *weight; /* [cout][k][k][cin] */
+    const float *bias;   /* [cout] or NULL (the head has none) */
+} dd_conv;
+
+typedef struct {
+    int n_tags;
+    int input;       /* DD_INPUT */
+    size_t max_act;  /* floats of the largest activation */
+} dd_config;
+
+typedef struct {
+    dd_conv conv[DD_CONVS];
+    float *owned; /* re-laid or converted weights (k > 1, or not f32) */
+    const char **tags; /* n_tags names, pointing into tag_text */
+    char *tag_text;
+} dd_weights;
+
+typedef struct {
+    arena mem;
+    float *act[5];  /* block input, projection, two branch temporaries, output */
+    float *scratch; /* im2col, per thread */
+    float *pooled;  /* [4096-ish] global average of the last activation */
+    int threads;
+} dd_state;
+
+typedef struct {
+    dd_config config;
+    dd_weights weights;
+    dd_state state;
+    const kernel_table *kt;
+} deepdanbooru;
+
+/* Read the weights and tags from a converted file and size the arena for
+ * `threads` threads. -1 with a reason on a missing or inconsistent layer. */
+int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err);
+void dd_free(deepdanbooru *m);
+
+/* probs[n_tags] = sigmoid(network(x)), x = NHWC [input][input][3] in [0,1]. */
+void dd_forward(deepdanbooru *m, const float *x, float *probs);
+
+#endif

@@ -1,0 +1,53 @@
+/* Decoded pixels → RGB → float inputs. */
+#include <stdlib.h>
+
+#include "engine/pixels.h"
+#include "format/buf.h"
+
+int pixels_to_rgb(const image_u8 *img, uint8_t *rgb, fmt_error *err)
+{
+    size_t n = (size_t)img->width * img->height;
+    const uint8_t *p = img->pixels;
+    switch (img->channels) {
+    case 1:
+    case 2:
+        for (size_t i = 0; i < n; i++, p += img->channels) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = p[0];
+        return 0;
+    case 3:
+    case 4:
+        for (size_t i = 0; i < n; i++, p += img->channels)
+            rgb[3 * i] = p[0], rgb[3 * i + 1] = p[1], rgb[3 * i + 2] = p[2];
+        return 0;
+    }
+    return fmt_fail(err, "image: %d channels", img->channels);
+}
+
+int pixels_decode_rgb(const uint8_t *data, size_t len, uint8_t **rgb, int *width, int *height, fmt_error *err)
+{
+    image_u8 img;
+    image_limits lim = image_default_limits();
+    if (image_decode(data, len, &lim, &img, err)) return -1;
+    size_t bytes;
+    if (size_mul((size_t)img.width * img.height, 3, &bytes)) {
+        image_free(&img);
+        return fmt_fail(err, "image: too large");
+    }
+    *rgb = malloc(bytes ? bytes : 1);
+    if (!*rgb) {
+        image_free(&img);
+        return fmt_fail(err, "image: out of memory for %u x %u pixels", img.width, img.height);
+    }
+    int rc = pixels_to_rgb(&img, *rgb, err);
+    *width = (int)img.width, *height = (int)img.height;
+    image_free(&img);
+    if (rc) {
+        free(*rgb);
+        *rgb = NULL;
+    }
+    return rc;
+}
+
+void pixels_unit_float(float *x, const uint8_t *rgb, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (float)rgb[i] / 255.0f;
+}

@@ -1,0 +1,69 @@
+/* Shared options of the model commands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/engine-run/cli_common.h"
+
+const char *cli_option_value(const cli_common *c, int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "engine-run %s: %s needs a value\n", c->command, argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int cli_common_option(cli_common *c, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "--json")) c->json = 1;
+    else if (!strcmp(a, "-r") || !strcmp(a, "--recursive")) c->recursive = 1;
+    else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) c->quiet = 1;
+    else if (!strcmp(a, "--overwrite")) c->out.overwrite = 1;
+    else if (!strcmp(a, "--sidecar")) c->out.sidecar_ext = ".txt";
+    else if (!strncmp(a, "--sidecar=", 10) && a[10]) c->out.sidecar_ext = a + 10;
+    else if (!strcmp(a, "--weights")) {
+        if (!(c->weights_dir = cli_option_value(c, argc, argv, i))) return -1;
+    } else if (!strcmp(a, "--threads")) {
+        const char *v = cli_option_value(c, argc, argv, i);
+        char *end;
+        long n = v ? strtol(v, &end, 10) : -1;
+        if (!v || *end || n < 0 || n > 1024) {
+            fprintf(stderr, "engine-run %s: --threads takes 0..1024 (0 = all cores)\n", c->command);
+            return -1;
+        }
+        c->threads = (int)n;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+char *cli_model_path(const cli_common *c, const char *override, const char *name)
+{
+    if (override) return strdup(override);
+    const char *dir = c->weights_dir ? c->weights_dir : getenv("UNPROMPT_WEIGHTS");
+    if (!dir || !*dir) dir = "weights";
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int cli_model_missing(const cli_common *c, const char *path, const char *why)
+{
+    fprintf(stderr,
+            "engine-run %s: cannot load the model %s: %s\n"
+            "  Get the weights with 'make weights' (downloads and converts them into ./weights),\n"
+            "  or convert a checkpoint you have: engine-run convert FILE -o %s\n"
+            "  and point to it with --weights DIR or $UNPROMPT_WEIGHTS.\n",
+            c->command, path, why, path);
+    return 2;
+}
+
+void cli_collect_inputs(cli_common *c, input_list *inputs)
+{
+    for (int i = 0; i < c->n_files; i++) inputs_add(inputs, c->files[i], c->recursive);
+    c->out.several = inputs->count + (size_t)inputs->errors > 1;
+}

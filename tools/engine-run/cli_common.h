@@ -1,0 +1,30 @@
+/* Options every model command shares (booru, clip, all, …): input walking,
+ * output destination, threads and where the weights are. */
+#ifndef UNPROMPT_TOOLS_CLI_COMMON_H
+#define UNPROMPT_TOOLS_CLI_COMMON_H
+
+#include "tools/engine-run/inputs.h"
+#include "tools/engine-run/output.h"
+
+typedef struct {
+    const char *command; /* "booru", for messages */
+    int recursive, quiet, json, threads;
+    const char *weights_dir; /* --weights, else $UNPROMPT_WEIGHTS, else ./weights */
+    output_options out;
+    char **files; /* the non-option arguments */
+    int n_files;
+} cli_common;
+
+/* Parse one shared option at argv[*i]; returns 1 consumed, 0 not a shared
+ * option, -1 usage error (reported). */
+int cli_common_option(cli_common *c, int argc, char **argv, int *i);
+/* The value of an option that takes one (advances *i), or NULL (reported). */
+const char *cli_option_value(const cli_common *c, int argc, char **argv, int *i);
+/* Model file: `override` if given, else <weights dir>/<name> (malloc'd). */
+char *cli_model_path(const cli_common *c, const char *override, const char *name);
+/* Set-up error for a missing model, with how to get it; returns 2. */
+int cli_model_missing(const cli_common *c, const char *path, const char *why);
+/* Expand the files into `inputs`; sets out.several. */
+void cli_collect_inputs(cli_common *c, input_list *inputs);
+
+#endif
