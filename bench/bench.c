@@ -38,6 +38,8 @@ static const bench_stage stages[] = {
     {"sgemm_peak", stage_sgemm_peak, "OpenBLAS sgemm 2048^3, median", 0, NULL},
     {"membw", stage_membw, "read bandwidth, 512 MiB buffer", 0, NULL},
     {"pnginfo", stage_pnginfo, "info on a 100 MB PNG, text after the image data", 0, NULL},
+    {"deepdanbooru", stage_deepdanbooru, "DeepDanbooru 512^2, random weights of the real widths, 9176 tags", 1, NULL},
+    {"deepdanbooru_bf16", stage_deepdanbooru_bf16, "the same with bf16 weights", 1, NULL},
     {"gemm_vit_l14_qkv", stage_gemm, "linear 257x1024 -> 3072 (CLIP ViT-L/14 in-projection)", 1, &vit_l14_qkv},
     {"gemm_vit_l14_out", stage_gemm, "linear 257x1024 -> 1024 + residual (attention out)", 1, &vit_l14_out},
     {"gemm_vit_l14_fc1", stage_gemm, "linear 257x1024 -> 4096 + GELU (MLP up)", 1, &vit_l14_fc1},

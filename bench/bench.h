@@ -54,5 +54,7 @@ int stage_gemm(bench_ctx *ctx, bench_result *r);
 int stage_conv(bench_ctx *ctx, bench_result *r);
 int stage_attention(bench_ctx *ctx, bench_result *r);
 int stage_nn(bench_ctx *ctx, bench_result *r);
+int stage_deepdanbooru(bench_ctx *ctx, bench_result *r);
+int stage_deepdanbooru_bf16(bench_ctx *ctx, bench_result *r);
 
 #endif

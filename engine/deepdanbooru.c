@@ -53,6 +53,30 @@ static int dd_plan(dd_block *blocks)
     return idx; /* the head's index: 178 */
 }
 
+/* Real widths: the stem's output, then per stage (bottleneck, output). */
+static const int dd_stem_width = 64;
+static const int dd_stage_width[DD_STAGES][2] = {{64, 256}, {128, 512}, {256, 1024}, {256, 1024}, {512, 2048}, {1024, 4096}};
+
+int dd_layer_shapes(int width_div, int n_tags, dd_layer_shape shapes[DD_CONVS])
+{
+    if (width_div < 1 || dd_stem_width % width_div || n_tags < 1) return -1;
+    dd_block blocks[DD_BLOCKS];
+    int head = dd_plan(blocks), width = dd_stem_width / width_div, n = 0;
+    shapes[0] = (dd_layer_shape){width, 3, 7, 1};
+    for (size_t s = 0; s < DD_STAGES; s++)
+        for (int i = 0; i < dd_stages[s].blocks; i++, n++) {
+            const dd_block *b = &blocks[n];
+            int mid = dd_stage_width[s][0] / width_div, out = dd_stage_width[s][1] / width_div;
+            if (b->proj >= 0) shapes[b->proj] = (dd_layer_shape){out, width, 1, 1};
+            shapes[b->a] = (dd_layer_shape){mid, width, 1, 1};
+            shapes[b->b] = (dd_layer_shape){mid, mid, 3, 1};
+            shapes[b->c] = (dd_layer_shape){out, mid, 1, 1};
+            width = out;
+        }
+    shapes[head] = (dd_layer_shape){n_tags, width, 1, 0};
+    return 0;
+}
+
 /* ---- loading -------------------------------------------------------------- */
 
 static int read_conv_shape(const weights_file *wf, int i, tensor *w, tensor *b, int *has_bias, fmt_error *err)
@@ -284,6 +308,29 @@ static int dd_block_run(deepdanbooru *m, const dd_block *b, int hw)
     float *t = a[0];
     a[0] = a[4], a[4] = t;
     return out;
+}
+
+static double dd_conv_flops(const dd_conv *c, int in_hw)
+{
+    double out = conv_out_size(in_hw, c->k, c->geo.pad_top, c->geo.pad_bottom, c->stride);
+    return 2.0 * out * out * c->cout * c->cin * c->k * c->k;
+}
+
+double dd_model_flops(const deepdanbooru *m)
+{
+    const dd_conv *cv = m->weights.conv;
+    dd_block blocks[DD_BLOCKS];
+    int head = dd_plan(blocks);
+    double f = dd_conv_flops(&cv[0], DD_INPUT);
+    int hw = conv_out_size(conv_out_size(DD_INPUT, 7, 2, 3, 2), 3, 0, 1, 2);
+    for (int i = 0; i < DD_BLOCKS; i++) {
+        const dd_block *b = &blocks[i];
+        if (b->proj >= 0) f += dd_conv_flops(&cv[b->proj], hw);
+        f += dd_conv_flops(&cv[b->a], hw) + dd_conv_flops(&cv[b->b], hw);
+        hw = conv_out_size(hw, 3, cv[b->b].geo.pad_top, cv[b->b].geo.pad_bottom, b->stride);
+        f += dd_conv_flops(&cv[b->c], hw);
+    }
+    return f + dd_conv_flops(&cv[head], 1);
 }
 
 void dd_forward(deepdanbooru *m, const float *x, float *probs)

@@ -53,10 +53,22 @@ typedef struct {
     const kernel_table *kt;
 } deepdanbooru;
 
+/* The architecture itself: the [cout, cin, k, k] of every n_Conv_i of
+ * model-resnet_custom_v3 with widths divided by width_div (1 = the real
+ * model) and n_tags outputs; has_bias[i] is 0 only for the head. Used to
+ * make random models of the real shape (bench) and narrow ones (tests). */
+typedef struct {
+    int cout, cin, k, has_bias;
+} dd_layer_shape;
+int dd_layer_shapes(int width_div, int n_tags, dd_layer_shape shapes[DD_CONVS]);
+
 /* Read the weights and tags from a converted file and size the arena for
  * `threads` threads. -1 with a reason on a missing or inconsistent layer. */
 int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err);
 void dd_free(deepdanbooru *m);
+
+/* Floating-point operations of one dd_forward (2 per multiply-add). */
+double dd_model_flops(const deepdanbooru *m);
 
 /* probs[n_tags] = sigmoid(network(x)), x = NHWC [input][input][3] in [0,1]. */
 void dd_forward(deepdanbooru *m, const float *x, float *probs);

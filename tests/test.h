@@ -62,6 +62,7 @@ static const char *test_case_name = "";
         test_case_name = #fn;                                    \
         test_case_failed = 0;                                    \
         test_case_skipped = 0;                                   \
+        if (getenv("TEST_VERBOSE")) fprintf(stderr, "run %s\n", #fn); \
         fn();                                                    \
         if (test_case_failed) {                                  \
             test_failed++;                                       \
