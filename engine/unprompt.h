@@ -139,6 +139,24 @@ void unprompt_booru_result_free(unprompt_booru_result *result);
 /* {"file", "prompt", "tags": [{"tag", "score"}…]} (file may be NULL → null). */
 char *unprompt_booru_to_json(const unprompt_booru_result *result, const char *file);
 
+/* ---- Converting upstream checkpoints ---------------------------------- */
+
+typedef struct {
+    const char *kind;      /* "clip", "blip", "deepdanbooru", or NULL: detect from the names */
+    const char *dtype;     /* weights (matrices, kernels): "f32" (default), "f16", "bf16" */
+    const char *tags_path; /* DeepDanbooru tags, one per line, when the checkpoint has none */
+    const char *vocab_path;
+    const char *config_path;
+} unprompt_convert_params;
+
+unprompt_convert_params unprompt_convert_default_params(void);
+
+/* Read a PyTorch checkpoint (torch.save zip, TorchScript) or a safetensors
+ * file — never executing anything in it — and write one canonical
+ * safetensors model file, atomically. */
+int unprompt_convert(const char *source_path, const char *out_path, const unprompt_convert_params *params,
+                     char *err, size_t err_size);
+
 #ifdef __cplusplus
 }
 #endif

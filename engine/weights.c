@@ -1,21 +1,16 @@
 /* Converted model files: mmap + the safetensors reader. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "engine/mapped_file.h"
 #include "engine/weights.h"
 #include "format/safetensors.h"
 #include "kernels/kernels.h"
 
 struct weights_file {
     st_file st;
-    void *map; /* NULL when the bytes belong to the caller */
-    size_t map_len;
+    mapped_file map; /* empty when the bytes belong to the caller */
 };
 
 int weights_open_memory(weights_file **out, const uint8_t *data, size_t len, fmt_error *err)
@@ -39,25 +34,16 @@ static int fail_path(fmt_error *err, const char *path)
 
 int weights_open(weights_file **out, const char *path, fmt_error *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fmt_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 8) {
-        close(fd);
-        return fmt_fail(err, "%s: not a model file (too small or not a regular file)", path);
-    }
-    size_t len = (size_t)st.st_size;
-    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return fmt_fail(err, "%s: cannot map: %s", path, strerror(errno));
+    mapped_file m;
+    if (mapped_file_open(&m, path, err)) return -1;
     weights_file *w = calloc(1, sizeof *w);
     if (!w) {
-        munmap(map, len);
+        mapped_file_close(&m);
         return fmt_fail(err, "out of memory");
     }
-    w->map = map, w->map_len = len;
-    if (st_open(&w->st, map, len, NULL, err)) {
-        munmap(map, len);
+    w->map = m;
+    if (st_open(&w->st, m.data, m.len, NULL, err)) {
+        mapped_file_close(&m);
         free(w);
         return fail_path(err, path);
     }
@@ -69,7 +55,7 @@ void weights_close(weights_file *w)
 {
     if (!w) return;
     st_close(&w->st);
-    if (w->map) munmap(w->map, w->map_len);
+    mapped_file_close(&w->map);
     free(w);
 }
 

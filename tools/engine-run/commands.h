@@ -6,5 +6,6 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_booru(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ typedef struct {
 static const command commands[] = {
     {"info", cmd_info, "print the generation parameters stored in images (PNG Info)"},
     {"booru", cmd_booru, "tag images with DeepDanbooru (Interrogate DeepBooru)"},
+    {"convert", cmd_convert, "convert a checkpoint into the engine's safetensors format"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,330 @@
+/* unprompt_convert: read a checkpoint, map it, write canonical safetensors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/convert.h"
+#include "engine/mapped_file.h"
+#include "engine/unprompt.h"
+#include "format/sha256.h"
+
+#define CONVERTER_VERSION "1"
+
+/* ---- element conversion --------------------------------------------------- */
+
+static float half_bits_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 31, m = h & 0x3FF, bits;
+    if (e == 0 && m == 0) bits = sign;
+    else if (e == 0) { /* subnormal */
+        int shift = 0;
+        while (!(m & 0x400)) m <<= 1, shift++;
+        bits = sign | (uint32_t)(113 - shift) << 23 | (m & 0x3FF) << 13;
+    } else if (e == 31) bits = sign | 0x7F800000u | m << 13;
+    else bits = sign | (e + 112) << 23 | m << 13;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static float read_element(const ckpt_tensor *t, size_t index)
+{
+    size_t off = ckpt_element_offset(t, index);
+    const uint8_t *p = t->storage + off * pk_dtype_size(t->dtype);
+    float f = 0;
+    switch (t->dtype) {
+    case PK_DT_F32: memcpy(&f, p, 4); break;
+    case PK_DT_F64: {
+        double d;
+        memcpy(&d, p, 8);
+        f = (float)d;
+        break;
+    }
+    case PK_DT_F16: f = half_bits_to_float((uint16_t)(p[0] | p[1] << 8)); break;
+    case PK_DT_BF16: {
+        uint32_t bits = (uint32_t)(p[0] | p[1] << 8) << 16;
+        memcpy(&f, &bits, 4);
+        break;
+    }
+    default: break; /* refused before writing */
+    }
+    return f;
+}
+
+static uint16_t float_to_bf16_bits(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7FFFFFFF) > 0x7F800000) return (uint16_t)((x >> 16) | 0x40); /* quiet NaN */
+    return (uint16_t)((x + 0x7FFF + ((x >> 16) & 1)) >> 16);                  /* nearest even */
+}
+
+static uint16_t float_to_half_bits(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, ax = x & 0x7FFFFFFF;
+    if (ax > 0x7F800000) return (uint16_t)(sign | 0x7E00);
+    if (ax >= 0x477FF000) return (uint16_t)(sign | 0x7C00); /* rounds to ≥ 65520: inf */
+    if (ax < 0x38800000) {                                    /* subnormal half */
+        float a;
+        memcpy(&a, &ax, 4);
+        float scaled = a * 16777216.0f; /* 2^24: units of the smallest subnormal */
+        uint32_t q = (uint32_t)scaled;
+        float rem = scaled - (float)q;
+        if (rem > 0.5f || (rem == 0.5f && (q & 1))) q++;
+        return (uint16_t)(sign | q);
+    }
+    uint32_t e = (ax >> 23) - 112, m = ax & 0x7FFFFF;
+    uint32_t h = e << 10 | m >> 13, rest = m & 0x1FFF;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;
+    return (uint16_t)(sign | h);
+}
+
+/* Fill callback: bytes [offset, offset+n) of the output tensor. */
+static int fill_entry(void *user, size_t offset, uint8_t *dst, size_t n, fmt_error *err)
+{
+    const convert_entry *e = user;
+    size_t es = st_dtype_size(e->dtype), first = offset / es, count = n / es;
+    (void)err;
+    for (size_t i = 0; i < count; i++) {
+        float f = read_element(e->src, first + i);
+        if (e->dtype == ST_F32) memcpy(dst + 4 * i, &f, 4);
+        else {
+            uint16_t h = e->dtype == ST_BF16 ? float_to_bf16_bits(f) : float_to_half_bits(f);
+            dst[2 * i] = (uint8_t)h, dst[2 * i + 1] = (uint8_t)(h >> 8);
+        }
+    }
+    return 0;
+}
+
+/* ---- the job ---------------------------------------------------------------- */
+
+static int is_float(pk_dtype d) { return d == PK_DT_F32 || d == PK_DT_F16 || d == PK_DT_BF16 || d == PK_DT_F64; }
+
+int convert_add(convert_job *j, const char *name, const ckpt_tensor *src, fmt_error *err)
+{
+    if (!is_float(src->dtype)) return fmt_fail(err, "convert: %s is %s, not floating point", src->name, pk_dtype_name(src->dtype));
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? 2 * j->cap : 256;
+        convert_entry *grown = realloc(j->entries, cap * sizeof *grown);
+        if (!grown) return fmt_fail(err, "convert: out of memory");
+        j->entries = grown, j->cap = cap;
+    }
+    convert_entry *e = &j->entries[j->n];
+    e->src = src;
+    e->name = strdup(name);
+    if (!e->name) return fmt_fail(err, "convert: out of memory");
+    j->n++;
+    e->dtype = ST_F32;
+    if (src->rank >= 2 && j->weights_dtype == DTYPE_BF16) e->dtype = ST_BF16;
+    if (src->rank >= 2 && j->weights_dtype == DTYPE_F16) e->dtype = ST_F16;
+    return 0;
+}
+
+int convert_add_bytes(convert_job *j, const char *name, const char *bytes, size_t len, fmt_error *err)
+{
+    char **grown = realloc(j->blobs, (j->n_blobs + 1) * sizeof *grown);
+    if (!grown) return fmt_fail(err, "convert: out of memory");
+    j->blobs = grown;
+    char *copy = malloc(len ? len : 1);
+    if (!copy) return fmt_fail(err, "convert: out of memory");
+    memcpy(copy, bytes, len);
+    j->blobs[j->n_blobs++] = copy;
+    size_t shape[1] = {len};
+    return st_writer_add(&j->writer, name, ST_U8, 1, shape, copy, err);
+}
+
+int convert_meta(convert_job *j, const char *key, const char *value, fmt_error *err)
+{
+    return st_writer_meta(&j->writer, key, value, err);
+}
+
+const ckpt_tensor *convert_find(const convert_source *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_tensors; i++)
+        if (!strcmp(s->tensors[i].name, name)) return &s->tensors[i];
+    return NULL;
+}
+
+static void convert_job_free(convert_job *j)
+{
+    for (size_t i = 0; i < j->n; i++) free(j->entries[i].name);
+    free(j->entries);
+    for (size_t i = 0; i < j->n_blobs; i++) free(j->blobs[i]);
+    free(j->blobs);
+    st_writer_free(&j->writer);
+}
+
+static int convert_write(convert_job *j, const char *out_path, fmt_error *err)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        const convert_entry *e = &j->entries[i];
+        if (st_writer_add_fill(&j->writer, e->name, e->dtype, e->src->rank, e->src->shape, fill_entry,
+                               (void *)e, err))
+            return -1;
+    }
+    return st_write_file(&j->writer, out_path, err);
+}
+
+/* ---- sources ---------------------------------------------------------------- */
+
+typedef struct {
+    mapped_file file;
+    torch_ckpt ckpt;
+    int is_ckpt;
+    st_file st;
+    int is_st;
+    ckpt_tensor *st_tensors;
+} loaded_source;
+
+static int st_to_pk_dtype(st_dtype d, pk_dtype *out)
+{
+    switch (d) {
+    case ST_F32: *out = PK_DT_F32; return 0;
+    case ST_F16: *out = PK_DT_F16; return 0;
+    case ST_BF16: *out = PK_DT_BF16; return 0;
+    case ST_F64: *out = PK_DT_F64; return 0;
+    case ST_I64: *out = PK_DT_I64; return 0;
+    case ST_I32: *out = PK_DT_I32; return 0;
+    case ST_U8: *out = PK_DT_U8; return 0;
+    default: return -1;
+    }
+}
+
+/* A safetensors source (Hugging Face model.safetensors): contiguous tensors. */
+static int load_safetensors(loaded_source *l, convert_source *s, fmt_error *err)
+{
+    if (st_open(&l->st, l->file.data, l->file.len, NULL, err)) return -1;
+    l->is_st = 1;
+    l->st_tensors = calloc(l->st.n_tensors ? l->st.n_tensors : 1, sizeof *l->st_tensors);
+    if (!l->st_tensors) return fmt_fail(err, "convert: out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < l->st.n_tensors; i++) {
+        const st_tensor *t = &l->st.tensors[i];
+        ckpt_tensor *c = &l->st_tensors[n];
+        if (st_to_pk_dtype(t->dtype, &c->dtype) || t->rank > CKPT_MAX_RANK) continue; /* not a weight */
+        c->name = t->name, c->rank = t->rank, c->numel = t->numel;
+        size_t stride = 1;
+        for (int d = t->rank - 1; d >= 0; d--) c->shape[d] = t->shape[d], c->strides[d] = stride, stride *= t->shape[d];
+        c->storage = t->data, c->storage_bytes = t->nbytes;
+        n++;
+    }
+    s->tensors = l->st_tensors, s->n_tensors = n;
+    return 0;
+}
+
+static int load_source(loaded_source *l, convert_source *s, const char *path, fmt_error *err)
+{
+    memset(l, 0, sizeof *l);
+    if (mapped_file_open(&l->file, path, err)) return -1;
+    sha256_hex(l->file.data, l->file.len, s->sha256);
+    const char *slash = strrchr(path, '/');
+    s->file_name = slash ? slash + 1 : path;
+    const uint8_t *d = l->file.data;
+    size_t len = l->file.len;
+    if (len >= 4 && !memcmp(d, "PK\x03\x04", 4)) {
+        if (torch_ckpt_open(&l->ckpt, d, len, err)) return -1;
+        l->is_ckpt = 1;
+        s->tensors = l->ckpt.tensors, s->n_tensors = l->ckpt.n_tensors;
+        s->tags = l->ckpt.tags, s->n_tags = l->ckpt.n_tags;
+        return 0;
+    }
+    if (len >= 9 && d[8] == '{') return load_safetensors(l, s, err);
+    if (torch_ckpt_is_legacy(d, len)) return torch_ckpt_open(&l->ckpt, d, len, err); /* its message */
+    return fmt_fail(err, "%s: neither a PyTorch checkpoint (zip) nor a safetensors file", path);
+}
+
+static void unload_source(loaded_source *l)
+{
+    if (l->is_ckpt) torch_ckpt_close(&l->ckpt);
+    if (l->is_st) st_close(&l->st);
+    free(l->st_tensors);
+    mapped_file_close(&l->file);
+}
+
+/* --tags FILE: one tag per line (a trailing newline is not an extra tag). */
+static int read_lines(const char *path, char **text, const char ***lines, size_t *n, fmt_error *err)
+{
+    mapped_file m;
+    if (mapped_file_open(&m, path, err)) return -1;
+    *text = malloc(m.len + 1);
+    *lines = malloc((m.len + 1) * sizeof **lines);
+    if (!*text || !*lines) {
+        mapped_file_close(&m);
+        return fmt_fail(err, "convert: out of memory");
+    }
+    memcpy(*text, m.data, m.len);
+    (*text)[m.len] = 0;
+    mapped_file_close(&m);
+    *n = 0;
+    for (char *p = *text; *p;) {
+        char *nl = strchr(p, '\n');
+        if (nl) *nl = 0;
+        size_t l = strlen(p);
+        if (l && p[l - 1] == '\r') p[l - 1] = 0;
+        (*lines)[(*n)++] = p;
+        if (!nl) break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* ---- public entry ------------------------------------------------------------ */
+
+unprompt_convert_params unprompt_convert_default_params(void)
+{
+    unprompt_convert_params p = {NULL, "f32", NULL, NULL, NULL};
+    return p;
+}
+
+static int convert_run(convert_job *j, convert_source *s, const char *kind, fmt_error *err)
+{
+    if (!kind) {
+        if (convert_is_deepdanbooru(s)) kind = "deepdanbooru";
+        else return fmt_fail(err, "convert: cannot tell which model this is (use --kind clip|blip|deepdanbooru)");
+    }
+    if (convert_meta(j, "unprompt.kind", kind, err) || convert_meta(j, "unprompt.source", s->file_name, err) ||
+        convert_meta(j, "unprompt.source_sha256", s->sha256, err) ||
+        convert_meta(j, "unprompt.dtype", dtype_name(j->weights_dtype), err) ||
+        convert_meta(j, "unprompt.converter", CONVERTER_VERSION, err))
+        return -1;
+    if (!strcmp(kind, "deepdanbooru")) return convert_deepdanbooru(j, s, err);
+    return fmt_fail(err, "convert: unknown model kind '%s'", kind);
+}
+
+int unprompt_convert(const char *source_path, const char *out_path, const unprompt_convert_params *p, char *err,
+                     size_t err_size)
+{
+    unprompt_convert_params def = unprompt_convert_default_params();
+    if (!p) p = &def;
+    fmt_error e = {{0}};
+    convert_job j;
+    memset(&j, 0, sizeof j);
+    st_writer_init(&j.writer);
+    convert_source s;
+    memset(&s, 0, sizeof s);
+    loaded_source l;
+    char *tag_text = NULL;
+    const char **tag_lines = NULL;
+    int rc = UNPROMPT_ERR_ARGS;
+    if (dtype_parse(p->dtype ? p->dtype : "f32", &j.weights_dtype)) {
+        snprintf(e.msg, sizeof e.msg, "convert: --dtype takes f32, f16 or bf16");
+    } else if (load_source(&l, &s, source_path, &e)) {
+        rc = UNPROMPT_ERR_FORMAT;
+        unload_source(&l);
+    } else {
+        rc = UNPROMPT_ERR_FORMAT;
+        if (p->tags_path && !read_lines(p->tags_path, &tag_text, &tag_lines, &s.n_tags, &e))
+            s.tags = tag_lines;
+        if ((!p->tags_path || tag_lines) && !convert_run(&j, &s, p->kind, &e)) {
+            rc = convert_write(&j, out_path, &e) ? UNPROMPT_ERR_IO : UNPROMPT_OK;
+        }
+        unload_source(&l);
+    }
+    free(tag_text);
+    free(tag_lines);
+    convert_job_free(&j);
+    if (rc != UNPROMPT_OK && err && err_size) snprintf(err, err_size, "%s", e.msg);
+    return rc;
+}

@@ -1,0 +1,177 @@
+/* torch.save zip checkpoints → named tensors (see torch_ckpt.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/buf.h"
+#include "format/torch_ckpt.h"
+
+#define CKPT_MAX_STORAGE_INFLATE ((size_t)1 << 34) /* deflated storages: 16 GiB */
+
+int torch_ckpt_is_legacy(const uint8_t *data, size_t len)
+{
+    /* Legacy files are a bare pickle stream (protocol 2) starting with the
+     * magic number 0x1950a86a20f9469cfc6c as a LONG1. */
+    static const uint8_t magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+    return len >= sizeof magic && !memcmp(data, magic, sizeof magic);
+}
+
+static int ckpt_fail(fmt_error *err) { return fmt_prefix(err, "checkpoint: "); }
+
+/* The storage bytes of one key, inflating if torch ever deflated it. */
+static int ckpt_storage(torch_ckpt *c, const pk_storage *s, const uint8_t **data, size_t *len, fmt_error *err)
+{
+    char name[512];
+    int n = snprintf(name, sizeof name, "%s/data/%s", c->prefix, s->key);
+    if (n < 0 || (size_t)n >= sizeof name) return fmt_fail(err, "checkpoint: storage key too long");
+    const zip_entry *e = zip_find(&c->zip_, name);
+    if (!e) return fmt_fail(err, "checkpoint: storage %s is missing from the archive", name);
+    uint8_t *owned = NULL;
+    if (zip_entry_data(&c->zip_, e, data, &owned, len, CKPT_MAX_STORAGE_INFLATE, err)) return ckpt_fail(err);
+    if (owned) {
+        uint8_t **grown = realloc(c->owned_, (c->n_owned_ + 1) * sizeof *grown);
+        if (!grown) {
+            free(owned);
+            return fmt_fail(err, "checkpoint: out of memory");
+        }
+        c->owned_ = grown;
+        c->owned_[c->n_owned_++] = owned;
+    }
+    size_t need;
+    if (size_mul((size_t)s->numel, pk_dtype_size(s->dtype), &need) || *len < need)
+        return fmt_fail(err, "checkpoint: storage %s holds %zu bytes, its tensors need %zu", name, *len, need);
+    return 0;
+}
+
+typedef struct {
+    torch_ckpt *c;
+    fmt_error *err;
+} walk_ctx;
+
+static int add_tensor(void *ctx, const char *name, const pk_tensor *t)
+{
+    walk_ctx *w = ctx;
+    torch_ckpt *c = w->c;
+    if (t->rank > CKPT_MAX_RANK) return fmt_fail(w->err, "checkpoint: %s has rank %d", name, t->rank);
+    if (c->n_tensors == c->cap_tensors_) {
+        size_t cap = c->cap_tensors_ ? 2 * c->cap_tensors_ : 64;
+        ckpt_tensor *grown = realloc(c->tensors, cap * sizeof *grown);
+        if (!grown) return fmt_fail(w->err, "checkpoint: out of memory");
+        c->tensors = grown, c->cap_tensors_ = cap;
+    }
+    ckpt_tensor *o = &c->tensors[c->n_tensors];
+    memset(o, 0, sizeof *o);
+    if (!(o->name = str_ndup(name, strlen(name)))) return fmt_fail(w->err, "checkpoint: out of memory");
+    c->n_tensors++;
+    o->dtype = t->storage.dtype, o->rank = t->rank, o->offset = (size_t)t->offset, o->numel = (size_t)t->numel;
+    for (int i = 0; i < t->rank; i++) o->shape[i] = (size_t)t->shape[i], o->strides[i] = (size_t)t->strides[i];
+    if (ckpt_storage(c, &t->storage, &o->storage, &o->storage_bytes, w->err)) return -1;
+    return 0;
+}
+
+/* The folder every entry sits in: the part of ".../data.pkl" before it. */
+static int ckpt_find_pickle(torch_ckpt *c, const zip_entry **pkl, fmt_error *err)
+{
+    size_t matches = 0;
+    *pkl = zip_find_suffix(&c->zip_, "/data.pkl", &matches);
+    if (!*pkl) return fmt_fail(err, "checkpoint: no data.pkl in the archive (not a PyTorch checkpoint)");
+    if (matches > 1) return fmt_fail(err, "checkpoint: %zu data.pkl entries in the archive", matches);
+    size_t plen = (*pkl)->name_len - strlen("/data.pkl");
+    if (plen == 0 || plen >= sizeof c->prefix) return fmt_fail(err, "checkpoint: bad archive folder name");
+    memcpy(c->prefix, (*pkl)->name, plen);
+    c->prefix[plen] = 0;
+    return 0;
+}
+
+static int ckpt_check_byteorder(torch_ckpt *c, fmt_error *err)
+{
+    char name[300];
+    snprintf(name, sizeof name, "%s/byteorder", c->prefix);
+    const zip_entry *e = zip_find(&c->zip_, name);
+    if (!e) return 0; /* older writers: always little-endian */
+    const uint8_t *d;
+    uint8_t *owned = NULL;
+    size_t len;
+    if (zip_entry_data(&c->zip_, e, &d, &owned, &len, 64, err)) return ckpt_fail(err);
+    int little = len == 6 && !memcmp(d, "little", 6);
+    free(owned);
+    return little ? 0 : fmt_fail(err, "checkpoint: big-endian storages are not supported");
+}
+
+static int ckpt_read_tags(torch_ckpt *c, const pk_value *sd, fmt_error *err)
+{
+    const pk_value *tags = pk_get(sd, "tags");
+    if (!tags) return 0;
+    if (tags->type != PK_LIST && tags->type != PK_TUPLE) return fmt_fail(err, "checkpoint: 'tags' is not a list");
+    c->tags = malloc((tags->count ? tags->count : 1) * sizeof *c->tags);
+    if (!c->tags) return fmt_fail(err, "checkpoint: out of memory");
+    for (size_t i = 0; i < tags->count; i++) {
+        const char *s = pk_str(tags->items[i]);
+        if (!s) return fmt_fail(err, "checkpoint: tag %zu is not a string", i);
+        c->tags[c->n_tags++] = s;
+    }
+    return 0;
+}
+
+int torch_ckpt_open(torch_ckpt *c, const uint8_t *data, size_t len, fmt_error *err)
+{
+    memset(c, 0, sizeof *c);
+    if (torch_ckpt_is_legacy(data, len))
+        return fmt_fail(err, "checkpoint: a legacy (pre-1.6) PyTorch file; re-save it with a recent PyTorch: "
+                             "torch.save(torch.load('old.pt'), 'new.pt')");
+    zip_limits lim = zip_default_limits();
+    lim.check_stored_crc = 0; /* gigabytes of weights; the SHA-256 of the file is checked instead */
+    if (zip_open(&c->zip_, data, len, &lim, err)) return ckpt_fail(err);
+    const zip_entry *pkl;
+    const uint8_t *pdata;
+    uint8_t *powned = NULL;
+    size_t plen;
+    int rc = ckpt_find_pickle(c, &pkl, err) || ckpt_check_byteorder(c, err);
+    if (!rc && zip_entry_data(&c->zip_, pkl, &pdata, &powned, &plen, (size_t)1 << 30, err)) rc = ckpt_fail(err);
+    if (!rc) {
+        char code[300];
+        snprintf(code, sizeof code, "%s/code/", c->prefix);
+        for (size_t i = 0; i < zip_count(&c->zip_); i++)
+            if (!strncmp(zip_entry_at(&c->zip_, i)->name, code, strlen(code))) c->torchscript = 1;
+        c->doc_ = pk_parse(pdata, plen, NULL, err);
+        free(powned);
+        if (!c->doc_) rc = ckpt_fail(err);
+    }
+    const pk_value *sd = rc ? NULL : pk_find_state_dict(pk_root(c->doc_));
+    if (!rc && !sd) rc = fmt_fail(err, "checkpoint: no state dict (a dict of tensors, 'state_dict' or 'model')");
+    walk_ctx w = {c, err};
+    if (!rc && pk_walk_tensors(pk_root(c->doc_), add_tensor, &w, err)) rc = -1;
+    if (!rc) rc = ckpt_read_tags(c, sd, err);
+    if (rc) torch_ckpt_close(c);
+    return rc ? -1 : 0;
+}
+
+void torch_ckpt_close(torch_ckpt *c)
+{
+    for (size_t i = 0; i < c->n_tensors; i++) free((char *)c->tensors[i].name);
+    free(c->tensors);
+    free(c->tags);
+    for (size_t i = 0; i < c->n_owned_; i++) free(c->owned_[i]);
+    free(c->owned_);
+    pk_free(c->doc_);
+    zip_close(&c->zip_);
+    memset(c, 0, sizeof *c);
+}
+
+const ckpt_tensor *torch_ckpt_find(const torch_ckpt *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_tensors; i++)
+        if (!strcmp(c->tensors[i].name, name)) return &c->tensors[i];
+    return NULL;
+}
+
+size_t ckpt_element_offset(const ckpt_tensor *t, size_t index)
+{
+    size_t off = t->offset;
+    for (int d = t->rank - 1; d >= 0; d--) {
+        size_t dim = t->shape[d] ? t->shape[d] : 1;
+        off += (index % dim) * t->strides[d];
+        index /= dim;
+    }
+    return off;
+}

@@ -1,0 +1,57 @@
+/* PyTorch checkpoints as named tensors: the zip format of torch.save (and
+ * TorchScript archives, which share it): <prefix>/data.pkl interpreted by
+ * the pickle reader (nothing executed), tensors pointing into the
+ * <prefix>/data/<key> storages, which stay where they are (zero-copy for
+ * the stored entries torch writes). Pre-1.6 files are refused. */
+#ifndef UNPROMPT_FORMAT_TORCH_CKPT_H
+#define UNPROMPT_FORMAT_TORCH_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format/error.h"
+#include "format/pickle.h"
+#include "format/zip.h"
+
+#define CKPT_MAX_RANK 8
+
+typedef struct {
+    const char *name;      /* dotted state-dict name */
+    pk_dtype dtype;
+    int rank;
+    size_t shape[CKPT_MAX_RANK];
+    size_t strides[CKPT_MAX_RANK]; /* elements */
+    size_t offset;         /* elements into the storage */
+    size_t numel;
+    const uint8_t *storage; /* the storage's bytes */
+    size_t storage_bytes;
+} ckpt_tensor;
+
+typedef struct {
+    ckpt_tensor *tensors; /* in state-dict order */
+    size_t n_tensors;
+    const char **tags;    /* a "tags" list of strings beside the tensors, if any */
+    size_t n_tags;
+    int torchscript;      /* the archive holds TorchScript code */
+    char prefix[256];     /* the archive's folder name */
+    /* private */
+    zip_archive zip_;
+    pk_doc *doc_;
+    uint8_t **owned_;     /* inflated storages */
+    size_t n_owned_, cap_tensors_;
+} torch_ckpt;
+
+/* Is this a pre-1.6 (non-zip) torch.save file? */
+int torch_ckpt_is_legacy(const uint8_t *data, size_t len);
+
+/* Open a checkpoint held in memory (the caller keeps it mapped until
+ * torch_ckpt_close). Returns 0, or -1 with a reason. */
+int torch_ckpt_open(torch_ckpt *c, const uint8_t *data, size_t len, fmt_error *err);
+void torch_ckpt_close(torch_ckpt *c);
+const ckpt_tensor *torch_ckpt_find(const torch_ckpt *c, const char *name);
+
+/* Storage element index of element `index` (row-major over the shape):
+ * the tensor may be a strided view into a shared storage. */
+size_t ckpt_element_offset(const ckpt_tensor *t, size_t index);
+
+#endif

@@ -1,0 +1,201 @@
+/* DeepDanbooru end to end against the PyTorch reference: the committed
+ * narrow checkpoint (tests/fixtures/deepdanbooru/tiny.pt, real topology and
+ * names, widths ÷ 32, 40 tags) is converted by the engine's converter, then
+ * each test image goes through decode → resize-and-fill → network → tags.
+ * Expected values come from tests/fixtures/make_deepdanbooru_fixtures.py. */
+#include <unistd.h>
+
+#include "engine/booru_tags.h"
+#include "engine/pixels.h"
+#include "engine/unprompt.h"
+#include "format/png.h"
+#include "kernels/resample.h"
+#include "tests/test.h"
+#include "tests/cli.h"
+
+#define FIX "tests/fixtures/deepdanbooru/"
+static const char *const images[] = {"rgb_37x53", "rgba_300x80", "grey_1x20", "pal_64x48"};
+#define N_IMAGES (sizeof images / sizeof images[0])
+
+static char model_f32[256], model_bf16[256];
+
+static void *read_fixture(const char *name, const char *ext, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, FIX "%s%s", name, ext);
+    return test_read_file(path, len);
+}
+
+/* The option string of a .txt line, as the CLI takes it, into params. */
+static void parse_options(const char *s, unprompt_booru_params *p)
+{
+    *p = unprompt_booru_default_params();
+    static char filter[256];
+    while (*s) {
+        while (*s == ' ') s++;
+        if (!strncmp(s, "--sort score", 12)) p->sort_by_score = 1, s += 12;
+        else if (!strncmp(s, "--ranks", 7)) p->include_ranks = 1, s += 7;
+        else if (!strncmp(s, "--underscores", 13)) p->use_spaces = 0, s += 13;
+        else if (!strncmp(s, "--no-escape", 11)) p->use_escape = 0, s += 11;
+        else if (!strncmp(s, "--threshold ", 12)) p->threshold = strtof(s + 12, (char **)&s);
+        else if (!strncmp(s, "--filter \"", 10)) {
+            const char *end = strchr(s + 10, '"');
+            snprintf(filter, sizeof filter, "%.*s", (int)(end - s - 10), s + 10);
+            p->filter = filter, s = end + 1;
+        } else if (*s) {
+            fprintf(stderr, "    unknown fixture option: %s\n", s);
+            CHECK(0);
+            return;
+        }
+    }
+}
+
+static void test_convert_checkpoint(void)
+{
+    char err[256];
+    snprintf(model_f32, sizeof model_f32, "/tmp/unprompt-dd-%ld.safetensors", (long)getpid());
+    snprintf(model_bf16, sizeof model_bf16, "/tmp/unprompt-dd-%ld-bf16.safetensors", (long)getpid());
+    unprompt_convert_params p = unprompt_convert_default_params();
+    int rc = unprompt_convert(FIX "tiny.pt", model_f32, &p, err, sizeof err);
+    if (rc) fprintf(stderr, "    %s\n", err);
+    CHECK(rc == UNPROMPT_OK);
+    p.dtype = "bf16";
+    CHECK(unprompt_convert(FIX "tiny.pt", model_bf16, &p, err, sizeof err) == UNPROMPT_OK);
+}
+
+static void test_resize_and_fill_matches_pillow(void)
+{
+    for (size_t i = 0; i < N_IMAGES; i++) {
+        size_t png_len = 0, gz_len = 0;
+        uint8_t *png = read_fixture(images[i], ".png", &png_len), *gz = read_fixture(images[i], ".rgb.gz", &gz_len);
+        uint8_t *rgb = NULL, *filled = malloc(512 * 512 * 3);
+        char *want = NULL;
+        size_t want_len = 0;
+        int w, h;
+        fmt_error e;
+        CHECK(png && gz && pixels_decode_rgb(png, png_len, &rgb, &w, &h, &e) == 0);
+        CHECK(gz && inflate_bounded(gz, gz_len, 1 << 20, 1, &want, &want_len, &e) == 0);
+        image_view v = {rgb, w, h, 3};
+        CHECK(rgb && resample_fill(&v, filled, 512, 512) == 0);
+        CHECK(want_len == 512 * 512 * 3 && want && !memcmp(filled, want, want_len));
+        free(png), free(gz), free(rgb), free(filled), free(want);
+    }
+}
+
+/* bf16 weights move probabilities by up to ~0.01: the WebUI line (threshold
+ * 0.5, alphabetical, no ranks) must not change, ranked or score-sorted lines
+ * may. */
+static int line_is_rank_free(const char *options)
+{
+    return !strstr(options, "--ranks") && !strstr(options, "--sort score") && !strstr(options, "--threshold");
+}
+
+static void check_image(unprompt_booru *m, const char *name, int is_f32)
+{
+    size_t png_len = 0, ref_len = 0, txt_len = 0;
+    uint8_t *png = read_fixture(name, ".png", &png_len);
+    float *ref = read_fixture(name, ".f32", &ref_len);
+    char *txt = read_fixture(name, ".txt", &txt_len), err[256];
+    size_t n = unprompt_booru_tag_count(m);
+    CHECK(png && ref && txt && ref_len == n * sizeof(float));
+    if (!png || !ref || !txt || ref_len != n * sizeof(float)) return;
+    unprompt_booru_params p = unprompt_booru_default_params();
+    unprompt_booru_result r;
+    CHECK(unprompt_booru_run(m, png, png_len, &p, &r, err, sizeof err) == UNPROMPT_OK);
+    double worst = 0;
+    for (size_t i = 0; i < r.n_scores; i++) worst = fmax(worst, fabs((double)r.scores[i] - ref[i]));
+    double tol = is_f32 ? 1e-4 : 0.02;
+    if (worst > tol) fprintf(stderr, "    %s: max |dp| %.3g > %.3g\n", name, worst, tol);
+    CHECK(worst <= tol);
+    /* Every option set of the fixture, formatted from this run's scores. */
+    const char **names = malloc(n * sizeof *names);
+    for (size_t i = 0; i < n; i++) names[i] = unprompt_booru_tag_name(m, i);
+    int lines = 0;
+    for (char *line = strtok(txt, "\n"); line; line = strtok(NULL, "\n")) {
+        char *tab = strchr(line, '\t');
+        if (!tab) continue;
+        *tab = 0;
+        if (!is_f32 && !line_is_rank_free(line)) continue;
+        parse_options(line, &p);
+        booru_tag_options o = {p.threshold, p.sort_by_score, p.use_spaces, p.use_escape, p.include_ranks, p.filter};
+        booru_tag_result sel;
+        CHECK(booru_tags_select(&sel, names, r.scores, n, &o) == 0);
+        if (strcmp(sel.prompt, tab + 1)) fprintf(stderr, "    %s [%s]\n", name, line);
+        CHECK_STR(sel.prompt, tab + 1);
+        booru_tag_result_free(&sel);
+        lines++;
+    }
+    CHECK(lines >= (is_f32 ? 7 : 3));
+    /* The default line is also what the public call itself returns. */
+    CHECK(!strncmp(txt, "", 1) && !strcmp(r.prompt, strchr(txt, 0) + 1));
+    unprompt_booru_result_free(&r);
+    free(names), free(png), free(ref), free(txt);
+}
+
+static void test_probabilities_and_tag_lines_f32(void)
+{
+    unprompt_booru *m;
+    char err[256];
+    int rc = unprompt_booru_load(&m, model_f32, 2, err, sizeof err);
+    if (rc) fprintf(stderr, "    %s\n", err);
+    CHECK(rc == UNPROMPT_OK);
+    if (rc) return;
+    CHECK(unprompt_booru_tag_count(m) == 40);
+    CHECK_STR(unprompt_booru_tag_name(m, 0), "1girl");
+    for (size_t i = 0; i < N_IMAGES; i++) check_image(m, images[i], 1);
+    unprompt_booru_free(m);
+}
+
+static void test_bf16_weights_give_the_same_tag_lines(void)
+{
+    unprompt_booru *m;
+    char err[256];
+    CHECK(unprompt_booru_load(&m, model_bf16, 2, err, sizeof err) == UNPROMPT_OK);
+    for (size_t i = 0; m && i < N_IMAGES; i++) check_image(m, images[i], 0);
+    unprompt_booru_free(m);
+}
+
+static void test_cli_prints_the_webui_line(void)
+{
+    char args[512];
+    snprintf(args, sizeof args, "booru --booru-model %s " FIX "rgb_37x53.png " FIX "grey_1x20.png", model_f32);
+    cli_result r = cli_run(args);
+    CHECK(r.status == 0);
+    CHECK(r.out && strstr(r.out, FIX "rgb_37x53.png: \\(o\\) \\(o\\), 2girls, :3, "));
+    CHECK(r.out && strstr(r.out, "\n" FIX "grey_1x20.png: 1boy, 1girl, :d, "));
+    cli_free(&r);
+    snprintf(args, sizeof args, "booru --json --threshold 0.9 --booru-model %s " FIX "rgb_37x53.png", model_f32);
+    r = cli_run(args);
+    CHECK(r.status == 0 && r.out && !strncmp(r.out, "{\"file\": \"" FIX "rgb_37x53.png\", \"prompt\": \"", 60));
+    CHECK(r.out && strstr(r.out, "{\"tag\": \"back\\\\slash\", \"score\": 0.96"));
+    cli_free(&r);
+}
+
+static void test_missing_model_and_bad_images(void)
+{
+    cli_result r = cli_run("booru --weights /nonexistent " FIX "rgb_37x53.png");
+    CHECK(r.status == 2 && r.err && strstr(r.err, "make weights"));
+    cli_free(&r);
+    char args[512];
+    snprintf(args, sizeof args, "booru --booru-model %s " FIX "tags.txt " FIX "rgb_37x53.png", model_f32);
+    r = cli_run(args);
+    CHECK(r.status == 1 && r.err && strstr(r.err, "tags.txt"));
+    CHECK(r.out && strstr(r.out, "rgb_37x53.png: "));
+    cli_free(&r);
+    unprompt_booru *m;
+    char err[256];
+    CHECK(unprompt_booru_load(&m, FIX "tiny.pt", 1, err, sizeof err) == UNPROMPT_ERR_MODEL);
+}
+
+int main(void)
+{
+    RUN(test_convert_checkpoint);
+    RUN(test_resize_and_fill_matches_pillow);
+    RUN(test_probabilities_and_tag_lines_f32);
+    RUN(test_bf16_weights_give_the_same_tag_lines);
+    RUN(test_cli_prints_the_webui_line);
+    RUN(test_missing_model_and_bad_images);
+    unlink(model_f32);
+    unlink(model_bf16);
+    return test_summary("deepdanbooru");
+}
