@@ -93,16 +93,18 @@ demo: deps
 # Each suite leaves its totals in <build>/tests/summary; the last line
 # printed is the sum of all of them.
 check: deps
-	@rm -f build/tests/summary build-clang/tests/summary build-asan/tests/summary; st=0; \
+	@rm -f build/tests/summary build-clang/tests/summary build-asan/tests/summary build-arm64/kernel-tests/summary; st=0; \
 	$(MAKE) test || st=1; \
 	$(MAKE) CC=clang BUILD=build-clang test || st=1; \
 	$(MAKE) asan || st=1; \
+	$(MAKE) test-arm64 || st=1; \
 	rm -rf build/install-test; \
 	$(MAKE) install PREFIX=$(CURDIR)/build/install-test >/dev/null && \
 		build/install-test/bin/engine-run info examples/sample.png >/dev/null && \
 		test -f build/install-test/include/unprompt.h && test -f build/install-test/lib/libunprompt.a && \
 		echo "install: ok" || { echo "install: FAILED"; st=1; }; \
-	sh tests/total.sh build/tests/summary build-clang/tests/summary build-asan/tests/summary || st=1; \
+	sh tests/total.sh build/tests/summary build-clang/tests/summary build-asan/tests/summary \
+		build-arm64/kernel-tests/summary || st=1; \
 	exit $$st
 
 # The test programs find the binaries and fixtures through these variables.

@@ -40,6 +40,7 @@ static const bench_stage stages[] = {
     {"pnginfo", stage_pnginfo, "info on a 100 MB PNG, text after the image data", 0, NULL},
     {"deepdanbooru", stage_deepdanbooru, "DeepDanbooru 512^2, random weights of the real widths, 9176 tags", 1, NULL},
     {"deepdanbooru_bf16", stage_deepdanbooru_bf16, "the same with bf16 weights", 1, NULL},
+    {"e2e_booru", stage_e2e_booru, "engine-run booru on one 768x1152 PNG, real-size random model", 0, NULL},
     {"gemm_vit_l14_qkv", stage_gemm, "linear 257x1024 -> 3072 (CLIP ViT-L/14 in-projection)", 1, &vit_l14_qkv},
     {"gemm_vit_l14_out", stage_gemm, "linear 257x1024 -> 1024 + residual (attention out)", 1, &vit_l14_out},
     {"gemm_vit_l14_fc1", stage_gemm, "linear 257x1024 -> 4096 + GELU (MLP up)", 1, &vit_l14_fc1},

@@ -47,11 +47,15 @@ static void linear_slice(float *C, const float *A, const float *W, size_t N, siz
     apply_epilogue(C, N, r0, r1, c0, c1, ep);
 }
 
-/* The threads split the output columns (weight rows), in multiples of 16,
- * or the rows when there are too few columns; each thread calls OpenBLAS
- * single-threaded on its slice and finishes it with the epilogue while it is
- * in cache. One thread pool (OpenMP) for the whole engine: OpenBLAS's own
- * pool fighting OpenMP's spinning workers cost up to 3x (bench). */
+/* Tall products (convolutions over many pixels) go in blocks of
+ * LINEAR_ROW_BLOCK rows handed out to the threads, so each block's output is
+ * still in cache when its epilogue runs; short ones (transformer layers) split
+ * the output columns (weight rows) among the threads, in multiples of 16, or
+ * the rows when there are too few columns. Every thread calls OpenBLAS
+ * single-threaded on its part. One thread pool (OpenMP) for the whole engine:
+ * OpenBLAS's own pool fighting OpenMP's spinning workers cost up to 3x. */
+#define LINEAR_ROW_BLOCK 256
+
 static void linear_blas(float *C, const float *A, const float *W, size_t M, size_t N, size_t K,
                         const gemm_epilogue *ep)
 {
@@ -59,6 +63,15 @@ static void linear_blas(float *C, const float *A, const float *W, size_t M, size
     int nt = omp_get_max_threads();
     if (nt <= 1 || (double)M * N * K < LINEAR_PARALLEL_MIN) {
         linear_slice(C, A, W, N, K, 0, M, 0, N, ep);
+        return;
+    }
+    if (M >= 2 * LINEAR_ROW_BLOCK * (size_t)nt) {
+        size_t blocks = (M + LINEAR_ROW_BLOCK - 1) / LINEAR_ROW_BLOCK;
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+        for (size_t b = 0; b < blocks; b++) {
+            size_t r0 = b * LINEAR_ROW_BLOCK, r1 = r0 + LINEAR_ROW_BLOCK < M ? r0 + LINEAR_ROW_BLOCK : M;
+            linear_slice(C, A, W, N, K, r0, r1, 0, N, ep);
+        }
         return;
     }
     int split_cols = N >= (size_t)nt * 64 || M < (size_t)nt * 16;
