@@ -60,7 +60,7 @@ static void linear_blas(float *C, const float *A, const float *W, size_t M, size
                         const gemm_epilogue *ep)
 {
     if (M == 0 || N == 0) return;
-    int nt = omp_get_max_threads();
+    int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (nt <= 1 || (double)M * N * K < LINEAR_PARALLEL_MIN) {
         linear_slice(C, A, W, N, K, 0, M, 0, N, ep);
         return;
@@ -232,7 +232,13 @@ void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, in
     size_t row_len = (size_t)k * (size_t)k * (size_t)cin;
     size_t blocks = (pixels + IM2COL_BLOCK - 1) / IM2COL_BLOCK;
     int nt = threads > 1 ? threads : 1;
-    if ((size_t)nt > blocks) nt = (int)blocks;
+    if (blocks < (size_t)nt) {
+        /* Few pixels (the late stages): gather them all (they fit in the
+         * scratch of nt blocks) and let `linear` split the channels. */
+        im2col_rows(scratch, x, h, w, cin, k, g, ow, 0, pixels);
+        lk->linear(y, scratch, weight, pixels, (size_t)cout, row_len, ep);
+        return;
+    }
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
     for (size_t b = 0; b < blocks; b++) {
         size_t p0 = b * IM2COL_BLOCK, p1 = p0 + IM2COL_BLOCK < pixels ? p0 + IM2COL_BLOCK : pixels;
