@@ -204,17 +204,24 @@ size_t conv2d_scratch(int cin, int k, int threads)
 static void im2col_rows(float *col, const float *x, int h, int w, int cin, int k, const conv_geometry *g, int ow,
                         size_t p0, size_t p1)
 {
-    size_t row_len = (size_t)k * (size_t)k * (size_t)cin;
+    size_t row_len = (size_t)k * (size_t)k * (size_t)cin, c = (size_t)cin;
     for (size_t p = p0; p < p1; p++) {
         int oy = (int)(p / (size_t)ow), ox = (int)(p % (size_t)ow);
         float *dst = col + (p - p0) * row_len;
-        for (int ky = 0; ky < k; ky++) {
+        int x0 = ox * g->stride - g->pad_left;
+        /* the kx inside the image: one contiguous run of (kx1-kx0)·cin floats */
+        int kx0 = x0 < 0 ? -x0 : 0, kx1 = w - x0 < k ? w - x0 : k;
+        if (kx1 < kx0) kx1 = kx0;
+        for (int ky = 0; ky < k; ky++, dst += (size_t)k * c) {
             int iy = oy * g->stride - g->pad_top + ky;
-            for (int kx = 0; kx < k; kx++, dst += cin) {
-                int ix = ox * g->stride - g->pad_left + kx;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) memset(dst, 0, (size_t)cin * sizeof *dst);
-                else memcpy(dst, x + ((size_t)iy * (size_t)w + (size_t)ix) * (size_t)cin, (size_t)cin * sizeof *dst);
+            if (iy < 0 || iy >= h || kx1 == kx0) {
+                memset(dst, 0, (size_t)k * c * sizeof *dst);
+                continue;
             }
+            if (kx0 > 0) memset(dst, 0, (size_t)kx0 * c * sizeof *dst);
+            memcpy(dst + (size_t)kx0 * c, x + ((size_t)iy * (size_t)w + (size_t)(x0 + kx0)) * c,
+                   (size_t)(kx1 - kx0) * c * sizeof *dst);
+            if (kx1 < k) memset(dst + (size_t)kx1 * c, 0, (size_t)(k - kx1) * c * sizeof *dst);
         }
     }
 }
@@ -259,6 +266,7 @@ void maxpool2d(float *y, const float *x, int h, int w, int c, int k, const conv_
 {
     int oh = conv_out_size(h, k, g->pad_top, g->pad_bottom, g->stride);
     int ow = conv_out_size(w, k, g->pad_left, g->pad_right, g->stride);
+#pragma omp parallel for schedule(static) if ((size_t)oh * (size_t)ow * (size_t)c > 65536)
     for (int oy = 0; oy < oh; oy++) {
         for (int ox = 0; ox < ow; ox++) {
             float *out = y + ((size_t)oy * (size_t)ow + (size_t)ox) * (size_t)c;
