@@ -81,14 +81,31 @@ static uint16_t float_to_half_bits(float f)
     return (uint16_t)(sign | h);
 }
 
+static int is_contiguous(const ckpt_tensor *t)
+{
+    size_t expect = 1;
+    for (int d = t->rank - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->strides[d] != expect) return 0;
+        expect *= t->shape[d];
+    }
+    return 1;
+}
+
 /* Fill callback: bytes [offset, offset+n) of the output tensor. */
 static int fill_entry(void *user, size_t offset, uint8_t *dst, size_t n, fmt_error *err)
 {
     const convert_entry *e = user;
     size_t es = st_dtype_size(e->dtype), first = offset / es, count = n / es;
     (void)err;
+    int contiguous = is_contiguous(e->src);
+    if (contiguous && e->dtype == ST_F32 && e->src->dtype == PK_DT_F32) { /* the common case: a copy */
+        memcpy(dst, e->src->storage + (e->src->offset + first) * 4, n);
+        return 0;
+    }
     for (size_t i = 0; i < count; i++) {
-        float f = read_element(e->src, first + i);
+        float f = contiguous && e->src->dtype == PK_DT_F32
+                      ? ((const float *)(const void *)e->src->storage)[e->src->offset + first + i]
+                      : read_element(e->src, first + i);
         if (e->dtype == ST_F32) memcpy(dst + 4 * i, &f, 4);
         else {
             uint16_t h = e->dtype == ST_BF16 ? float_to_bf16_bits(f) : float_to_half_bits(f);

@@ -251,6 +251,7 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
                 dd_free(m);
                 return fmt_fail(err, "deepdanbooru: out of memory re-laying n_Conv_%d", i);
             }
+            weights_release(wf, &w[i]);
             c->weight = p;
             p += tensor_numel(&w[i]);
         } else {

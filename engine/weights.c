@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "engine/mapped_file.h"
 #include "engine/weights.h"
@@ -89,6 +91,15 @@ int weights_bytes(const weights_file *w, const char *name, const uint8_t **data,
     if (t->dtype != ST_U8 || t->rank != 1) return fmt_fail(err, "tensor %s is not a byte string", name);
     *data = t->data, *len = t->nbytes;
     return 0;
+}
+
+void weights_release(const weights_file *w, const tensor *t)
+{
+    if (!w->map.data) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)t->data + page - 1) / page * page;
+    uintptr_t hi = ((uintptr_t)t->data + tensor_nbytes(t)) / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 void weights_to_f32(float *dst, const tensor *t)

@@ -26,6 +26,10 @@ int weights_has(const weights_file *w, const char *name);
 int weights_tensor(const weights_file *w, const char *name, tensor *out, fmt_error *err);
 /* The bytes of a U8 tensor (tag lists, vocabularies). */
 int weights_bytes(const weights_file *w, const char *name, const uint8_t **data, size_t *len, fmt_error *err);
+/* The caller copied this tensor and will not read the mapping again: let
+ * the kernel drop its pages from this process (they stay in the page cache).
+ * Keeps RSS at one copy of re-laid weights. No-op for in-memory files. */
+void weights_release(const weights_file *w, const tensor *t);
 /* Copy any float tensor into dst as f32 (dst holds tensor_numel floats). */
 void weights_to_f32(float *dst, const tensor *t);
 

@@ -9,6 +9,9 @@
 #include "engine/pixels.h"
 #include "engine/unprompt.h"
 #include "format/png.h"
+#include "format/safetensors.h"
+#include "format/sha256.h"
+#include "format/torch_ckpt.h"
 #include "kernels/resample.h"
 #include "tests/test.h"
 #include "tests/cli.h"
@@ -63,6 +66,73 @@ static void test_convert_checkpoint(void)
     CHECK(unprompt_convert(FIX "tiny.pt", model_bf16, &p, err, sizeof err) == UNPROMPT_OK);
 }
 
+/* Every tensor of the converted file holds exactly the checkpoint's bytes
+ * (f32 → f32 is a copy), and the tags came across in order. */
+static void test_converted_tensors_equal_source_bits(void)
+{
+    size_t pt_len = 0, st_len = 0;
+    uint8_t *pt = test_read_file(FIX "tiny.pt", &pt_len), *stf = test_read_file(model_f32, &st_len);
+    torch_ckpt ck;
+    st_file st;
+    fmt_error e;
+    CHECK(pt && stf && torch_ckpt_open(&ck, pt, pt_len, &e) == 0);
+    CHECK(stf && st_open(&st, stf, st_len, NULL, &e) == 0);
+    if (!pt || !stf) return;
+    CHECK(ck.n_tensors == 357 && st.n_tensors == 358);
+    size_t same = 0;
+    for (size_t i = 0; i < ck.n_tensors; i++) {
+        const ckpt_tensor *t = &ck.tensors[i];
+        const st_tensor *o = st_find(&st, t->name);
+        if (o && o->dtype == ST_F32 && o->nbytes == t->numel * 4 &&
+            !memcmp(o->data, t->storage + t->offset * 4, o->nbytes))
+            same++;
+    }
+    CHECK(same == ck.n_tensors);
+    const st_tensor *tags = st_find(&st, "tags");
+    CHECK(tags && ck.n_tags == 40 && tags->nbytes > 10 && !memcmp(tags->data, "1girl\nsolo\n", 11));
+    CHECK_STR(st_meta(&st, "unprompt.kind"), "deepdanbooru");
+    CHECK_STR(st_meta(&st, "unprompt.config"), "{\"width_div\": 32, \"n_tags\": 40, \"input\": 512}");
+    char hex[65];
+    sha256_hex(pt, pt_len, hex);
+    CHECK_STR(st_meta(&st, "unprompt.source_sha256"), hex);
+    st_close(&st);
+    torch_ckpt_close(&ck);
+    free(pt), free(stf);
+}
+
+static void test_convert_refuses_damaged_checkpoints(void)
+{
+    size_t len = 0;
+    uint8_t *pt = test_read_file(FIX "tiny.pt", &len);
+    CHECK(pt != NULL);
+    if (!pt) return;
+    char path[256], out[256], err[256];
+    snprintf(path, sizeof path, "/tmp/unprompt-dd-bad-%ld.pt", (long)getpid());
+    snprintf(out, sizeof out, "/tmp/unprompt-dd-bad-%ld.safetensors", (long)getpid());
+    FILE *f = fopen(path, "wb");
+    fwrite(pt, 1, len / 2, f); /* truncated: the central directory is gone */
+    fclose(f);
+    CHECK(unprompt_convert(path, out, NULL, err, sizeof err) == UNPROMPT_ERR_FORMAT);
+    CHECK(access(out, F_OK) != 0); /* nothing half-written */
+    f = fopen(path, "wb");
+    static const uint8_t legacy[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+    fwrite(legacy, 1, sizeof legacy, f);
+    fclose(f);
+    CHECK(unprompt_convert(path, out, NULL, err, sizeof err) == UNPROMPT_ERR_FORMAT);
+    CHECK(strstr(err, "re-save") != NULL);
+    unprompt_convert_params p = unprompt_convert_default_params();
+    p.dtype = "f8";
+    CHECK(unprompt_convert(FIX "tiny.pt", out, &p, err, sizeof err) == UNPROMPT_ERR_ARGS);
+    p = unprompt_convert_default_params();
+    p.tags_path = FIX "tags.txt"; /* 40 lines: accepted in place of the checkpoint's */
+    CHECK(unprompt_convert(FIX "tiny.pt", out, &p, err, sizeof err) == UNPROMPT_OK);
+    p.tags_path = FIX "README.md"; /* wrong count */
+    CHECK(unprompt_convert(FIX "tiny.pt", out, &p, err, sizeof err) == UNPROMPT_ERR_FORMAT);
+    CHECK(strstr(err, "tags for 40 outputs") != NULL);
+    unlink(path), unlink(out);
+    free(pt);
+}
+
 static void test_resize_and_fill_matches_pillow(void)
 {
     for (size_t i = 0; i < N_IMAGES; i++) {
@@ -71,7 +141,7 @@ static void test_resize_and_fill_matches_pillow(void)
         uint8_t *rgb = NULL, *filled = malloc(512 * 512 * 3);
         char *want = NULL;
         size_t want_len = 0;
-        int w, h;
+        int w = 0, h = 0;
         fmt_error e;
         CHECK(png && gz && pixels_decode_rgb(png, png_len, &rgb, &w, &h, &e) == 0);
         CHECK(gz && inflate_bounded(gz, gz_len, 1 << 20, 1, &want, &want_len, &e) == 0);
@@ -190,6 +260,8 @@ static void test_missing_model_and_bad_images(void)
 int main(void)
 {
     RUN(test_convert_checkpoint);
+    RUN(test_converted_tensors_equal_source_bits);
+    RUN(test_convert_refuses_damaged_checkpoints);
     RUN(test_resize_and_fill_matches_pillow);
     RUN(test_probabilities_and_tag_lines_f32);
     RUN(test_bf16_weights_give_the_same_tag_lines);
