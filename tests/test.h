@@ -81,7 +81,7 @@ static inline int test_summary(const char *name)
     return test_failed ? 1 : 0;
 }
 
-/* Read a whole file (NULL if missing). Tests only. */
+/* Read a whole file (NULL if missing), NUL-terminated. Tests only. */
 static inline unsigned char *test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -99,6 +99,7 @@ static inline unsigned char *test_read_file(const char *path, size_t *len)
         }
     }
     fclose(f);
+    if (p) p[n] = 0; /* n < cap: the buffer grows when it fills */
     if (len) *len = n;
     return p;
 }
