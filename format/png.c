@@ -1,5 +1,6 @@
 /* PNG chunk walk: only chunk headers are visited; IDAT is skipped unread.
  * Text chunks (tEXt, zTXt, iTXt) and eXIf become meta_list entries. */
+#include "format/crc.h"
 #include "format/png.h"
 
 #include <stdlib.h>
@@ -30,14 +31,7 @@ int png_is_png(const uint8_t *data, size_t len)
 
 uint32_t png_crc(const uint8_t *type_and_data, size_t len)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (len) {
-        uInt n = len > 1u << 30 ? 1u << 30 : (uInt)len;
-        c = crc32(c, type_and_data, n);
-        type_and_data += n;
-        len -= n;
-    }
-    return (uint32_t)c;
+    return crc32_of(type_and_data, len);
 }
 
 typedef struct {

@@ -1,5 +1,6 @@
 /* Zip reader over memory: EOCD (+ ZIP64), central directory, local headers;
  * stored entries in place, deflated ones through bounded raw inflate. */
+#include "format/crc.h"
 #include "format/zip.h"
 
 #include <stdarg.h>
@@ -34,14 +35,7 @@ static uint64_t load_le64(const uint8_t *p)
 
 uint32_t zip_crc32(const uint8_t *p, size_t n)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (n) {
-        uInt k = n > 1u << 30 ? 1u << 30 : (uInt)n;
-        c = crc32(c, p, k);
-        p += k;
-        n -= k;
-    }
-    return (uint32_t)c;
+    return crc32_of(p, n);
 }
 
 zip_limits zip_default_limits(void)
