@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "engine/threads.h"
+#include "engine/unprompt.h"
 
 /* The GEMM shapes of the models: ViT-L/14 at 224 px (257 tokens, width
  * 1024, MLP 4096), ViT-B/16 at 384 px (577 tokens, width 768, MLP 3072). */
@@ -130,6 +131,7 @@ static void print_result(const bench_stage *s, const bench_ctx *ctx, const bench
 
 int main(int argc, char **argv)
 {
+    unprompt_blas_reexec(argv);
     bench_ctx ctx = {9, 0, 0, NULL};
     int json = 0;
     const char *wanted[64];

@@ -33,6 +33,7 @@ int stage_sgemm_peak(bench_ctx *ctx, bench_result *r)
     openblas_set_num_threads(1);
     r->gflops = 2.0 * g.n * g.n * (double)g.n / (r->ms_median * 1e6);
     ctx->peak_gflops = r->gflops;
+    r->note = openblas_get_corename(); /* which OpenBLAS kernels: see unprompt_blas_reexec */
     free(g.a), free(g.b), free(g.c);
     return 0;
 }

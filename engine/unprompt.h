@@ -89,6 +89,15 @@ char *unprompt_info_to_json(const unprompt_info *info, const char *file);
 char *unprompt_info_to_txt2img(const unprompt_info *info);
 void unprompt_string_free(char *s);
 
+/* ---- Start-up -------------------------------------------------------- */
+
+/* Call first in main(argv): when OpenBLAS chose its Haswell kernels on a CPU
+ * that runs its AVX-512 ones (Debian's OpenBLAS 0.3.21 on Zen 4/5), set
+ * OPENBLAS_CORETYPE=SkylakeX and execute the program again — GEMMs run twice
+ * as fast. Returns only when nothing was done (0) or the exec failed (-1).
+ * OPENBLAS_CORETYPE or UNPROMPT_NO_BLAS_REEXEC in the environment: no-op. */
+int unprompt_blas_reexec(char **argv);
+
 /* ---- Interrogate DeepBooru --------------------------------------------- */
 
 typedef struct unprompt_booru unprompt_booru; /* a loaded model; one per thread */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/unprompt.h"
 #include "tools/engine-run/commands.h"
 
 typedef struct {
@@ -26,6 +27,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    unprompt_blas_reexec(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
