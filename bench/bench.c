@@ -13,6 +13,7 @@
 static const bench_stage stages[] = {
     {"sgemm_peak", stage_sgemm_peak, "OpenBLAS sgemm 2048^3, median", 0},
     {"membw", stage_membw, "read bandwidth, 512 MiB buffer", 0},
+    {"gemm_bf16", stage_gemm_bf16, "bf16-weight GEMM vs sgemm, ViT-L/14 linear shapes", 1},
     {"pnginfo", stage_pnginfo, "info on a 100 MB PNG, text after the image data", 0},
 };
 #define N_STAGES (sizeof stages / sizeof stages[0])

@@ -37,5 +37,6 @@ double bench_now_ms(void);
 int stage_sgemm_peak(bench_ctx *ctx, bench_result *r);
 int stage_membw(bench_ctx *ctx, bench_result *r);
 int stage_pnginfo(bench_ctx *ctx, bench_result *r);
+int stage_gemm_bf16(bench_ctx *ctx, bench_result *r);
 
 #endif
