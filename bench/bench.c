@@ -39,6 +39,7 @@ static const bench_stage stages[] = {
     {"sgemm_peak", stage_sgemm_peak, "OpenBLAS sgemm 2048^3, median", 0, NULL},
     {"membw", stage_membw, "read bandwidth, 512 MiB buffer", 0, NULL},
     {"pnginfo", stage_pnginfo, "info on a 100 MB PNG, text after the image data", 0, NULL},
+    {"gemm_bf16", stage_gemm_bf16, "bf16-weight GEMM vs sgemm, ViT-L/14 linear shapes", 1, NULL},
     {"deepdanbooru", stage_deepdanbooru, "DeepDanbooru 512^2, random weights of the real widths, 9176 tags", 1, NULL},
     {"deepdanbooru_bf16", stage_deepdanbooru_bf16, "the same with bf16 weights", 1, NULL},
     {"e2e_booru", stage_e2e_booru, "engine-run booru on one 768x1152 PNG, real-size random model", 0, NULL},

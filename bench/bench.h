@@ -57,5 +57,6 @@ int stage_nn(bench_ctx *ctx, bench_result *r);
 int stage_deepdanbooru(bench_ctx *ctx, bench_result *r);
 int stage_deepdanbooru_bf16(bench_ctx *ctx, bench_result *r);
 int stage_e2e_booru(bench_ctx *ctx, bench_result *r);
+int stage_gemm_bf16(bench_ctx *ctx, bench_result *r);
 
 #endif

@@ -7,6 +7,7 @@ static void install_all(kernel_table *t)
     t->level = cpu_level_name(&t->cpu);
     nn_install(&t->nn, &t->cpu);
     linalg_install(&t->linalg, &t->cpu);
+    bf16_install(&t->bf16, &t->cpu);
 }
 
 void kernels_init(kernel_table *t)

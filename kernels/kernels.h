@@ -6,6 +6,7 @@
  * Families and who fills them:
  *   kernels/nn_*.c      activation, normalisation, softmax, attention
  *   kernels/linalg_*.c  GEMM, convolution, pooling, dtype conversion
+ *   kernels/gemm_bf16_*.c  GEMM with packed bf16 weights (bf16_install)
  * Each family provides `void <family>_install(kernel_table *t, const cpu_features *f)`
  * which sets its entries; kernels_init() calls them all. */
 #ifndef UNPROMPT_KERNELS_KERNELS_H
@@ -23,12 +24,14 @@ typedef struct kernel_table kernel_table;
  * (struct linalg_kernels). */
 #include "kernels/nn.h"
 #include "kernels/linalg.h"
+#include "kernels/gemm_bf16.h"
 
 struct kernel_table {
     cpu_features cpu;
     const char *level;     /* cpu_level_name(&cpu) */
     nn_kernels nn;
     linalg_kernels linalg;
+    bf16_kernels bf16;     /* kernels/gemm_bf16.h */
 };
 
 /* Fill the table for this CPU (respecting UNPROMPT_ISA). */
