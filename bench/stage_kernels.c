@@ -70,7 +70,8 @@ typedef struct {
 static void run_conv(void *p)
 {
     conv_run *c = p;
-    conv2d(&c->kt->linalg, c->y, c->x, c->s->h, c->s->w, c->s->cin, c->w, c->s->cout, c->s->k, &c->geo, &c->ep,
+    linear_weights lw = {c->w, NULL, NULL};
+    conv2d(&c->kt->linalg, c->y, c->x, c->s->h, c->s->w, c->s->cin, &lw, c->s->cout, c->s->k, &c->geo, &c->ep,
            c->scratch, c->threads);
 }
 

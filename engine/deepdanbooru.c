@@ -127,16 +127,38 @@ static int dd_check_chain(const deepdanbooru *m, const dd_block *blocks, int hea
     return 0;
 }
 
-/* Weights as the kernels want them: f32, [cout][k][k][cin]. A 1×1 f32 conv
- * is used in place (the mapping); others are converted into `owned`. */
+/* Weights as the kernels want them: [cout][k][k][cin] (PyTorch stores
+ * [cout][cin][k][k]); f32 used in place from the mapping when it is f32 and
+ * 1×1, else converted into `owned`; bf16 packed into panels for the bf16
+ * GEMM. */
+static int dd_is_bf16(const tensor *w) { return w->type == DTYPE_BF16; }
+
 static size_t dd_owned_floats(const tensor *w)
 {
-    return w->type == DTYPE_F32 && w->shape[2] == 1 ? 0 : tensor_numel(w);
+    return dd_is_bf16(w) || (w->type == DTYPE_F32 && w->shape[2] == 1) ? 0 : tensor_numel(w);
 }
 
-static int dd_relayout(float *dst, const tensor *w)
+static size_t dd_packed_elems(const tensor *w)
 {
-    size_t cout = w->shape[0], cin = w->shape[1], k = w->shape[2], n = tensor_numel(w);
+    if (!dd_is_bf16(w)) return 0;
+    size_t n = gemm_bf16_packed_size(w->shape[0], w->shape[1] * w->shape[2] * w->shape[3]);
+    return (n + 31) / 32 * 32; /* keep every panel 64-byte aligned */
+}
+
+/* [cout][cin][k][k] → [cout][k][k][cin], elements of `es` bytes. */
+static void dd_permute(void *dst, const void *src, size_t cout, size_t cin, size_t k, size_t es)
+{
+    for (size_t o = 0; o < cout; o++)
+        for (size_t i = 0; i < cin; i++)
+            for (size_t y = 0; y < k; y++)
+                for (size_t x = 0; x < k; x++)
+                    memcpy((char *)dst + (((o * k + y) * k + x) * cin + i) * es,
+                           (const char *)src + (((o * cin + i) * k + y) * k + x) * es, es);
+}
+
+static int dd_relayout_f32(float *dst, const tensor *w)
+{
+    size_t k = w->shape[2], n = tensor_numel(w);
     if (k == 1) { /* same layout, only the dtype changes */
         weights_to_f32(dst, w);
         return 0;
@@ -144,11 +166,66 @@ static int dd_relayout(float *dst, const tensor *w)
     float *tmp = malloc(n * sizeof *tmp);
     if (!tmp) return -1;
     weights_to_f32(tmp, w);
-    for (size_t o = 0; o < cout; o++)
-        for (size_t i = 0; i < cin; i++)
-            for (size_t y = 0; y < k; y++)
-                for (size_t x = 0; x < k; x++) dst[((o * k + y) * k + x) * cin + i] = tmp[((o * cin + i) * k + y) * k + x];
+    dd_permute(dst, tmp, w->shape[0], w->shape[1], k, sizeof *tmp);
     free(tmp);
+    return 0;
+}
+
+static int dd_pack_bf16(uint16_t *dst, const tensor *w)
+{
+    size_t cout = w->shape[0], cin = w->shape[1], k = w->shape[2];
+    if (k == 1) {
+        gemm_bf16_pack(dst, w->data, cout, cin);
+        return 0;
+    }
+    uint16_t *tmp = malloc(tensor_numel(w) * sizeof *tmp);
+    if (!tmp) return -1;
+    dd_permute(tmp, w->data, cout, cin, k, sizeof *tmp);
+    gemm_bf16_pack(dst, tmp, cout, k * k * cin);
+    free(tmp);
+    return 0;
+}
+
+/* Point every conv at its weights, converting what must be converted. */
+static int dd_prepare_weights(deepdanbooru *m, const weights_file *wf, const tensor *w, const tensor *b,
+                              const int *has_bias, fmt_error *err)
+{
+    size_t floats = 0, packed = 0;
+    for (int i = 0; i < DD_CONVS; i++) {
+        floats += dd_owned_floats(&w[i]) + (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
+        packed += dd_packed_elems(&w[i]);
+    }
+    m->weights.owned = malloc((floats ? floats : 1) * sizeof(float));
+    m->weights.packed = aligned_alloc(64, (packed ? packed : 32) * sizeof(uint16_t));
+    if (!m->weights.owned || !m->weights.packed)
+        return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", (floats * 4 + packed * 2) >> 20);
+    float *p = m->weights.owned;
+    uint16_t *q = m->weights.packed;
+    for (int i = 0; i < DD_CONVS; i++) {
+        dd_conv *c = &m->weights.conv[i];
+        int bad = 0;
+        if (dd_is_bf16(&w[i])) {
+            bad = dd_pack_bf16(q, &w[i]);
+            c->panel = (bf16_panel){q, (size_t)c->cout, (size_t)c->k * c->k * c->cin};
+            c->w = (linear_weights){NULL, &c->panel, m->kt->bf16.gemm_bf16};
+            q += dd_packed_elems(&w[i]);
+        } else if (dd_owned_floats(&w[i])) {
+            bad = dd_relayout_f32(p, &w[i]);
+            c->w = (linear_weights){p, NULL, NULL};
+            p += tensor_numel(&w[i]);
+        } else {
+            c->w = (linear_weights){w[i].data, NULL, NULL};
+        }
+        if (bad) return fmt_fail(err, "deepdanbooru: out of memory re-laying n_Conv_%d", i);
+        if (!c->w.f32 || c->w.f32 != w[i].data) weights_release(wf, &w[i]);
+        c->bias = NULL;
+        if (has_bias[i] && b[i].type == DTYPE_F32) c->bias = b[i].data;
+        else if (has_bias[i]) {
+            weights_to_f32(p, &b[i]);
+            c->bias = p;
+            p += b[i].shape[0];
+        }
+    }
     return 0;
 }
 
@@ -225,10 +302,8 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
     int head = dd_plan(blocks);
     tensor w[DD_CONVS], b[DD_CONVS];
     int has_bias[DD_CONVS];
-    size_t owned = 0;
     for (int i = 0; i < DD_CONVS; i++) {
         if (read_conv_shape(wf, i, &w[i], &b[i], &has_bias[i], err)) return -1;
-        owned += dd_owned_floats(&w[i]) + (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
         dd_conv *c = &m->weights.conv[i];
         c->k = (int)w[i].shape[2], c->cout = (int)w[i].shape[0], c->cin = (int)w[i].shape[1];
         dd_geometry(c, i == 0 ? 2 : 1);
@@ -241,29 +316,9 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
     m->config.n_tags = m->weights.conv[head].cout;
     m->config.input = DD_INPUT;
     m->config.max_act = dd_max_activation(m, blocks);
-    m->weights.owned = malloc((owned ? owned : 1) * sizeof(float));
-    if (!m->weights.owned) return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", owned >> 18);
-    float *p = m->weights.owned;
-    for (int i = 0; i < DD_CONVS; i++) {
-        dd_conv *c = &m->weights.conv[i];
-        if (dd_owned_floats(&w[i])) {
-            if (dd_relayout(p, &w[i])) {
-                dd_free(m);
-                return fmt_fail(err, "deepdanbooru: out of memory re-laying n_Conv_%d", i);
-            }
-            weights_release(wf, &w[i]);
-            c->weight = p;
-            p += tensor_numel(&w[i]);
-        } else {
-            c->weight = w[i].data;
-        }
-        c->bias = NULL;
-        if (has_bias[i] && b[i].type == DTYPE_F32) c->bias = b[i].data;
-        else if (has_bias[i]) {
-            weights_to_f32(p, &b[i]);
-            c->bias = p;
-            p += b[i].shape[0];
-        }
+    if (dd_prepare_weights(m, wf, w, b, has_bias, err)) {
+        dd_free(m);
+        return -1;
     }
     if (dd_load_tags(m, wf, err) || dd_alloc_state(m, threads, err)) {
         dd_free(m);
@@ -275,6 +330,7 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
 void dd_free(deepdanbooru *m)
 {
     free(m->weights.owned);
+    free(m->weights.packed);
     free(m->weights.tags);
     free(m->weights.tag_text);
     arena_free(&m->state.mem);
@@ -288,7 +344,7 @@ static int dd_conv_run(deepdanbooru *m, const dd_conv *c, float *y, const float 
                        int relu)
 {
     gemm_epilogue ep = {c->bias, residual, (size_t)c->cout, relu ? m->kt->nn.relu : NULL};
-    conv2d(&m->kt->linalg, y, x, hw, hw, c->cin, c->weight, c->cout, c->k, &c->geo, &ep, m->state.scratch,
+    conv2d(&m->kt->linalg, y, x, hw, hw, c->cin, &c->w, c->cout, c->k, &c->geo, &ep, m->state.scratch,
            m->state.threads);
     return conv_out_size(hw, c->k, c->geo.pad_top, c->geo.pad_bottom, c->stride);
 }
@@ -347,6 +403,6 @@ void dd_forward(deepdanbooru *m, const float *x, float *probs)
     for (int i = 0; i < DD_BLOCKS; i++) hw = dd_block_run(m, &blocks[i], hw);
     const dd_conv *h = &cv[head];
     global_avgpool(m->state.pooled, a[0], hw, hw, h->cin);
-    m->kt->linalg.linear(probs, m->state.pooled, h->weight, 1, (size_t)h->cout, (size_t)h->cin, NULL);
+    linear_run(&m->kt->linalg, probs, m->state.pooled, &h->w, 1, (size_t)h->cout, (size_t)h->cin, NULL);
     m->kt->nn.sigmoid(probs, (size_t)h->cout);
 }

@@ -12,6 +12,7 @@
 
 #include "engine/arena.h"
 #include "engine/weights.h"
+#include "kernels/gemm_bf16.h"
 #include "kernels/kernels.h"
 
 #define DD_CONVS 179
@@ -21,7 +22,8 @@ typedef struct {
     int k, stride;
     conv_geometry geo;
     int cin, cout;
-    const float *weight; /* [cout][k][k][cin] */
+    linear_weights w;    /* [cout][k][k][cin]: f32, or packed bf16 panels */
+    bf16_panel panel;
     const float *bias;   /* [cout] or NULL (the head has none) */
 } dd_conv;
 
@@ -33,7 +35,8 @@ typedef struct {
 
 typedef struct {
     dd_conv conv[DD_CONVS];
-    float *owned; /* re-laid or converted weights (k > 1, or not f32) */
+    float *owned;     /* re-laid or converted f32 weights (k > 1, or f16) */
+    uint16_t *packed; /* bf16 weights packed for the bf16 GEMM */
     const char **tags; /* n_tags names, pointing into tag_text */
     char *tag_text;
 } dd_weights;

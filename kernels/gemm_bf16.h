@@ -47,7 +47,7 @@
 
 /* A packed weight matrix: `data` from gemm_bf16_pack* (64-byte aligned is
  * best), N output features, K input features. */
-typedef struct {
+typedef struct bf16_panel {
     const uint16_t *data;
     size_t N, K;
 } bf16_panel;

@@ -226,14 +226,21 @@ static void im2col_rows(float *col, const float *x, int h, int w, int cin, int k
     }
 }
 
-void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const float *weight,
+void linear_run(const linalg_kernels *lk, float *C, const float *A, const linear_weights *w, size_t M, size_t N,
+                size_t K, const gemm_epilogue *ep)
+{
+    if (w->f32) lk->linear(C, A, w->f32, M, N, K, ep);
+    else w->bf16_gemm(C, A, w->bf16, M, ep);
+}
+
+void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const linear_weights *weight,
             int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch, int threads)
 {
     int oh = conv_out_size(h, k, g->pad_top, g->pad_bottom, g->stride);
     int ow = conv_out_size(w, k, g->pad_left, g->pad_right, g->stride);
     size_t pixels = (size_t)oh * (size_t)ow;
     if (k == 1 && g->stride == 1 && !g->pad_top && !g->pad_bottom && !g->pad_left && !g->pad_right) {
-        lk->linear(y, x, weight, pixels, (size_t)cout, (size_t)cin, ep);
+        linear_run(lk, y, x, weight, pixels, (size_t)cout, (size_t)cin, ep);
         return;
     }
     size_t row_len = (size_t)k * (size_t)k * (size_t)cin;
@@ -243,7 +250,7 @@ void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, in
         /* Few pixels (the late stages): gather them all (they fit in the
          * scratch of nt blocks) and let `linear` split the channels. */
         im2col_rows(scratch, x, h, w, cin, k, g, ow, 0, pixels);
-        lk->linear(y, scratch, weight, pixels, (size_t)cout, row_len, ep);
+        linear_run(lk, y, scratch, weight, pixels, (size_t)cout, row_len, ep);
         return;
     }
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
@@ -258,7 +265,7 @@ void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, in
             if (block.residual) block.residual += p0 * block.ldr;
             bp = &block;
         }
-        lk->linear(y + p0 * (size_t)cout, col, weight, p1 - p0, (size_t)cout, row_len, bp);
+        linear_run(lk, y + p0 * (size_t)cout, col, weight, p1 - p0, (size_t)cout, row_len, bp);
     }
 }
 

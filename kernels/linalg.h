@@ -18,6 +18,17 @@ typedef struct {
     void (*act)(float *x, size_t n); /* e.g. nn_kernels.gelu */
 } gemm_epilogue;
 
+/* The weights of a product: f32 [N][K] (the nn.Linear layout), or packed
+ * bf16 panels (kernels/gemm_bf16.h) with the kernel that multiplies them. */
+struct bf16_panel;
+typedef void (*gemm_bf16_fn)(float *C, const float *A, const struct bf16_panel *W, size_t M,
+                             const gemm_epilogue *ep);
+typedef struct {
+    const float *f32;
+    const struct bf16_panel *bf16; /* used when f32 is NULL */
+    gemm_bf16_fn bf16_gemm;
+} linear_weights;
+
 typedef struct {
     int pad_top, pad_bottom, pad_left, pad_right;
     int stride;
@@ -45,8 +56,11 @@ int conv_out_size(int in, int k, int pad_lo, int pad_hi, int stride);
  * multiplying single-threaded. scratch holds conv2d_scratch(...) floats. */
 #define IM2COL_BLOCK 256
 size_t conv2d_scratch(int cin, int k, int threads);
-void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const float *weight,
+void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const linear_weights *weight,
             int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch, int threads);
+/* C[M][N] = A · Wᵀ + epilogue with either kind of weights. */
+void linear_run(const linalg_kernels *lk, float *C, const float *A, const linear_weights *w, size_t M, size_t N,
+                size_t K, const gemm_epilogue *ep);
 
 /* Max-pool k×k with the given padding, padded cells being −inf. */
 void maxpool2d(float *y, const float *x, int h, int w, int c, int k, const conv_geometry *g);

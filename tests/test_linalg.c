@@ -89,7 +89,8 @@ static void test_conv_against_direct(void)
         float *y = malloc(on * sizeof *y), *scratch = malloc(conv2d_scratch(cin, k, 2) * sizeof(float));
         double *ref = malloc(on * sizeof *ref);
         gemm_epilogue ep = {bias, NULL, 0, NULL};
-        conv2d(&t.linalg, y, x, h, w, cin, wt, cout, k, g, &ep, scratch, 2);
+        linear_weights lw = {wt, NULL, NULL};
+        conv2d(&t.linalg, y, x, h, w, cin, &lw, cout, k, g, &ep, scratch, 2);
         conv_ref(ref, x, h, w, cin, wt, cout, k, g, bias);
         double worst = 0;
         for (size_t i = 0; i < on; i++) worst = fmax(worst, fabs(ref[i] - y[i]));
