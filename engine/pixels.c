@@ -51,3 +51,11 @@ void pixels_unit_float(float *x, const uint8_t *rgb, size_t n)
 {
     for (size_t i = 0; i < n; i++) x[i] = (float)rgb[i] / 255.0f;
 }
+
+void pixels_clip_normalize(float *x, const uint8_t *rgb, size_t pixels)
+{
+    static const float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+    static const float std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+    for (size_t i = 0; i < pixels; i++)
+        for (int c = 0; c < 3; c++) x[3 * i + c] = ((float)rgb[3 * i + c] / 255.0f - mean[c]) / std[c];
+}

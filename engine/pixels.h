@@ -19,4 +19,9 @@ int pixels_decode_rgb(const uint8_t *data, size_t len, uint8_t **rgb, int *width
 /* x[i] = rgb[i] / 255 (NHWC, as the WebUI feeds DeepDanbooru). */
 void pixels_unit_float(float *x, const uint8_t *rgb, size_t n);
 
+/* CLIP's normalisation (also BLIP's): x = (rgb / 255 - mean) / std per
+ * channel, mean (0.48145466, 0.4578275, 0.40821073), std (0.26862954,
+ * 0.26130258, 0.27577711), in f32 as torchvision's ToTensor + Normalize. */
+void pixels_clip_normalize(float *x, const uint8_t *rgb, size_t pixels);
+
 #endif

@@ -1,0 +1,355 @@
+/* CLIP forward passes; the architecture is described in clip.h. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/clip.h"
+#include "engine/model_config.h"
+#include "engine/pixels.h"
+#include "kernels/attention.h"
+#include "kernels/resample.h"
+
+#define CLIP_HEAD_DIM_MAX 256
+
+/* ---- config ------------------------------------------------------------------ */
+
+int clip_parse_config(const char *json, clip_config *c, fmt_error *err)
+{
+    json_value *v = model_config_parse(json, "clip", err);
+    if (!v) return -1;
+    memset(c, 0, sizeof *c);
+    int bad = model_config_int(v, "clip", "embed_dim", 1, 16384, &c->embed_dim, err) ||
+              model_config_int(v, "clip", "image_size", 1, 4096, &c->image_size, err) ||
+              model_config_int(v, "clip", "patch", 1, 1024, &c->patch, err) ||
+              model_config_int(v, "clip", "vision_width", 1, 16384, &c->vision_width, err) ||
+              model_config_int(v, "clip", "vision_layers", 1, 256, &c->vision_layers, err) ||
+              model_config_int(v, "clip", "vision_heads", 1, 1024, &c->vision_heads, err) ||
+              model_config_int(v, "clip", "context_length", 2, 4096, &c->context_length, err) ||
+              model_config_int(v, "clip", "vocab_size", 2, 1 << 22, &c->vocab_size, err) ||
+              model_config_int(v, "clip", "text_width", 1, 16384, &c->text_width, err) ||
+              model_config_int(v, "clip", "text_layers", 1, 256, &c->text_layers, err) ||
+              model_config_int(v, "clip", "text_heads", 1, 1024, &c->text_heads, err) ||
+              model_config_float(v, "clip", "eps", 1.0, 1e-5f, &c->eps, err);
+    json_free(v);
+    if (bad) return -1;
+    if (c->image_size % c->patch) return fmt_fail(err, "clip: image_size %d is not a multiple of patch %d", c->image_size, c->patch);
+    if (c->vision_width % c->vision_heads || c->vision_width / c->vision_heads > CLIP_HEAD_DIM_MAX ||
+        c->text_width % c->text_heads || c->text_width / c->text_heads > CLIP_HEAD_DIM_MAX)
+        return fmt_fail(err, "clip: widths %d/%d do not split into %d/%d heads", c->vision_width, c->text_width,
+                        c->vision_heads, c->text_heads);
+    size_t grid = (size_t)(c->image_size / c->patch);
+    if (grid * grid + 1 > 65536) return fmt_fail(err, "clip: %zu patches is too many", grid * grid);
+    return 0;
+}
+
+/* ---- loading ----------------------------------------------------------------- */
+
+static int clip_load_block(clip_model *m, const char *prefix, int i, size_t w, clip_block *b, fmt_error *err)
+{
+    char name[160];
+    weight_pool *p = &m->pool;
+#define CLIP_NAME(part) (snprintf(name, sizeof name, "%sresblocks.%d.%s", prefix, i, part), name)
+    if (wp_norm(p, CLIP_NAME("ln_1"), w, &b->ln_1, err) || wp_norm(p, CLIP_NAME("ln_2"), w, &b->ln_2, err) ||
+        wp_linear(p, CLIP_NAME("mlp.c_fc"), 4 * w, w, 1, &b->c_fc, err) ||
+        wp_linear(p, CLIP_NAME("mlp.c_proj"), w, 4 * w, 1, &b->c_proj, err) ||
+        wp_linear(p, CLIP_NAME("attn.out_proj"), w, w, 1, &b->out_proj, err))
+        return -1;
+    /* The packed in-projection is stored as a bare parameter pair
+     * (in_proj_weight, in_proj_bias), not a module: name it by hand. */
+    char wname[160], bname[160];
+    snprintf(wname, sizeof wname, "%sresblocks.%d.attn.in_proj_weight", prefix, i);
+    snprintf(bname, sizeof bname, "%sresblocks.%d.attn.in_proj_bias", prefix, i);
+    if (wp_linear_named(p, wname, bname, 3 * w, w, &b->in_proj, err)) return -1;
+#undef CLIP_NAME
+    return 0;
+}
+
+static int clip_load_tower(clip_model *m, clip_tower *t, const char *prefix, int width, int layers, int heads,
+                           fmt_error *err)
+{
+    t->width = width, t->layers = layers, t->heads = heads;
+    t->blocks = calloc((size_t)layers, sizeof *t->blocks);
+    if (!t->blocks) return fmt_fail(err, "clip: out of memory");
+    for (int i = 0; i < layers; i++)
+        if (clip_load_block(m, prefix, i, (size_t)width, &t->blocks[i], err)) return -1;
+    return 0;
+}
+
+static size_t clip_tokens(const clip_config *c)
+{
+    size_t grid = (size_t)(c->image_size / c->patch);
+    return grid * grid + 1;
+}
+
+static int clip_load_vision(clip_model *m, fmt_error *err)
+{
+    const clip_config *c = &m->config;
+    weight_pool *p = &m->pool;
+    size_t w = (size_t)c->vision_width, pp = (size_t)c->patch;
+    size_t conv_shape[4] = {w, 3, pp, pp}, pos_shape[2] = {clip_tokens(c), w};
+    const float *conv;
+    if (wp_f32(p, "visual.conv1.weight", 4, conv_shape, &conv, err)) return -1;
+    m->patch = (layer_linear){{conv, NULL, NULL}, {NULL, 0, 0}, NULL, w, 3 * pp * pp};
+    return wp_f32(p, "visual.class_embedding", 1, &w, &m->class_embedding, err) ||
+           wp_f32(p, "visual.positional_embedding", 2, pos_shape, &m->vision_positions, err) ||
+           wp_norm(p, "visual.ln_pre", w, &m->ln_pre, err) || wp_norm(p, "visual.ln_post", w, &m->ln_post, err) ||
+           wp_linear_transposed(p, "visual.proj", w, (size_t)c->embed_dim, &m->visual_proj, err) ||
+           clip_load_tower(m, &m->vision, "visual.transformer.", c->vision_width, c->vision_layers,
+                           c->vision_heads, err);
+}
+
+static int clip_load_text(clip_model *m, const weights_file *wf, fmt_error *err)
+{
+    const clip_config *c = &m->config;
+    weight_pool *p = &m->pool;
+    size_t w = (size_t)c->text_width, pos_shape[2] = {(size_t)c->context_length, w};
+    const float *scale;
+    if (wp_embedding(p, "token_embedding.weight", (size_t)c->vocab_size, w, &m->token_embedding, err) ||
+        wp_f32(p, "positional_embedding", 2, pos_shape, &m->text_positions, err) ||
+        wp_norm(p, "ln_final", w, &m->ln_final, err) ||
+        wp_linear_transposed(p, "text_projection", w, (size_t)c->embed_dim, &m->text_proj, err) ||
+        wp_f32(p, "logit_scale", 0, NULL, &scale, err) ||
+        clip_load_tower(m, &m->text, "transformer.", c->text_width, c->text_layers, c->text_heads, err))
+        return -1;
+    m->logit_scale = scale[0];
+    const uint8_t *merges = NULL;
+    size_t len = 0;
+    if (weights_has(wf, "tokenizer.bpe_merges") && weights_bytes(wf, "tokenizer.bpe_merges", &merges, &len, err))
+        return -1;
+    m->bpe_merges = (const char *)merges, m->bpe_merges_len = len;
+    return 0;
+}
+
+/* Buffers of one pass, carved from the arena in this order. */
+typedef struct {
+    float *x, *y, *h, *qkv, *att, *mlp, *patches, *scratch;
+} clip_buffers;
+
+static size_t clip_width_max(const clip_config *c)
+{
+    return (size_t)(c->vision_width > c->text_width ? c->vision_width : c->text_width);
+}
+
+static void clip_buffer_sizes(const clip_model *m, size_t sizes[8])
+{
+    const clip_config *c = &m->config;
+    size_t rows = m->rows_max, w = clip_width_max(c), grid = (size_t)(c->image_size / c->patch);
+    size_t lk = clip_tokens(c) > (size_t)c->context_length ? clip_tokens(c) : (size_t)c->context_length;
+    size_t s[8] = {rows * w, rows * w, rows * w, rows * 3 * w, rows * w, rows * 4 * w,
+                   grid * grid * 3 * (size_t)c->patch * (size_t)c->patch, attention_scratch(lk, m->threads)};
+    for (int i = 0; i < 8; i++) sizes[i] = s[i] * sizeof(float);
+}
+
+static int clip_alloc(clip_model *m, fmt_error *err)
+{
+    size_t sizes[8], total = 0;
+    m->rows_max = clip_tokens(&m->config);
+    if (m->rows_max < CLIP_TEXT_BATCH_ROWS) m->rows_max = CLIP_TEXT_BATCH_ROWS;
+    if (m->rows_max < (size_t)m->config.context_length) m->rows_max = (size_t)m->config.context_length;
+    clip_buffer_sizes(m, sizes);
+    for (int i = 0; i < 8; i++) total += arena_block_size(sizes[i]);
+    if (arena_init(&m->mem, total)) return fmt_fail(err, "clip: cannot allocate %zu MB of activations", total >> 20);
+    return 0;
+}
+
+static clip_buffers clip_take_buffers(clip_model *m)
+{
+    size_t sizes[8];
+    clip_buffer_sizes(m, sizes);
+    arena_reset(&m->mem, 0);
+    float *p[8];
+    for (int i = 0; i < 8; i++) p[i] = arena_alloc(&m->mem, sizes[i]);
+    return (clip_buffers){p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
+}
+
+int clip_load(clip_model *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->kt = kt;
+    m->threads = threads > 1 ? threads : 1;
+    weight_pool_init(&m->pool, wf, kt);
+    const char *kind = weights_meta(wf, "unprompt.kind");
+    if (!kind || strcmp(kind, "clip")) {
+        fmt_fail(err, "clip: this file holds a %s model, not CLIP", kind ? kind : "unknown");
+        return -1;
+    }
+    if (clip_parse_config(weights_meta(wf, "unprompt.config"), &m->config, err) || clip_load_vision(m, err) ||
+        clip_load_text(m, wf, err) || clip_alloc(m, err)) {
+        clip_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void clip_free(clip_model *m)
+{
+    free(m->vision.blocks);
+    free(m->text.blocks);
+    weight_pool_free(&m->pool);
+    arena_free(&m->mem);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- the transformer ---------------------------------------------------------- */
+
+/* Rows [start, start + len) of the stacked activations form one sequence. */
+typedef struct {
+    size_t start, len;
+} clip_segment;
+
+static void clip_attention(const clip_model *m, const clip_tower *t, const clip_buffers *b,
+                           const clip_segment *segs, size_t n_segs, int causal)
+{
+    size_t w = (size_t)t->width, hd = w / (size_t)t->heads;
+    attention_args a = {(size_t)t->heads, hd, 0, 0, NULL, 3 * w, NULL, 3 * w, NULL, 3 * w, NULL, w,
+                        1.0f / sqrtf((float)hd), causal, 0, m->threads};
+    if (n_segs == 1) {
+        a.lq = a.lk = segs[0].len;
+        a.q = b->qkv + segs[0].start * 3 * w, a.k = a.q + w, a.v = a.q + 2 * w;
+        a.out = b->att + segs[0].start * w;
+        attention(&m->kt->nn, &a, b->scratch);
+        return;
+    }
+    /* Many short sequences: one per thread, each with its own scratch. */
+    size_t per_thread = attention_scratch((size_t)m->config.context_length, 1);
+#pragma omp parallel for schedule(dynamic) num_threads(m->threads)
+    for (size_t s = 0; s < n_segs; s++) {
+        attention_args x = a;
+        x.threads = 1;
+        x.lq = x.lk = segs[s].len;
+        x.q = b->qkv + segs[s].start * 3 * w, x.k = x.q + w, x.v = x.q + 2 * w;
+        x.out = b->att + segs[s].start * w;
+        attention(&m->kt->nn, &x, b->scratch + (size_t)omp_get_thread_num() * per_thread);
+    }
+}
+
+/* One residual block over `rows` stacked rows: x += attn(ln_1 x) into y,
+ * then y += mlp(ln_2 y) back into x. */
+static void clip_block_forward(const clip_model *m, const clip_tower *t, const clip_block *blk,
+                               const clip_buffers *b, size_t rows, const clip_segment *segs, size_t n_segs,
+                               int causal)
+{
+    const nn_kernels *nn = &m->kt->nn;
+    float eps = m->config.eps;
+    nn->layernorm(b->h, b->x, blk->ln_1.gamma, blk->ln_1.beta, rows, (size_t)t->width, eps);
+    layer_linear_run(m->kt, &blk->in_proj, b->qkv, b->h, rows, NULL, NULL);
+    clip_attention(m, t, b, segs, n_segs, causal);
+    layer_linear_run(m->kt, &blk->out_proj, b->y, b->att, rows, b->x, NULL);
+    nn->layernorm(b->h, b->y, blk->ln_2.gamma, blk->ln_2.beta, rows, (size_t)t->width, eps);
+    layer_linear_run(m->kt, &blk->c_fc, b->mlp, b->h, rows, NULL, nn->quick_gelu);
+    layer_linear_run(m->kt, &blk->c_proj, b->x, b->mlp, rows, b->y, NULL);
+}
+
+static void clip_tower_forward(const clip_model *m, const clip_tower *t, const clip_buffers *b, size_t rows,
+                               const clip_segment *segs, size_t n_segs, int causal)
+{
+    for (int i = 0; i < t->layers; i++) clip_block_forward(m, t, &t->blocks[i], b, rows, segs, n_segs, causal);
+}
+
+/* ---- image tower ---------------------------------------------------------------- */
+
+/* Patch (gy, gx) of an NHWC image as conv1 reads it: (channel, y, x). */
+static void clip_gather_patches(const clip_config *c, const float *img, float *patches)
+{
+    size_t s = (size_t)c->image_size, p = (size_t)c->patch, grid = s / p, len = 3 * p * p;
+    for (size_t gy = 0; gy < grid; gy++)
+        for (size_t gx = 0; gx < grid; gx++) {
+            float *v = patches + (gy * grid + gx) * len;
+            for (size_t ch = 0; ch < 3; ch++)
+                for (size_t y = 0; y < p; y++)
+                    for (size_t x = 0; x < p; x++) v[(ch * p + y) * p + x] = img[((gy * p + y) * s + gx * p + x) * 3 + ch];
+        }
+}
+
+void clip_encode_image(clip_model *m, const float *x, float *features)
+{
+    const clip_config *c = &m->config;
+    clip_buffers b = clip_take_buffers(m);
+    size_t w = (size_t)c->vision_width, tokens = clip_tokens(c);
+    clip_gather_patches(c, x, b.patches);
+    memcpy(b.y, m->class_embedding, w * sizeof *b.y);
+    layer_linear_run(m->kt, &m->patch, b.y + w, b.patches, tokens - 1, NULL, NULL);
+    for (size_t i = 0; i < tokens * w; i++) b.y[i] += m->vision_positions[i];
+    m->kt->nn.layernorm(b.x, b.y, m->ln_pre.gamma, m->ln_pre.beta, tokens, w, c->eps);
+    clip_segment all = {0, tokens};
+    clip_tower_forward(m, &m->vision, &b, tokens, &all, 1, 0);
+    m->kt->nn.layernorm(b.h, b.x, m->ln_post.gamma, m->ln_post.beta, 1, w, c->eps);
+    layer_linear_run(m->kt, &m->visual_proj, features, b.h, 1, NULL, NULL);
+}
+
+double clip_image_flops(const clip_model *m)
+{
+    const clip_config *c = &m->config;
+    double t = (double)clip_tokens(c), w = c->vision_width, p = c->patch;
+    double blocks = c->vision_layers * (2.0 * t * 12.0 * w * w + 4.0 * t * t * w);
+    return blocks + 2.0 * (t - 1) * 3.0 * p * p * w + 2.0 * w * c->embed_dim;
+}
+
+/* ---- text tower --------------------------------------------------------------- */
+
+double clip_text_flops(const clip_model *m, size_t tokens)
+{
+    const clip_config *c = &m->config;
+    double t = (double)tokens, w = c->text_width;
+    return c->text_layers * (2.0 * t * 12.0 * w * w + 4.0 * t * t * w) + 2.0 * w * c->embed_dim;
+}
+
+/* Phrases [first, first + n) stacked into one pass. */
+static void clip_text_pass(clip_model *m, const int *const *ids, const size_t *lens, size_t n, float *features)
+{
+    const clip_config *c = &m->config;
+    clip_buffers b = clip_take_buffers(m);
+    size_t w = (size_t)c->text_width, e = (size_t)c->embed_dim, rows = 0;
+    clip_segment segs[CLIP_TEXT_BATCH_ROWS];
+    for (size_t i = 0; i < n; i++) {
+        segs[i] = (clip_segment){rows, lens[i]};
+        for (size_t t = 0; t < lens[i]; t++) {
+            float *row = b.x + (rows + t) * w;
+            wp_embedding_row(m->kt, &m->token_embedding, (size_t)ids[i][t], row);
+            m->kt->nn.add(row, m->text_positions + t * w, w);
+        }
+        rows += lens[i];
+    }
+    clip_tower_forward(m, &m->text, &b, rows, segs, n, 1);
+    for (size_t i = 0; i < n; i++) /* the EOT row of each phrase */
+        m->kt->nn.layernorm(b.h + i * w, b.x + (segs[i].start + segs[i].len - 1) * w, m->ln_final.gamma,
+                            m->ln_final.beta, 1, w, c->eps);
+    layer_linear_run(m->kt, &m->text_proj, b.y, b.h, n, NULL, NULL);
+    memcpy(features, b.y, n * e * sizeof *features);
+}
+
+int clip_encode_text(clip_model *m, const int *const *ids, const size_t *lens, size_t n, float *features)
+{
+    const clip_config *c = &m->config;
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] < 1 || lens[i] > (size_t)c->context_length) return -1;
+        for (size_t t = 0; t < lens[i]; t++)
+            if (ids[i][t] < 0 || ids[i][t] >= c->vocab_size) return -1;
+    }
+    size_t e = (size_t)c->embed_dim;
+    for (size_t first = 0; first < n;) {
+        size_t count = 0, rows = 0;
+        while (first + count < n && rows + lens[first + count] <= m->rows_max && count < CLIP_TEXT_BATCH_ROWS &&
+               count * e < m->rows_max * (size_t)c->text_width) /* features fit in y */
+            rows += lens[first + count++];
+        clip_text_pass(m, ids + first, lens + first, count, features + first * e);
+        first += count;
+    }
+    return 0;
+}
+
+/* ---- pre-processing -------------------------------------------------------------- */
+
+int clip_preprocess(const clip_model *m, const uint8_t *rgb, int w, int h, float *x)
+{
+    int s = m->config.image_size;
+    uint8_t *crop = malloc((size_t)s * (size_t)s * 3);
+    if (!crop) return -1;
+    image_view v = {rgb, w, h, 3};
+    int rc = resample_clip(&v, crop, s);
+    if (rc == 0) pixels_clip_normalize(x, crop, (size_t)s * (size_t)s);
+    free(crop);
+    return rc;
+}
