@@ -56,6 +56,9 @@ int stage_attention(bench_ctx *ctx, bench_result *r);
 int stage_nn(bench_ctx *ctx, bench_result *r);
 int stage_deepdanbooru(bench_ctx *ctx, bench_result *r);
 int stage_deepdanbooru_bf16(bench_ctx *ctx, bench_result *r);
+int stage_clip_image(bench_ctx *ctx, bench_result *r);
+int stage_clip_image_bf16(bench_ctx *ctx, bench_result *r);
+int stage_clip_text(bench_ctx *ctx, bench_result *r);
 int stage_e2e_booru(bench_ctx *ctx, bench_result *r);
 int stage_gemm_bf16(bench_ctx *ctx, bench_result *r);
 

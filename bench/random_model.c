@@ -13,7 +13,8 @@ typedef struct {
     st_dtype dtype;
     int rank;
     size_t shape[4];
-    float scale; /* uniform in [-scale, scale] */
+    float scale; /* uniform in [offset - scale, offset + scale] */
+    float offset;
     const char *text; /* U8 tensors: their bytes */
 } spec;
 
@@ -39,7 +40,7 @@ static void fill(const st_tensor *t, const spec *s)
         return;
     }
     for (size_t i = 0; i < t->numel; i++) {
-        float v = uniform() * s->scale;
+        float v = s->offset + uniform() * s->scale;
         if (t->dtype == ST_F32) memcpy(p + 4 * i, &v, 4);
         else {
             uint16_t h = to_bf16(v);
@@ -56,7 +57,8 @@ static int no_fill(void *user, size_t offset, uint8_t *dst, size_t n, fmt_error 
     return fmt_fail(err, "unused");
 }
 
-static int build(random_model *m, const spec *specs, size_t n)
+/* meta: n_meta (key, value) pairs. */
+static int build(random_model *m, const spec *specs, size_t n, const char *const *meta, size_t n_meta)
 {
     st_writer w;
     st_writer_init(&w);
@@ -65,6 +67,7 @@ static int build(random_model *m, const spec *specs, size_t n)
     buf_init(&header, 0);
     size_t data = 0;
     int rc = 0;
+    for (size_t i = 0; i < n_meta && !rc; i++) rc = st_writer_meta(&w, meta[2 * i], meta[2 * i + 1], &err);
     for (size_t i = 0; i < n && !rc; i++) {
         rc = st_writer_add_fill(&w, specs[i].name, specs[i].dtype, specs[i].rank, specs[i].shape, no_fill, NULL, &err);
         size_t numel = 1;
@@ -120,11 +123,89 @@ int random_deepdanbooru(random_model *m, int width_div, int n_tags, const char *
     spec *t = &specs[n++];
     snprintf(t->name, sizeof t->name, "tags");
     t->dtype = ST_U8, t->rank = 1, t->shape[0] = text_len, t->text = tags;
-    int rc = build(m, specs, n);
+    int rc = build(m, specs, n, NULL, 0);
     free(tags);
     free(specs);
     return rc;
 }
+
+/* ---- CLIP ------------------------------------------------------------------ */
+
+static spec *add_spec(spec *s, const char *name, st_dtype dtype, int rank, const size_t *shape, float scale,
+                      float offset)
+{
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->dtype = rank >= 2 ? dtype : ST_F32, s->rank = rank, s->scale = scale, s->offset = offset;
+    for (int d = 0; d < rank; d++) s->shape[d] = shape[d];
+    return s + 1;
+}
+
+/* One pre-norm block of width w: weights with variance 1/fan_in, the
+ * branches' output projections damped so the residual stream stays O(1). */
+static spec *clip_block_specs(spec *s, const char *prefix, int i, size_t w, st_dtype dt)
+{
+    char name[64];
+    size_t v[1] = {w}, v3[1] = {3 * w}, v4[1] = {4 * w}, in[2] = {3 * w, w}, sq[2] = {w, w}, fc[2] = {4 * w, w},
+           pr[2] = {w, 4 * w};
+    float a = sqrtf(3.0f / (float)w), b = sqrtf(3.0f / (float)(4 * w));
+#define BLOCK_SPEC(part, rank, shape, scale, offset) \
+    (snprintf(name, sizeof name, "%sresblocks.%d.%s", prefix, i, part), s = add_spec(s, name, dt, rank, shape, scale, offset))
+    BLOCK_SPEC("ln_1.weight", 1, v, 0.1f, 1.0f);
+    BLOCK_SPEC("ln_1.bias", 1, v, 0.1f, 0.0f);
+    BLOCK_SPEC("attn.in_proj_weight", 2, in, a, 0.0f);
+    BLOCK_SPEC("attn.in_proj_bias", 1, v3, 0.02f, 0.0f);
+    BLOCK_SPEC("attn.out_proj.weight", 2, sq, 0.3f * a, 0.0f);
+    BLOCK_SPEC("attn.out_proj.bias", 1, v, 0.02f, 0.0f);
+    BLOCK_SPEC("ln_2.weight", 1, v, 0.1f, 1.0f);
+    BLOCK_SPEC("ln_2.bias", 1, v, 0.1f, 0.0f);
+    BLOCK_SPEC("mlp.c_fc.weight", 2, fc, a, 0.0f);
+    BLOCK_SPEC("mlp.c_fc.bias", 1, v4, 0.02f, 0.0f);
+    BLOCK_SPEC("mlp.c_proj.weight", 2, pr, 0.3f * b, 0.0f);
+    BLOCK_SPEC("mlp.c_proj.bias", 1, v, 0.02f, 0.0f);
+#undef BLOCK_SPEC
+    return s;
+}
+
+int random_clip(random_model *m, const random_clip_config *c, const char *dtype)
+{
+    st_dtype dt = strcmp(dtype, "BF16") ? ST_F32 : ST_BF16;
+    size_t n_specs = 12 * (size_t)(c->vision_layers + c->text_layers) + 16;
+    spec *specs = calloc(n_specs, sizeof *specs), *s = specs;
+    if (!specs) return -1;
+    size_t wv = (size_t)c->vision_width, wt = (size_t)c->text_width, e = (size_t)c->embed_dim;
+    size_t p = (size_t)c->patch, grid = (size_t)(c->image_size / c->patch);
+    size_t conv[4] = {wv, 3, p, p}, pos[2] = {grid * grid + 1, wv}, vproj[2] = {wv, e}, v[1] = {wv};
+    size_t tok[2] = {(size_t)c->vocab_size, wt}, tpos[2] = {77, wt}, tproj[2] = {wt, e}, t1[1] = {wt};
+    s = add_spec(s, "visual.conv1.weight", dt, 4, conv, sqrtf(3.0f / (float)(3 * p * p)), 0.0f);
+    s = add_spec(s, "visual.class_embedding", dt, 1, v, 0.05f, 0.0f);
+    s = add_spec(s, "visual.positional_embedding", dt, 2, pos, 0.05f, 0.0f);
+    s = add_spec(s, "visual.ln_pre.weight", dt, 1, v, 0.1f, 1.0f);
+    s = add_spec(s, "visual.ln_pre.bias", dt, 1, v, 0.1f, 0.0f);
+    for (int i = 0; i < c->vision_layers; i++) s = clip_block_specs(s, "visual.transformer.", i, wv, dt);
+    s = add_spec(s, "visual.ln_post.weight", dt, 1, v, 0.1f, 1.0f);
+    s = add_spec(s, "visual.ln_post.bias", dt, 1, v, 0.1f, 0.0f);
+    s = add_spec(s, "visual.proj", dt, 2, vproj, sqrtf(3.0f / (float)wv), 0.0f);
+    s = add_spec(s, "token_embedding.weight", dt, 2, tok, 0.05f, 0.0f);
+    s = add_spec(s, "positional_embedding", dt, 2, tpos, 0.01f, 0.0f);
+    for (int i = 0; i < c->text_layers; i++) s = clip_block_specs(s, "transformer.", i, wt, dt);
+    s = add_spec(s, "ln_final.weight", dt, 1, t1, 0.1f, 1.0f);
+    s = add_spec(s, "ln_final.bias", dt, 1, t1, 0.1f, 0.0f);
+    s = add_spec(s, "text_projection", dt, 2, tproj, sqrtf(3.0f / (float)wt), 0.0f);
+    s = add_spec(s, "logit_scale", dt, 0, NULL, 0.0f, 4.6052f);
+    char config[512];
+    snprintf(config, sizeof config,
+             "{\"embed_dim\": %d, \"image_size\": %d, \"patch\": %d, \"vision_width\": %d, \"vision_layers\": %d, "
+             "\"vision_heads\": %d, \"context_length\": 77, \"vocab_size\": %d, \"text_width\": %d, "
+             "\"text_layers\": %d, \"text_heads\": %d, \"eps\": 1e-5}",
+             c->embed_dim, c->image_size, c->patch, c->vision_width, c->vision_layers, c->vision_width / 64,
+             c->vocab_size, c->text_width, c->text_layers, c->text_width / 64);
+    const char *meta[] = {"unprompt.kind", "clip", "unprompt.config", config, "unprompt.dtype", dtype};
+    int rc = build(m, specs, (size_t)(s - specs), meta, 3);
+    free(specs);
+    return rc;
+}
+
+const random_clip_config random_clip_vit_l14 = {768, 224, 14, 1024, 24, 49408, 768, 12};
 
 int random_model_save(const random_model *m, const char *path)
 {
