@@ -44,44 +44,53 @@ static void booru_usage(FILE *f)
             "  engine-run booru --sidecar -r dataset/        # dataset/img.png -> dataset/img.txt\n");
 }
 
-/* Returns 1 consumed, 0 file, -1 usage error, 2 help. */
-static int booru_option(booru_options *o, int argc, char **argv, int *i)
+int booru_parse_option(unprompt_booru_params *p, const char **model, const cli_common *c, int argc, char **argv,
+                       int *i)
 {
     const char *a = argv[*i], *v;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
-    int r = cli_common_option(&o->common, argc, argv, i);
-    if (r) return r;
-    if (!strcmp(a, "--underscores")) o->params.use_spaces = 0;
-    else if (!strcmp(a, "--no-escape")) o->params.use_escape = 0;
-    else if (!strcmp(a, "--ranks")) o->params.include_ranks = 1;
+    if (!strcmp(a, "--underscores")) p->use_spaces = 0;
+    else if (!strcmp(a, "--no-escape")) p->use_escape = 0;
     else if (!strcmp(a, "--threshold")) {
         char *end;
-        if (!(v = cli_option_value(&o->common, argc, argv, i))) return -1;
+        if (!(v = cli_option_value(c, argc, argv, i))) return -1;
         double t = strtod(v, &end);
         if (*end || !(t >= 0 && t <= 1)) {
-            fprintf(stderr, "engine-run booru: --threshold takes a number in [0, 1]\n");
+            fprintf(stderr, "engine-run %s: --threshold takes a number in [0, 1]\n", c->command);
             return -1;
         }
-        o->params.threshold = (float)t;
+        p->threshold = (float)t;
     } else if (!strcmp(a, "--sort")) {
-        if (!(v = cli_option_value(&o->common, argc, argv, i))) return -1;
-        if (!strcmp(v, "alpha")) o->params.sort_by_score = 0;
-        else if (!strcmp(v, "score")) o->params.sort_by_score = 1;
+        if (!(v = cli_option_value(c, argc, argv, i))) return -1;
+        if (!strcmp(v, "alpha")) p->sort_by_score = 0;
+        else if (!strcmp(v, "score")) p->sort_by_score = 1;
         else {
-            fprintf(stderr, "engine-run booru: --sort takes alpha or score\n");
+            fprintf(stderr, "engine-run %s: --sort takes alpha or score\n", c->command);
             return -1;
         }
     } else if (!strcmp(a, "--filter")) {
-        if (!(o->params.filter = cli_option_value(&o->common, argc, argv, i))) return -1;
+        if (!(p->filter = cli_option_value(c, argc, argv, i))) return -1;
     } else if (!strcmp(a, "--booru-model")) {
-        if (!(o->model = cli_option_value(&o->common, argc, argv, i))) return -1;
-    } else if (a[0] == '-' && a[1]) {
-        fprintf(stderr, "engine-run booru: unknown option '%s' (see --help)\n", a);
-        return -1;
+        if (!(*model = cli_option_value(c, argc, argv, i))) return -1;
     } else {
         return 0;
     }
     return 1;
+}
+
+/* Returns 1 consumed, 0 file, -1 usage error, 2 help. */
+static int booru_option(booru_options *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
+    int r = cli_common_option(&o->common, argc, argv, i);
+    if (!r && !strcmp(a, "--ranks")) o->params.include_ranks = 1, r = 1;
+    if (!r) r = booru_parse_option(&o->params, &o->model, &o->common, argc, argv, i);
+    if (r) return r;
+    if (a[0] == '-' && a[1]) {
+        fprintf(stderr, "engine-run booru: unknown option '%s' (see --help)\n", a);
+        return -1;
+    }
+    return 0;
 }
 
 static int booru_one(const booru_options *o, unprompt_booru *model, const char *path)
