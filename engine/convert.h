@@ -18,8 +18,9 @@ typedef struct {
     size_t n_tensors;
     const char *const *tags; /* a checkpoint's "tags" list, or from --tags */
     size_t n_tags;
-    const json_value *config; /* --config FILE parsed (Hugging Face config.json,
-                               * or an object of unprompt.config keys to set) */
+    const json_value *config; /* --config FILE parsed: Hugging Face CLIP config.json or
+                               * BLIP med_config.json, checked against the shapes and
+                               * giving the heads; or {"vision_heads", "text_heads"} */
     const uint8_t *vocab;     /* --vocab file contents (as read: maybe gzip), if given */
     size_t vocab_len;
     const json_value *vocab_json; /* Hugging Face CLIP vocab.json parsed, if given (checked) */

@@ -17,13 +17,12 @@ static void convert_usage(FILE *f)
             "PyTorch checkpoint (torch.save zip or TorchScript archive, read without executing any\n"
             "of it) or a safetensors file. The model is recognised from its tensor names.\n"
             "\n"
-            "  model          SRC                                      also needs\n"
-            "  CLIP ViT       ViT-L-14.pt (OpenAI TorchScript), an      --vocab bpe_simple_vocab_16e6.txt.gz\n"
-            "                 OpenAI-named state dict .pt, or Hugging    (openai/CLIP clip/) or merges.txt;\n"
-            "                 Face model.safetensors                     HF: --config config.json\n"
-            "  BLIP caption   model_base_caption_capfilt_large.pth,     --vocab vocab.txt (bert-base-uncased)\n"
-            "                 model_large_caption.pth\n"
-            "  DeepDanbooru   model-resnet_custom_v3.pt                 (tags are in the checkpoint)\n"
+            "  CLIP ViT      SRC: ViT-L-14.pt (OpenAI TorchScript), an OpenAI-named state dict .pt,\n"
+            "                     or Hugging Face model.safetensors (+ its config.json)\n"
+            "                needs: bpe_simple_vocab_16e6.txt.gz (openai/CLIP, clip/) or merges.txt\n"
+            "  BLIP caption  SRC: model_base_caption_capfilt_large.pth or model_large_caption.pth\n"
+            "                needs: vocab.txt of bert-base-uncased\n"
+            "  DeepDanbooru  SRC: model-resnet_custom_v3.pt (its tags are inside)\n"
             "\n"
             "Extra FILEs after SRC are told apart by name: *vocab.json -> --vocab-json, other\n"
             "*.json -> --config, *tags.txt -> --tags, other *.txt and *.txt.gz -> --vocab.\n"
@@ -112,8 +111,8 @@ int cmd_convert(int argc, char **argv)
         *slot = argv[++i];
     }
     if (!src || !out) {
-        fprintf(stderr, "engine-run convert: %s\n\n", !src ? "no checkpoint given" : "no output file (-o OUT.safetensors)");
-        convert_usage(stderr);
+        fprintf(stderr, "engine-run convert: %s (see engine-run convert --help)\n",
+                !src ? "no checkpoint given" : "no output file: -o OUT.safetensors");
         return 2;
     }
     char err[512];
