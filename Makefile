@@ -144,8 +144,10 @@ test-arm64:
 	rm -rf build-arm64/kernel-tests && mkdir -p build-arm64/kernel-tests && cp $(ARM64_TESTS) build-arm64/kernel-tests/
 	TEST_RUNNER="$(ARM64_QEMU)" sh tests/run.sh build-arm64/kernel-tests
 
-weights:
-	sh tools/fetch-weights weights
+# make weights [MODELS="clip blip deepdanbooru categories"] [WEIGHTS_DTYPE=f32|f16|bf16]
+WEIGHTS_DTYPE ?= f32
+weights: $(BUILD)/engine-run
+	ENGINE_RUN=$(BUILD)/engine-run WEIGHTS_DTYPE=$(WEIGHTS_DTYPE) sh tools/fetch-weights weights $(MODELS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1

@@ -6,6 +6,7 @@
 #include "engine/convert.h"
 #include "engine/mapped_file.h"
 #include "engine/unprompt.h"
+#include "format/png.h"
 #include "format/sha256.h"
 
 #define CONVERTER_VERSION "1"
@@ -91,26 +92,75 @@ static int is_contiguous(const ckpt_tensor *t)
     return 1;
 }
 
-/* Fill callback: bytes [offset, offset+n) of the output tensor. */
+/* Elements [first, first + count) of `t` (row-major over its shape) as f32. */
+static void read_run(const ckpt_tensor *t, size_t first, size_t count, float *out)
+{
+    if (!is_contiguous(t)) {
+        for (size_t i = 0; i < count; i++) out[i] = read_element(t, first + i);
+        return;
+    }
+    const uint8_t *p = t->storage + (t->offset + first) * pk_dtype_size(t->dtype);
+    switch (t->dtype) {
+    case PK_DT_F32: memcpy(out, p, count * 4); break;
+    case PK_DT_F16:
+        for (size_t i = 0; i < count; i++) out[i] = half_bits_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        break;
+    case PK_DT_BF16:
+        for (size_t i = 0; i < count; i++) {
+            uint32_t bits = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8) << 16;
+            memcpy(&out[i], &bits, 4);
+        }
+        break;
+    default:
+        for (size_t i = 0; i < count; i++) out[i] = read_element(t, first + i);
+        break;
+    }
+}
+
+/* `count` elements of one source tensor from its element `first`, written
+ * as the entry's dtype at dst. */
+static int same_dtype(pk_dtype in, st_dtype out)
+{
+    return (in == PK_DT_F32 && out == ST_F32) || (in == PK_DT_F16 && out == ST_F16) ||
+           (in == PK_DT_BF16 && out == ST_BF16);
+}
+
+static void fill_part(const ckpt_tensor *t, st_dtype out, size_t first, size_t count, uint8_t *dst)
+{
+    if (same_dtype(t->dtype, out) && is_contiguous(t)) { /* the common case: a copy */
+        size_t es = st_dtype_size(out);
+        memcpy(dst, t->storage + (t->offset + first) * es, count * es);
+        return;
+    }
+    float tmp[1024];
+    while (count) {
+        size_t n = count < 1024 ? count : 1024;
+        read_run(t, first, n, tmp);
+        if (out == ST_F32) memcpy(dst, tmp, n * 4);
+        else
+            for (size_t i = 0; i < n; i++) {
+                uint16_t h = out == ST_BF16 ? float_to_bf16_bits(tmp[i]) : float_to_half_bits(tmp[i]);
+                dst[2 * i] = (uint8_t)h, dst[2 * i + 1] = (uint8_t)(h >> 8);
+            }
+        dst += n * st_dtype_size(out), first += n, count -= n;
+    }
+}
+
+/* Fill callback: bytes [offset, offset+n) of the output tensor, which is
+ * its parts one after the other. */
 static int fill_entry(void *user, size_t offset, uint8_t *dst, size_t n, fmt_error *err)
 {
     const convert_entry *e = user;
-    size_t es = st_dtype_size(e->dtype), first = offset / es, count = n / es;
+    size_t es = st_dtype_size(e->dtype), first = offset / es, count = n / es, base = 0;
     (void)err;
-    int contiguous = is_contiguous(e->src);
-    if (contiguous && e->dtype == ST_F32 && e->src->dtype == PK_DT_F32) { /* the common case: a copy */
-        memcpy(dst, e->src->storage + (e->src->offset + first) * 4, n);
-        return 0;
-    }
-    for (size_t i = 0; i < count; i++) {
-        float f = contiguous && e->src->dtype == PK_DT_F32
-                      ? ((const float *)(const void *)e->src->storage)[e->src->offset + first + i]
-                      : read_element(e->src, first + i);
-        if (e->dtype == ST_F32) memcpy(dst + 4 * i, &f, 4);
-        else {
-            uint16_t h = e->dtype == ST_BF16 ? float_to_bf16_bits(f) : float_to_half_bits(f);
-            dst[2 * i] = (uint8_t)h, dst[2 * i + 1] = (uint8_t)(h >> 8);
+    for (size_t k = 0; k < e->n_parts && count; k++) {
+        const ckpt_tensor *t = e->parts[k];
+        if (first < base + t->numel) {
+            size_t from = first - base, m = t->numel - from < count ? t->numel - from : count;
+            fill_part(t, e->dtype, from, m, dst);
+            dst += m * es, first += m, count -= m;
         }
+        base += t->numel;
     }
     return 0;
 }
@@ -119,9 +169,23 @@ static int fill_entry(void *user, size_t offset, uint8_t *dst, size_t n, fmt_err
 
 static int is_float(pk_dtype d) { return d == PK_DT_F32 || d == PK_DT_F16 || d == PK_DT_BF16 || d == PK_DT_F64; }
 
-int convert_add(convert_job *j, const char *name, const ckpt_tensor *src, fmt_error *err)
+int convert_add_concat(convert_job *j, const char *name, const ckpt_tensor *const *parts, size_t n,
+                       fmt_error *err)
 {
-    if (!is_float(src->dtype)) return fmt_fail(err, "convert: %s is %s, not floating point", src->name, pk_dtype_name(src->dtype));
+    if (n == 0 || n > CONVERT_MAX_PARTS) return fmt_fail(err, "convert: %s: %zu parts", name, n);
+    size_t rows = 0;
+    for (size_t k = 0; k < n; k++) {
+        const ckpt_tensor *t = parts[k];
+        if (!is_float(t->dtype))
+            return fmt_fail(err, "convert: %s is %s, not floating point", t->name, pk_dtype_name(t->dtype));
+        if (t->rank != parts[0]->rank || (n > 1 && t->rank == 0))
+            return fmt_fail(err, "convert: %s: parts of different ranks", name);
+        for (int d = 1; d < t->rank; d++)
+            if (t->shape[d] != parts[0]->shape[d])
+                return fmt_fail(err, "convert: %s: %s does not match %s in dimension %d", name, t->name,
+                                parts[0]->name, d);
+        if (t->rank) rows += t->shape[0];
+    }
     if (j->n == j->cap) {
         size_t cap = j->cap ? 2 * j->cap : 256;
         convert_entry *grown = realloc(j->entries, cap * sizeof *grown);
@@ -129,14 +193,45 @@ int convert_add(convert_job *j, const char *name, const ckpt_tensor *src, fmt_er
         j->entries = grown, j->cap = cap;
     }
     convert_entry *e = &j->entries[j->n];
-    e->src = src;
+    memset(e, 0, sizeof *e);
     e->name = strdup(name);
     if (!e->name) return fmt_fail(err, "convert: out of memory");
     j->n++;
+    for (size_t k = 0; k < n; k++) e->parts[k] = parts[k];
+    e->n_parts = n;
+    e->rank = parts[0]->rank;
+    for (int d = 0; d < e->rank; d++) e->shape[d] = parts[0]->shape[d];
+    if (e->rank) e->shape[0] = rows;
     e->dtype = ST_F32;
-    if (src->rank >= 2 && j->weights_dtype == DTYPE_BF16) e->dtype = ST_BF16;
-    if (src->rank >= 2 && j->weights_dtype == DTYPE_F16) e->dtype = ST_F16;
+    if (e->rank >= 2 && j->weights_dtype == DTYPE_BF16) e->dtype = ST_BF16;
+    if (e->rank >= 2 && j->weights_dtype == DTYPE_F16) e->dtype = ST_F16;
     return 0;
+}
+
+int convert_add(convert_job *j, const char *name, const ckpt_tensor *src, fmt_error *err)
+{
+    return convert_add_concat(j, name, &src, 1, err);
+}
+
+const ckpt_tensor *convert_transposed(convert_job *j, const ckpt_tensor *src, fmt_error *err)
+{
+    if (src->rank != 2) {
+        fmt_fail(err, "convert: %s has rank %d, cannot be transposed", src->name, src->rank);
+        return NULL;
+    }
+    ckpt_tensor **grown = realloc(j->views, (j->n_views + 1) * sizeof *grown);
+    ckpt_tensor *v = malloc(sizeof *v);
+    if (grown) j->views = grown;
+    if (!grown || !v) {
+        free(v);
+        fmt_fail(err, "convert: out of memory");
+        return NULL;
+    }
+    *v = *src;
+    v->shape[0] = src->shape[1], v->shape[1] = src->shape[0];
+    v->strides[0] = src->strides[1], v->strides[1] = src->strides[0];
+    j->views[j->n_views++] = v;
+    return v;
 }
 
 int convert_add_bytes(convert_job *j, const char *name, const char *bytes, size_t len, fmt_error *err)
@@ -164,12 +259,138 @@ const ckpt_tensor *convert_find(const convert_source *s, const char *name)
     return NULL;
 }
 
+int convert_count_blocks(const convert_source *s, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    long most = -1;
+    for (size_t i = 0; i < s->n_tensors; i++) {
+        const char *n = s->tensors[i].name;
+        if (strncmp(n, prefix, plen)) continue;
+        n += plen;
+        long v = 0;
+        int digits = 0;
+        while (*n >= '0' && *n <= '9' && digits < 6) v = v * 10 + (*n++ - '0'), digits++;
+        if (!digits || *n != '.' || v >= 100000 || (digits > 1 && n[-digits] == '0')) return -1;
+        if (v > most) most = v;
+    }
+    return (int)(most + 1);
+}
+
+int convert_config_int(const json_value *obj, const char *key, int *value, fmt_error *err)
+{
+    const json_value *v = json_get(obj, key);
+    if (!v || v->type == JSON_NULL) return 0;
+    if (v->type != JSON_NUMBER || v->number < 1 || v->number > 1e9 || v->number != (double)(int)v->number)
+        return fmt_fail(err, "convert: config: \"%s\" is not a positive integer", key);
+    *value = (int)v->number;
+    return 1;
+}
+
+int convert_scalar_int(const ckpt_tensor *t, long long *value)
+{
+    size_t es = t ? pk_dtype_size(t->dtype) : 0;
+    if (!t || t->numel != 1 || !es || t->offset >= t->storage_bytes / es) return -1;
+    const uint8_t *p = t->storage + t->offset * es;
+    if (t->dtype == PK_DT_I64) {
+        int64_t v;
+        memcpy(&v, p, 8);
+        *value = v;
+    } else if (t->dtype == PK_DT_I32) {
+        int32_t v;
+        memcpy(&v, p, 4);
+        *value = v;
+    } else
+        return -1;
+    return 0;
+}
+
+static int shape_text(char *out, size_t size, int rank, const size_t *shape)
+{
+    size_t used = 0;
+    int n = snprintf(out, size, "[");
+    for (int d = 0; d < rank && n >= 0 && (used += (size_t)n) < size; d++)
+        n = snprintf(out + used, size - used, d ? ", %zu" : "%zu", shape[d]);
+    if (n >= 0 && (used += (size_t)n) < size) snprintf(out + used, size - used, "]");
+    return 0;
+}
+
+int convert_expect(const char *model, const char *name, int rank, const size_t *shape, const char *dims,
+                   const size_t *letters, fmt_error *err)
+{
+    size_t want[CKPT_MAX_RANK];
+    int want_rank = (int)strlen(dims), same = want_rank == rank;
+    if (want_rank > CKPT_MAX_RANK) return fmt_fail(err, "convert: %s: bad shape pattern for %s", model, name);
+    for (int d = 0; d < want_rank; d++) {
+        char c = dims[d];
+        want[d] = c >= '1' && c <= '9' ? (size_t)(c - '0') : c >= 'A' && c <= 'Z' ? letters[c - 'A'] : 0;
+        if (same && shape[d] != want[d]) same = 0;
+    }
+    if (same) return 0;
+    char got_text[96], want_text[96];
+    shape_text(got_text, sizeof got_text, rank, shape);
+    shape_text(want_text, sizeof want_text, want_rank, want);
+    return fmt_fail(err, "convert: %s: %s is %s, expected %s", model, name, got_text, want_text);
+}
+
+void convert_format_number(double v, char *out, size_t size)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%.9g", v);
+    char *e = strchr(tmp, 'e');
+    if (e && (e[1] == '-' || e[1] == '+')) { /* 1e-05 -> 1e-5, as JSON writers print it */
+        char *digits = e + 2;
+        while (digits[0] == '0' && digits[1]) memmove(digits, digits + 1, strlen(digits));
+    }
+    snprintf(out, size, "%s", tmp);
+}
+
+int convert_same_values(const ckpt_tensor *a, const ckpt_tensor *b)
+{
+    if (a->rank != b->rank || a->numel != b->numel) return 0;
+    for (int d = 0; d < a->rank; d++)
+        if (a->shape[d] != b->shape[d]) return 0;
+    int same_view = a->storage == b->storage && a->offset == b->offset && a->dtype == b->dtype;
+    for (int d = 0; d < a->rank && same_view; d++)
+        if (a->shape[d] > 1 && a->strides[d] != b->strides[d]) same_view = 0;
+    if (same_view) return 1; /* tied: one tensor under two names */
+    for (size_t i = 0; i < a->numel; i++) {
+        float x = read_element(a, i), y = read_element(b, i);
+        if (memcmp(&x, &y, sizeof x)) return 0;
+    }
+    return 1;
+}
+
+#define CONVERT_MAX_VOCAB ((size_t)64 << 20) /* a tokenizer text, inflated: 64 MiB */
+
+int convert_vocab_text(const convert_source *s, const char *missing, char **text, size_t *len, fmt_error *err)
+{
+    *text = NULL, *len = 0;
+    if (!s->vocab) return fmt_fail(err, "convert: %s", missing);
+    if (s->vocab_len >= 2 && s->vocab[0] == 0x1f && s->vocab[1] == 0x8b) {
+        if (inflate_bounded(s->vocab, s->vocab_len, CONVERT_MAX_VOCAB, 1, text, len, err))
+            return fmt_prefix(err, "convert: --vocab: ");
+    } else {
+        if (s->vocab_len > CONVERT_MAX_VOCAB) return fmt_fail(err, "convert: --vocab: larger than 64 MiB");
+        if (!(*text = malloc(s->vocab_len + 1))) return fmt_fail(err, "convert: out of memory");
+        memcpy(*text, s->vocab, s->vocab_len);
+        (*text)[s->vocab_len] = 0;
+        *len = s->vocab_len;
+    }
+    if (strlen(*text) != *len) {
+        free(*text), *text = NULL;
+        return fmt_fail(err, "convert: --vocab: not a text file (NUL bytes)");
+    }
+    return 0;
+}
+
 static void convert_job_free(convert_job *j)
 {
     for (size_t i = 0; i < j->n; i++) free(j->entries[i].name);
     free(j->entries);
     for (size_t i = 0; i < j->n_blobs; i++) free(j->blobs[i]);
     free(j->blobs);
+    for (size_t i = 0; i < j->n_views; i++) free(j->views[i]);
+    free(j->views);
     st_writer_free(&j->writer);
 }
 
@@ -177,8 +398,7 @@ static int convert_write(convert_job *j, const char *out_path, fmt_error *err)
 {
     for (size_t i = 0; i < j->n; i++) {
         const convert_entry *e = &j->entries[i];
-        if (st_writer_add_fill(&j->writer, e->name, e->dtype, e->src->rank, e->src->shape, fill_entry,
-                               (void *)e, err))
+        if (st_writer_add_fill(&j->writer, e->name, e->dtype, e->rank, e->shape, fill_entry, (void *)e, err))
             return -1;
     }
     return st_write_file(&j->writer, out_path, err);
@@ -287,11 +507,28 @@ static int read_lines(const char *path, char **text, const char ***lines, size_t
     return 0;
 }
 
+/* --config FILE / vocab.json: a JSON object (config.json is a few KiB,
+ * CLIP's vocab.json 1.6 MiB). */
+static int read_json_object(const char *path, json_value **out, fmt_error *err)
+{
+    mapped_file m;
+    if (mapped_file_open(&m, path, err)) return -1;
+    if (m.len > ((size_t)1 << 24)) {
+        mapped_file_close(&m);
+        return fmt_fail(err, "%s: larger than 16 MiB", path);
+    }
+    *out = json_parse((const char *)m.data, m.len, NULL, err);
+    mapped_file_close(&m);
+    if (!*out) return -1;
+    if ((*out)->type != JSON_OBJECT) return fmt_fail(err, "%s: not a JSON object", path);
+    return 0;
+}
+
 /* ---- public entry ------------------------------------------------------------ */
 
 unprompt_convert_params unprompt_convert_default_params(void)
 {
-    unprompt_convert_params p = {NULL, "f32", NULL, NULL, NULL};
+    unprompt_convert_params p = {NULL, "f32", NULL, NULL, NULL, NULL};
     return p;
 }
 
@@ -299,6 +536,8 @@ static int convert_run(convert_job *j, convert_source *s, const char *kind, fmt_
 {
     if (!kind) {
         if (convert_is_deepdanbooru(s)) kind = "deepdanbooru";
+        else if (convert_is_clip(s)) kind = "clip";
+        else if (convert_is_blip(s)) kind = "blip";
         else return fmt_fail(err, "convert: cannot tell which model this is (use --kind clip|blip|deepdanbooru)");
     }
     if (convert_meta(j, "unprompt.kind", kind, err) || convert_meta(j, "unprompt.source", s->file_name, err) ||
@@ -307,6 +546,8 @@ static int convert_run(convert_job *j, convert_source *s, const char *kind, fmt_
         convert_meta(j, "unprompt.converter", CONVERTER_VERSION, err))
         return -1;
     if (!strcmp(kind, "deepdanbooru")) return convert_deepdanbooru(j, s, err);
+    if (!strcmp(kind, "clip")) return convert_clip(j, s, err);
+    if (!strcmp(kind, "blip")) return convert_blip(j, s, err);
     return fmt_fail(err, "convert: unknown model kind '%s'", kind);
 }
 
@@ -324,14 +565,23 @@ int unprompt_convert(const char *source_path, const char *out_path, const unprom
     loaded_source l;
     char *tag_text = NULL;
     const char **tag_lines = NULL;
+    mapped_file vocab = {NULL, 0};
+    json_value *config = NULL, *vocab_json = NULL;
     int rc = UNPROMPT_ERR_ARGS;
     if (dtype_parse(p->dtype ? p->dtype : "f32", &j.weights_dtype)) {
         snprintf(e.msg, sizeof e.msg, "convert: --dtype takes f32, f16 or bf16");
+    } else if (p->vocab_path && mapped_file_open(&vocab, p->vocab_path, &e)) {
+        fmt_prefix(&e, "convert: --vocab: ");
+    } else if (p->config_path && read_json_object(p->config_path, &config, &e)) {
+        fmt_prefix(&e, "convert: --config: ");
+    } else if (p->vocab_json_path && read_json_object(p->vocab_json_path, &vocab_json, &e)) {
+        fmt_prefix(&e, "convert: vocab.json: ");
     } else if (load_source(&l, &s, source_path, &e)) {
         rc = UNPROMPT_ERR_FORMAT;
         unload_source(&l);
     } else {
         rc = UNPROMPT_ERR_FORMAT;
+        s.vocab = vocab.data, s.vocab_len = vocab.len, s.config = config, s.vocab_json = vocab_json;
         if (p->tags_path && !read_lines(p->tags_path, &tag_text, &tag_lines, &s.n_tags, &e))
             s.tags = tag_lines;
         if ((!p->tags_path || tag_lines) && !convert_run(&j, &s, p->kind, &e)) {
@@ -341,6 +591,9 @@ int unprompt_convert(const char *source_path, const char *out_path, const unprom
     }
     free(tag_text);
     free(tag_lines);
+    if (vocab.data) mapped_file_close(&vocab);
+    json_free(config);
+    json_free(vocab_json);
     convert_job_free(&j);
     if (rc != UNPROMPT_OK && err && err_size) snprintf(err, err_size, "%s", e.msg);
     return rc;

@@ -154,8 +154,11 @@ typedef struct {
     const char *kind;      /* "clip", "blip", "deepdanbooru", or NULL: detect from the names */
     const char *dtype;     /* weights (matrices, kernels): "f32" (default), "f16", "bf16" */
     const char *tags_path; /* DeepDanbooru tags, one per line, when the checkpoint has none */
-    const char *vocab_path;
-    const char *config_path;
+    const char *vocab_path; /* tokenizer: CLIP bpe_simple_vocab_16e6.txt.gz or Hugging Face merges.txt;
+                             * BLIP bert-base-uncased vocab.txt */
+    const char *config_path;     /* Hugging Face config.json (CLIP), BLIP med_config.json, or NULL:
+                                  * the config is inferred from the tensor shapes */
+    const char *vocab_json_path; /* Hugging Face CLIP vocab.json: optional, checked against the merges */
 } unprompt_convert_params;
 
 unprompt_convert_params unprompt_convert_default_params(void);

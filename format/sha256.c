@@ -2,8 +2,9 @@
 #include <string.h>
 
 #include "format/sha256.h"
+#include "format/sha256_impl.h"
 
-static const uint32_t K[64] = {
+const uint32_t sha256_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -27,7 +28,7 @@ static void sha256_block(uint32_t h[8], const uint8_t *p)
     }
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t1 = k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
         uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
     }
@@ -41,6 +42,16 @@ void sha256_init(sha256_ctx *c)
     memcpy(c->h, iv, sizeof iv);
     c->length = 0;
     c->used = 0;
+    c->accel = sha256_x86_available();
+}
+
+static void sha256_blocks(sha256_ctx *c, const uint8_t *p, size_t blocks)
+{
+    if (c->accel) {
+        sha256_blocks_x86(c->h, p, blocks);
+        return;
+    }
+    for (; blocks; blocks--, p += 64) sha256_block(c->h, p);
 }
 
 void sha256_update(sha256_ctx *c, const void *data, size_t len)
@@ -52,10 +63,11 @@ void sha256_update(sha256_ctx *c, const void *data, size_t len)
         memcpy(c->block + c->used, p, take);
         c->used += take, p += take, len -= take;
         if (c->used < 64) return;
-        sha256_block(c->h, c->block);
+        sha256_blocks(c, c->block, 1);
         c->used = 0;
     }
-    for (; len >= 64; p += 64, len -= 64) sha256_block(c->h, p);
+    sha256_blocks(c, p, len / 64);
+    p += len / 64 * 64, len %= 64;
     memcpy(c->block, p, len);
     c->used = len;
 }

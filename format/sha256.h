@@ -11,6 +11,7 @@ typedef struct {
     uint64_t length; /* bytes hashed so far */
     uint8_t block[64];
     size_t used;
+    int accel; /* the CPU's SHA instructions are used (set by sha256_init; 0 forces the portable code) */
 } sha256_ctx;
 
 void sha256_init(sha256_ctx *c);

@@ -1,4 +1,6 @@
-/* engine-run convert: upstream checkpoint → canonical safetensors. */
+/* engine-run convert: upstream checkpoint (+ tokenizer / config files) →
+ * canonical safetensors. Extra files may be given as options or simply
+ * listed after the checkpoint; they are told apart by their names. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,23 +11,74 @@
 static void convert_usage(FILE *f)
 {
     fprintf(f,
-            "usage: engine-run convert SRC -o OUT.safetensors [options]\n"
+            "usage: engine-run convert SRC [FILE...] -o OUT.safetensors [options]\n"
             "\n"
-            "Convert a checkpoint once into the file the engine memory-maps. SRC is a PyTorch\n"
-            "checkpoint (torch.save zip or TorchScript archive, read without executing any of\n"
-            "it) or a safetensors file. The model is recognised from its tensor names.\n"
+            "Convert an upstream checkpoint once into the file the engine memory-maps. SRC is a\n"
+            "PyTorch checkpoint (torch.save zip or TorchScript archive, read without executing any\n"
+            "of it) or a safetensors file. The model is recognised from its tensor names.\n"
+            "\n"
+            "  CLIP ViT      SRC: ViT-L-14.pt (OpenAI TorchScript), an OpenAI-named state dict .pt,\n"
+            "                     or Hugging Face model.safetensors (+ its config.json)\n"
+            "                needs: bpe_simple_vocab_16e6.txt.gz (openai/CLIP, clip/) or merges.txt\n"
+            "  BLIP caption  SRC: model_base_caption_capfilt_large.pth or model_large_caption.pth\n"
+            "                needs: vocab.txt of bert-base-uncased\n"
+            "  DeepDanbooru  SRC: model-resnet_custom_v3.pt (its tags are inside)\n"
+            "\n"
+            "Extra FILEs after SRC are told apart by name: *vocab.json -> --vocab-json, other\n"
+            "*.json -> --config, *tags.txt -> --tags, other *.txt and *.txt.gz -> --vocab.\n"
             "\n"
             "options:\n"
             "  -o, --output FILE     where to write (atomically: never a half-written file)\n"
             "  --dtype f32|f16|bf16  storage of the weight matrices (default f32); vectors stay f32\n"
             "  --kind clip|blip|deepdanbooru   skip detection\n"
+            "  --vocab FILE          tokenizer: CLIP merges (gzip or text) or BERT vocab.txt\n"
+            "  --vocab-json FILE     Hugging Face CLIP vocab.json: checked against the merges\n"
+            "  --config FILE         Hugging Face config.json (else the config comes from the shapes)\n"
             "  --tags FILE           DeepDanbooru tags, one per line, if the checkpoint has none\n"
-            "  --vocab FILE          tokenizer vocabulary (BLIP: bert-base-uncased vocab.txt)\n"
-            "  --config FILE         Hugging Face config.json\n"
             "\n"
             "examples:\n"
-            "  engine-run convert model-resnet_custom_v3.pt -o weights/deepdanbooru.safetensors\n"
-            "  engine-run convert model-resnet_custom_v3.pt --dtype bf16 -o weights/deepdanbooru.safetensors\n");
+            "  engine-run convert ViT-L-14.pt bpe_simple_vocab_16e6.txt.gz -o weights/clip.safetensors\n"
+            "  engine-run convert model.safetensors config.json merges.txt -o weights/clip.safetensors\n"
+            "  engine-run convert model_base_caption_capfilt_large.pth --vocab vocab.txt -o weights/blip.safetensors\n"
+            "  engine-run convert model-resnet_custom_v3.pt --dtype bf16 -o weights/deepdanbooru.safetensors\n"
+            "\n"
+            "`make weights` downloads all of these and runs the conversions.\n");
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* Where a file listed after SRC goes, by its name; NULL: SRC itself. */
+static const char **extra_slot(const char *path, unprompt_convert_params *p)
+{
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (ends_with(base, "vocab.json")) return &p->vocab_json_path;
+    if (ends_with(base, ".json")) return &p->config_path;
+    if (ends_with(base, "tags.txt")) return &p->tags_path;
+    if (ends_with(base, ".txt") || ends_with(base, ".txt.gz")) return &p->vocab_path;
+    return NULL;
+}
+
+static int place_file(const char *path, const char **src, unprompt_convert_params *p)
+{
+    const char **slot = extra_slot(path, p);
+    if (!slot && !*src) {
+        *src = path;
+        return 0;
+    }
+    if (!slot) {
+        fprintf(stderr, "engine-run convert: two checkpoints given ('%s' and '%s'); one model at a time\n", *src, path);
+        return 2;
+    }
+    if (*slot) {
+        fprintf(stderr, "engine-run convert: '%s' and '%s' play the same part; give one\n", *slot, path);
+        return 2;
+    }
+    *slot = path;
+    return 0;
 }
 
 int cmd_convert(int argc, char **argv)
@@ -41,15 +94,14 @@ int cmd_convert(int argc, char **argv)
         else if (!strcmp(a, "--kind")) slot = &p.kind;
         else if (!strcmp(a, "--tags")) slot = &p.tags_path;
         else if (!strcmp(a, "--vocab")) slot = &p.vocab_path;
+        else if (!strcmp(a, "--vocab-json")) slot = &p.vocab_json_path;
         else if (!strcmp(a, "--config")) slot = &p.config_path;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "engine-run convert: unknown option '%s' (see --help)\n", a);
             return 2;
-        } else if (src) {
-            fprintf(stderr, "engine-run convert: one source file at a time\n");
-            return 2;
         } else {
-            src = a;
+            int rc = place_file(a, &src, &p);
+            if (rc) return rc;
             continue;
         }
         if (i + 1 >= argc) {
@@ -59,13 +111,15 @@ int cmd_convert(int argc, char **argv)
         *slot = argv[++i];
     }
     if (!src || !out) {
-        convert_usage(stderr);
+        fprintf(stderr, "engine-run convert: %s (see engine-run convert --help)\n",
+                !src ? "no checkpoint given" : "no output file: -o OUT.safetensors");
         return 2;
     }
-    char err[256];
-    if (unprompt_convert(src, out, &p, err, sizeof err) != UNPROMPT_OK) {
+    char err[512];
+    int rc = unprompt_convert(src, out, &p, err, sizeof err);
+    if (rc != UNPROMPT_OK) {
         fprintf(stderr, "engine-run convert: %s\n", err);
-        return 1;
+        return rc == UNPROMPT_ERR_ARGS ? 2 : 1;
     }
     return 0;
 }
