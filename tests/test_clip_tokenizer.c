@@ -136,42 +136,42 @@ static void test_synthetic_against_reference(void)
     if (!buf) return;
     clip_tokenizer *tok = NULL;
     CHECK(clip_tokenizer_load(&tok, m, ml, NULL) == 0);
-    if (tok) CHECK(check_cases(tok, cases, (size_t)(buf + len - cases)) == 11);
+    if (tok) CHECK(check_cases(tok, cases, (size_t)(buf + len - cases)) == 12);
     clip_tokenizer_free(tok);
     free(buf);
 }
 
 /* Ids worked out by hand from the 18 synthetic merges: 512 + rank for a merge,
- * "c a" given twice (ranks 5 and 17: the later wins), SOT 530, EOT 531. */
+ * "c a" given twice (ranks 5 and 17: the later wins), SOT 532, EOT 533. */
 static void test_synthetic_by_hand(void)
 {
     clip_tokenizer *tok = synthetic_tokenizer();
     CHECK(tok != NULL);
     if (!tok) return;
-    CHECK(clip_tokenizer_vocab_size(tok) == 532);
-    CHECK(clip_tokenizer_sot(tok) == 530 && clip_tokenizer_eot(tok) == 531);
+    CHECK(clip_tokenizer_vocab_size(tok) == 534);
+    CHECK(clip_tokenizer_sot(tok) == 532 && clip_tokenizer_eot(tok) == 533);
     int ids[CTX];
     size_t used;
     /* hello -> h e l l o</w> -> he ll o</w> -> hell o</w> -> hello</w> (rank 4) */
     CHECK(clip_tokenize(tok, "  Hello\n", ids, CTX, &used) == 0);
-    CHECK(used == 3 && ids[0] == 530 && ids[1] == 516 && ids[2] == 531 && ids[3] == 0 && ids[76] == 0);
+    CHECK(used == 3 && ids[0] == 532 && ids[1] == 516 && ids[2] == 533 && ids[3] == 0 && ids[76] == 0);
     /* cat -> (c a) rank 17 -> "ca" -> (ca t</w>) rank 6 -> id 518 */
-    int want_cat[] = {530, 518, 531};
+    int want_cat[] = {532, 518, 533};
     CHECK(same_ids(tok, "cat", want_cat, 3));
     /* "x" alone: one byte symbol with </w>: 'x' is byte-char index 'x' - '!' */
-    int want_x[] = {530, 256 + ('x' - '!'), 531};
+    int want_x[] = {532, 256 + ('x' - '!'), 533};
     CHECK(same_ids(tok, "x", want_x, 3));
     /* Truncation keeps <|endoftext|> last. */
     CHECK(clip_tokenize(tok, "hello hello hello", ids, 4, &used) == 0);
-    CHECK(used == 4 && ids[0] == 530 && ids[1] == 516 && ids[2] == 516 && ids[3] == 531);
+    CHECK(used == 4 && ids[0] == 532 && ids[1] == 516 && ids[2] == 516 && ids[3] == 533);
     CHECK(clip_tokenize(tok, "hello hello", ids, 4, &used) == 0);
-    CHECK(used == 4 && ids[1] == 516 && ids[2] == 516 && ids[3] == 531);
+    CHECK(used == 4 && ids[1] == 516 && ids[2] == 516 && ids[3] == 533);
     CHECK(clip_tokenize(tok, "hello", ids, 2, &used) == 0);
-    CHECK(used == 2 && ids[0] == 530 && ids[1] == 531);
+    CHECK(used == 2 && ids[0] == 532 && ids[1] == 533);
     CHECK(clip_tokenize(tok, "hello", ids, 1, &used) == -1);
     CHECK(clip_tokenize(tok, NULL, ids, CTX, &used) == -1);
     /* the literal special tokens, in the text */
-    int want_sp[] = {530, 516, 531, 530, 531};
+    int want_sp[] = {532, 516, 533, 532, 533};
     CHECK(same_ids(tok, "hello<|endoftext|><|STARTOFTEXT|>", want_sp, 5));
     clip_tokenizer_free(tok);
 }
