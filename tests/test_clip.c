@@ -1,8 +1,12 @@
 /* The CLIP towers against the PyTorch reference of
  * tests/fixtures/make_clip_fixtures.py (OpenAI's model.py at a tiny size):
- * image and text features, the pre-processing, bf16 weights, batching of
- * phrases, and damaged files. */
+ * the committed OpenAI-named checkpoint is converted by the engine's
+ * converter (f32 and bf16), then image and text features, the
+ * pre-processing, batching of phrases, and damaged files are checked. */
+#include <unistd.h>
+
 #include "engine/clip.h"
+#include "engine/unprompt.h"
 #include "engine/weights.h"
 #include "tests/test.h"
 
@@ -10,6 +14,22 @@
 #define MAX_PHRASES 8
 
 static kernel_table kt;
+static char model_f32[256], model_bf16[256];
+
+static void test_convert(void)
+{
+    unprompt_convert_params p = unprompt_convert_default_params();
+    char err[256];
+    p.vocab_path = FIX "merges.txt";
+    p.config_path = FIX "heads.json";
+    snprintf(model_f32, sizeof model_f32, "/tmp/unprompt-clip-%ld.safetensors", (long)getpid());
+    snprintf(model_bf16, sizeof model_bf16, "/tmp/unprompt-clip-%ld-bf16.safetensors", (long)getpid());
+    int rc = unprompt_convert(FIX "tiny.pt", model_f32, &p, err, sizeof err);
+    CHECK(rc == UNPROMPT_OK);
+    if (rc != UNPROMPT_OK) fprintf(stderr, "    %s\n", err);
+    p.dtype = "bf16";
+    CHECK(unprompt_convert(FIX "tiny.pt", model_bf16, &p, err, sizeof err) == UNPROMPT_OK);
+}
 
 static float *read_floats(const char *name, size_t *n)
 {
@@ -117,7 +137,7 @@ static void test_image_features(void)
 {
     weights_file *wf;
     clip_model m;
-    if (open_model(FIX "tiny.safetensors", &wf, &m)) {
+    if (open_model(model_f32, &wf, &m)) {
         CHECK(0);
         return;
     }
@@ -133,7 +153,7 @@ static void test_text_features(void)
 {
     weights_file *wf;
     clip_model m;
-    if (open_model(FIX "tiny.safetensors", &wf, &m)) {
+    if (open_model(model_f32, &wf, &m)) {
         CHECK(0);
         return;
     }
@@ -147,7 +167,7 @@ static void test_bf16_weights(void)
 {
     weights_file *wf;
     clip_model m;
-    if (open_model(FIX "tiny.bf16.safetensors", &wf, &m)) {
+    if (open_model(model_bf16, &wf, &m)) {
         CHECK(0);
         return;
     }
@@ -163,7 +183,7 @@ static void test_preprocess(void)
 {
     weights_file *wf;
     clip_model m;
-    if (open_model(FIX "tiny.safetensors", &wf, &m)) {
+    if (open_model(model_f32, &wf, &m)) {
         CHECK(0);
         return;
     }
@@ -197,11 +217,11 @@ static void test_bad_text_input(void)
 {
     weights_file *wf;
     clip_model m;
-    if (open_model(FIX "tiny.safetensors", &wf, &m)) {
+    if (open_model(model_f32, &wf, &m)) {
         CHECK(0);
         return;
     }
-    int ok[3] = {198, 5, 199}, bad_id[3] = {198, 200, 199}, neg[3] = {198, -1, 199}, many[78] = {0};
+    int ok[3] = {552, 5, 553}, bad_id[3] = {552, 554, 553}, neg[3] = {552, -1, 553}, many[78] = {0};
     const int *p;
     size_t len = 3, zero = 0, long_len = 78;
     float f[16];
@@ -221,7 +241,7 @@ static void test_bad_text_input(void)
 static int load_patched(const char *from, const char *to, char *msg, size_t cap)
 {
     size_t len = 0, fl = strlen(from);
-    unsigned char *bytes = test_read_file(FIX "tiny.safetensors", &len);
+    unsigned char *bytes = test_read_file(model_f32, &len);
     int rc = -2;
     for (size_t i = 0; bytes && i + fl <= len; i++)
         if (!memcmp(bytes + i, from, fl)) {
@@ -257,18 +277,21 @@ static void test_damaged_files(void)
     CHECK(strstr(msg, "visual.proj") != NULL);
     CHECK(load_patched("\\\"vocab_size\\\"", "\\\"vocab_sizX\\\"", msg, sizeof msg) == -1);
     CHECK(strstr(msg, "vocab_size") != NULL);
-    CHECK(load_patched("\\\"eps\\\": 1e-05", "\\\"eps\\\": 9e+05", msg, sizeof msg) == -1);
+    CHECK(load_patched("\\\"eps\\\": 1e-5", "\\\"eps\\\": 9e+5", msg, sizeof msg) == -1);
     CHECK(strstr(msg, "eps") != NULL);
 }
 
 int main(void)
 {
     kernels_init(&kt);
+    RUN(test_convert);
     RUN(test_image_features);
     RUN(test_text_features);
     RUN(test_bf16_weights);
     RUN(test_preprocess);
     RUN(test_bad_text_input);
     RUN(test_damaged_files);
+    unlink(model_f32);
+    unlink(model_bf16);
     return test_summary("clip");
 }
