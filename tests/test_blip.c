@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "engine/blip.h"
+#include "engine/blip_search.h"
 #include "format/json.h"
 #include "format/safetensors.h"
 #include "tests/test.h"
@@ -302,7 +303,7 @@ static void check_generation(blip_model *m, int bf16)
             checked++;
         }
     }
-    CHECK(checked >= (bf16 ? 9u : 18u));
+    CHECK(checked >= (bf16 ? 15u : 27u));
     free(px), free(embeds);
 }
 
@@ -347,6 +348,63 @@ static void test_bf16_weights_give_the_same_ids(void)
         weights_close(wf);
     }
     free(bytes);
+}
+
+/* ---- the search alone, on the fixture's synthetic model -------------------------- */
+
+typedef struct {
+    float *table; /* [rows][vocab] */
+    size_t rows, vocab, mult;
+} fake_model;
+
+static void fake_row(const fake_model *f, int id, size_t pos, float *out)
+{
+    memcpy(out, f->table + (((size_t)id * f->mult + pos) % f->rows) * f->vocab, f->vocab * sizeof(float));
+}
+
+static void fake_prefill(void *ctx, const int *prompt, size_t n, float *logits)
+{
+    fake_row(ctx, prompt[n - 1], n - 1, logits);
+}
+
+static void fake_step(void *ctx, const int *tokens, int beams, size_t pos, float *logits)
+{
+    const fake_model *f = ctx;
+    for (int b = 0; b < beams; b++) fake_row(f, tokens[b], pos, logits + (size_t)b * f->vocab);
+}
+
+static void test_search_semantics_on_synthetic_logits(void)
+{
+    const json_value *S = json_get(expected, "search"), *table = json_get(S, "table"), *cases = json_get(S, "cases");
+    CHECK(S && table && cases && cases->count >= 90);
+    if (!S || !table || !cases) return;
+    fake_model f = {malloc(table->count * sizeof(float)), (size_t)json_int(S, "rows"), (size_t)json_int(S, "vocab"),
+                    (size_t)json_int(S, "mult")};
+    CHECK(table->count == f.rows * f.vocab);
+    for (size_t i = 0; i < table->count; i++) f.table[i] = (float)table->items[i].number;
+    blip_search_model model = {&f, f.vocab, json_int(S, "eos"), fake_prefill, fake_step, NULL};
+    int prompt[8], ids[64], want[64];
+    size_t n_prompt = json_ids(json_get(S, "prompt"), prompt, 8), bad = 0;
+    for (size_t k = 0; k < cases->count; k++) {
+        const json_value *cs = &cases->items[k];
+        blip_generate_params p = {json_int(cs, "beams"), json_int(cs, "min_length"), json_int(cs, "max_length"),
+                                  (float)json_get(cs, "repetition_penalty")->number};
+        size_t nw = json_ids(json_get(cs, "ids"), want, 64), n = 0;
+        fmt_error err;
+        int rc = blip_search(&model, prompt, n_prompt, &p, ids, 64, &n, &err);
+        if (rc || n != nw || memcmp(ids, want, n * sizeof *ids)) {
+            if (bad++ < 5) {
+                fprintf(stderr, "    beams %d min %d max %d rep %g: got", p.beams, p.min_length, p.max_length,
+                        p.repetition_penalty);
+                for (size_t j = 0; j < n; j++) fprintf(stderr, " %d", ids[j]);
+                fprintf(stderr, ", want");
+                for (size_t j = 0; j < nw; j++) fprintf(stderr, " %d", want[j]);
+                fprintf(stderr, "\n");
+            }
+        }
+    }
+    CHECK(bad == 0);
+    free(f.table);
 }
 
 static void expect_refused(const variant *v, const char *why)
@@ -466,6 +524,7 @@ int main(void)
     RUN(test_preprocess_is_pixel_exact);
     RUN(test_image_embeddings_match);
     RUN(test_decoder_logits_match);
+    RUN(test_search_semantics_on_synthetic_logits);
     RUN(test_greedy_and_beam_ids_equal);
     RUN(test_bf16_weights_give_the_same_ids);
     RUN(test_hostile_files_are_refused);
