@@ -1,0 +1,254 @@
+/* BLIP's text decoder (models/med.py BertLMHeadModel), one step at a time:
+ *
+ *   x = LN(word[id] + position[p])                     LayerNorm eps 1e-12
+ *   per layer (post-norm):
+ *     x = LN(x + dense(causal self-attention(x)))      keys/values cached per beam
+ *     x = LN(x + dense(cross-attention(x, image)))     image keys/values computed once
+ *     x = LN(x + dense(GELU(dense(x))))
+ *   logits = LN(GELU(dense(x))) · wordᵀ + bias         decoder tied to the embeddings
+ *
+ * Every beam's row goes through each matrix together (M = beams), so a step
+ * reads each weight once: decoding is bound by the weight bytes read. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "engine/blip_internal.h"
+#include "format/buf.h"
+#include "kernels/attention.h"
+
+/* ---- state ---------------------------------------------------------------------- */
+
+typedef struct {
+    void **dst;
+    size_t bytes;
+} blip_block;
+
+void blip_decode_release(blip_model *m)
+{
+    arena_free(&m->dec.mem);
+    memset(&m->dec, 0, sizeof m->dec);
+}
+
+/* Bytes of every buffer for (beams, cap_len, rows); 0 on overflow. */
+static size_t decode_plan(blip_model *m, blip_block *b, int beams, size_t cap_len, size_t rows)
+{
+    const blip_config *c = &m->config;
+    blip_decode_state *s = &m->dec;
+    size_t B = (size_t)beams, H = (size_t)c->text_width, L = (size_t)c->text_layers, T = (size_t)c->image_tokens;
+    size_t I = (size_t)c->text_intermediate, n = 0, total = 0, keys = T > cap_len ? T : cap_len;
+    /* The same sums in double tell whether any size_t product wrapped. */
+    double exact = (double)B * (double)L * 2.0 * (double)cap_len * (double)H * 8.0 +
+                   (double)L * (double)T * (double)H * 8.0 + (double)rows * (double)(8 * H + I) * 4.0 +
+                   (double)keys * 64.0 * (double)m->threads * 4.0;
+    if (exact > (double)(SIZE_MAX / 4)) return 0;
+    size_t cache = B * L * 2 * cap_len * H;
+#define PLAN(ptr, count, size) (b[n++] = (blip_block){(void **)&(ptr), (count) * (size)})
+    PLAN(s->cross_k, L * T * H, sizeof(float));
+    PLAN(s->cross_v, L * T * H, sizeof(float));
+    PLAN(s->cache, cache, sizeof(float));
+    PLAN(s->cache_tmp, B > 1 ? cache : 1, sizeof(float));
+    float **rows_h[] = {&s->x, &s->h, &s->q, &s->k, &s->v, &s->ctx, &s->head};
+    for (size_t i = 0; i < sizeof rows_h / sizeof rows_h[0]; i++) PLAN(*rows_h[i], rows * H, sizeof(float));
+    PLAN(s->ffn, rows * I, sizeof(float));
+    PLAN(s->attn_scratch, attention_scratch(keys, m->threads), sizeof(float));
+    PLAN(s->saved, B, 1);
+#undef PLAN
+    for (size_t i = 0; i < n; i++) total += arena_block_size(b[i].bytes);
+    b[n] = (blip_block){NULL, 0};
+    return total;
+}
+
+int blip_decode_reserve(blip_model *m, int beams, size_t cap_len, size_t rows, fmt_error *err)
+{
+    blip_decode_state *s = &m->dec;
+    if (s->mem.base && beams <= s->beams && cap_len <= s->cap_len && rows <= s->rows) return 0;
+    /* Grow to cover what was asked before too. */
+    if (s->mem.base) {
+        beams = beams > s->beams ? beams : s->beams;
+        cap_len = cap_len > s->cap_len ? cap_len : s->cap_len;
+        rows = rows > s->rows ? rows : s->rows;
+    }
+    blip_decode_release(m);
+    blip_block plan[40];
+    size_t total = decode_plan(m, plan, beams, cap_len, rows);
+    if (!total || arena_init(&s->mem, total))
+        return fmt_fail(err, "blip: cannot allocate %zu MB for decoding", total >> 20);
+    for (blip_block *b = plan; b->dst; b++) *b->dst = arena_alloc(&s->mem, b->bytes);
+    s->beams = beams, s->cap_len = cap_len, s->rows = rows;
+    return 0;
+}
+
+/* ---- image keys and values ------------------------------------------------------ */
+
+void blip_cross_kv(blip_model *m, const float *image_embeds)
+{
+    const blip_config *c = &m->config;
+    blip_decode_state *s = &m->dec;
+    size_t T = (size_t)c->image_tokens, H = (size_t)c->text_width, Wv = (size_t)c->vision_width;
+    for (int l = 0; l < c->text_layers; l++) {
+        const blip_bert_attention *a = &m->weights.layers[l].cross;
+        gemm_epilogue ek = {a->k.bias, NULL, 0, NULL}, ev = {a->v.bias, NULL, 0, NULL};
+        linear_run(&m->kt.linalg, s->cross_k + (size_t)l * T * H, image_embeds, &a->k.w, T, H, Wv, &ek);
+        linear_run(&m->kt.linalg, s->cross_v + (size_t)l * T * H, image_embeds, &a->v.w, T, H, Wv, &ev);
+    }
+}
+
+/* ---- the self-attention cache ---------------------------------------------------- */
+
+/* K (kv = 0) or V (kv = 1) of one beam and layer: [cap_len][H]. */
+static float *cache_at(const blip_model *m, float *base, int beam, int layer, int kv)
+{
+    size_t H = (size_t)m->config.text_width, L = (size_t)m->config.text_layers;
+    return base + (((size_t)beam * L + (size_t)layer) * 2 + (size_t)kv) * m->dec.cap_len * H;
+}
+
+static void cache_copy(blip_model *m, float *dst_base, int dst, const float *src_base, int src, size_t len)
+{
+    size_t H = (size_t)m->config.text_width;
+    for (int l = 0; l < m->config.text_layers; l++)
+        for (int kv = 0; kv < 2; kv++)
+            memcpy(cache_at(m, dst_base, dst, l, kv), cache_at(m, (float *)src_base, src, l, kv), len * H * sizeof(float));
+}
+
+void blip_cache_reorder(blip_model *m, const int *src, int beams, size_t len)
+{
+    blip_decode_state *s = &m->dec;
+    /* An old beam that another new beam extends, but whose own slot is
+     * overwritten, is set aside first; beams that extend themselves stay. */
+    memset(s->saved, 0, (size_t)beams);
+    for (int i = 0; i < beams; i++) {
+        int j = src[i];
+        if (j != i && src[j] != j && !s->saved[j]) {
+            cache_copy(m, s->cache_tmp, j, s->cache, j, len);
+            s->saved[j] = 1;
+        }
+    }
+    for (int i = 0; i < beams; i++) {
+        int j = src[i];
+        if (j != i) cache_copy(m, s->cache, i, s->saved[j] ? s->cache_tmp : s->cache, j, len);
+    }
+}
+
+void blip_cache_broadcast(blip_model *m, int beams, size_t len)
+{
+    for (int b = 1; b < beams; b++) cache_copy(m, m->dec.cache, b, m->dec.cache, 0, len);
+}
+
+/* ---- forward ------------------------------------------------------------------- */
+
+static void embed(blip_model *m, const int *ids, size_t rows, size_t pos, int prefill)
+{
+    const blip_config *c = &m->config;
+    const blip_weights *w = &m->weights;
+    size_t H = (size_t)c->text_width;
+    for (size_t r = 0; r < rows; r++) {
+        float *x = m->dec.x + r * H;
+        size_t id = (size_t)ids[r], p = prefill ? pos + r : pos;
+        if (w->word_type == DTYPE_BF16) m->kt.linalg.bf16_to_f32(x, (const uint16_t *)w->word + id * H, H);
+        else memcpy(x, (const float *)w->word + id * H, H * sizeof(float));
+        m->kt.nn.add(x, w->position + p * H, H);
+    }
+    m->kt.nn.layernorm(m->dec.x, m->dec.x, w->emb_ln.gamma, w->emb_ln.beta, rows, H, c->text_eps);
+}
+
+/* x = LN(x + o(ctx)): BertSelfOutput. */
+static void attention_output(blip_model *m, const blip_bert_attention *a, size_t rows)
+{
+    blip_decode_state *s = &m->dec;
+    size_t H = (size_t)m->config.text_width;
+    gemm_epilogue ep = {a->o.bias, s->x, H, NULL};
+    linear_run(&m->kt.linalg, s->h, s->ctx, &a->o.w, rows, H, H, &ep);
+    m->kt.nn.layernorm(s->x, s->h, a->ln.gamma, a->ln.beta, rows, H, m->config.text_eps);
+}
+
+static void self_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, size_t pos, int prefill)
+{
+    const blip_config *c = &m->config;
+    blip_decode_state *s = &m->dec;
+    const linalg_kernels *lk = &m->kt.linalg;
+    size_t H = (size_t)c->text_width, heads = (size_t)c->text_heads, hd = H / heads;
+    float scale = (float)(1.0 / sqrt((double)hd));
+    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL}, ek = {a->k.bias, NULL, 0, NULL}, ev = {a->v.bias, NULL, 0, NULL};
+    linear_run(lk, s->q, s->x, &a->q.w, rows, H, H, &eq);
+    linear_run(lk, s->k, s->x, &a->k.w, rows, H, H, &ek);
+    linear_run(lk, s->v, s->x, &a->v.w, rows, H, H, &ev);
+    if (prefill) {
+        float *kc = cache_at(m, s->cache, 0, layer, 0), *vc = cache_at(m, s->cache, 0, layer, 1);
+        memcpy(kc + pos * H, s->k, rows * H * sizeof(float));
+        memcpy(vc + pos * H, s->v, rows * H * sizeof(float));
+        attention_args at = {heads, hd, rows, pos + rows, s->q, H, kc, H, vc, H, s->ctx, H, scale, 1, pos, m->threads};
+        attention(&m->kt.nn, &at, s->attn_scratch);
+    } else {
+        for (size_t b = 0; b < rows; b++) { /* beam b: one query over its own pos + 1 keys */
+            float *kc = cache_at(m, s->cache, (int)b, layer, 0), *vc = cache_at(m, s->cache, (int)b, layer, 1);
+            memcpy(kc + pos * H, s->k + b * H, H * sizeof(float));
+            memcpy(vc + pos * H, s->v + b * H, H * sizeof(float));
+            attention_args at = {heads, hd, 1, pos + 1, s->q + b * H, H, kc, H, vc, H, s->ctx + b * H, H, scale, 0, 0,
+                                 m->threads};
+            attention(&m->kt.nn, &at, s->attn_scratch);
+        }
+    }
+    attention_output(m, a, rows);
+}
+
+static void cross_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows)
+{
+    const blip_config *c = &m->config;
+    blip_decode_state *s = &m->dec;
+    size_t H = (size_t)c->text_width, heads = (size_t)c->text_heads, hd = H / heads, T = (size_t)c->image_tokens;
+    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL};
+    linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
+    const float *k = s->cross_k + (size_t)layer * T * H, *v = s->cross_v + (size_t)layer * T * H;
+    attention_args at = {heads, hd, rows, T, s->q, H, k, H, v, H, s->ctx, H, (float)(1.0 / sqrt((double)hd)), 0, 0,
+                         m->threads};
+    attention(&m->kt.nn, &at, s->attn_scratch);
+    attention_output(m, a, rows);
+}
+
+static void feed_forward(blip_model *m, const blip_bert_layer *l, size_t rows)
+{
+    blip_decode_state *s = &m->dec;
+    size_t H = (size_t)m->config.text_width, I = (size_t)m->config.text_intermediate;
+    gemm_epilogue e1 = {l->inter.bias, NULL, 0, m->kt.nn.gelu}, e2 = {l->out.bias, s->x, H, NULL};
+    linear_run(&m->kt.linalg, s->ffn, s->x, &l->inter.w, rows, I, H, &e1);
+    linear_run(&m->kt.linalg, s->h, s->ffn, &l->out.w, rows, H, I, &e2);
+    m->kt.nn.layernorm(s->x, s->h, l->ln_out.gamma, l->ln_out.beta, rows, H, m->config.text_eps);
+}
+
+void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, int prefill)
+{
+    embed(m, ids, rows, pos, prefill);
+    for (int l = 0; l < m->config.text_layers; l++) {
+        const blip_bert_layer *layer = &m->weights.layers[l];
+        self_attention(m, l, &layer->self, rows, pos, prefill);
+        cross_attention(m, l, &layer->cross, rows);
+        feed_forward(m, layer, rows);
+    }
+}
+
+void blip_lm_head(blip_model *m, const float *x, size_t rows, float *logits)
+{
+    const blip_weights *w = &m->weights;
+    blip_decode_state *s = &m->dec;
+    size_t H = (size_t)m->config.text_width, V = (size_t)m->config.vocab_size;
+    gemm_epilogue e1 = {w->head_dense.bias, NULL, 0, m->kt.nn.gelu}, e2 = {w->decoder.bias, NULL, 0, NULL};
+    linear_run(&m->kt.linalg, s->head, x, &w->head_dense.w, rows, H, H, &e1);
+    m->kt.nn.layernorm(s->head, s->head, w->head_ln.gamma, w->head_ln.beta, rows, H, m->config.text_eps);
+    linear_run(&m->kt.linalg, logits, s->head, &w->decoder.w, rows, V, H, &e2);
+}
+
+int blip_decoder_logits(blip_model *m, const float *image_embeds, const int *ids, size_t n, float *logits,
+                        fmt_error *err)
+{
+    const blip_config *c = &m->config;
+    if (n < 1 || n > (size_t)c->max_positions)
+        return fmt_fail(err, "blip: %zu ids (the decoder takes 1 to %d)", n, c->max_positions);
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= c->vocab_size) return fmt_fail(err, "blip: id %d is outside the vocabulary", ids[i]);
+    if (blip_decode_reserve(m, 1, n, n, err)) return -1;
+    blip_cross_kv(m, image_embeds);
+    blip_decode_rows(m, ids, n, 0, 1);
+    blip_lm_head(m, m->dec.x, n, logits);
+    return 0;
+}

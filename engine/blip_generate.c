@@ -1,0 +1,61 @@
+/* BLIP_Decoder.generate(image, sample=False, num_beams, min_length,
+ * max_length, repetition_penalty): the decoder as the search's model.
+ *
+ * The image's cross-attention keys/values are projected once per caption
+ * (BLIP's own code re-projects them for every token and beam), the prompt is
+ * run once for all beams, and each step feeds only the new ids through the
+ * decoder with a self-attention KV cache per beam, reordered when beams are
+ * re-selected. transformers 4.30 no longer hands BLIP its cache at all (the
+ * kwarg became past_key_values), so upstream re-runs the whole sequence at
+ * every step; the numbers are the same up to float rounding. */
+#include <string.h>
+
+#include "engine/blip_internal.h"
+#include "engine/blip_search.h"
+
+typedef struct {
+    blip_model *m;
+    const float *image_embeds;
+    int beams;
+} blip_source;
+
+/* Called once, after the search checked its arguments. */
+static void source_prefill(void *ctx, const int *prompt, size_t n, float *logits)
+{
+    blip_source *s = ctx;
+    blip_cross_kv(s->m, s->image_embeds);
+    blip_decode_rows(s->m, prompt, n, 0, 1);
+    blip_lm_head(s->m, s->m->dec.x + (n - 1) * (size_t)s->m->config.text_width, 1, logits);
+    blip_cache_broadcast(s->m, s->beams, n);
+}
+
+static void source_step(void *ctx, const int *tokens, int beams, size_t pos, float *logits)
+{
+    blip_source *s = ctx;
+    blip_decode_rows(s->m, tokens, (size_t)beams, pos, 0);
+    blip_lm_head(s->m, s->m->dec.x, (size_t)beams, logits);
+}
+
+static void source_reorder(void *ctx, const int *src, int beams, size_t len)
+{
+    blip_source *s = ctx;
+    blip_cache_reorder(s->m, src, beams, len);
+}
+
+int blip_generate(blip_model *m, const float *image_embeds, const int *prompt_ids, size_t n_prompt,
+                  const blip_generate_params *p, int *out_ids, size_t cap, size_t *n_out, fmt_error *err)
+{
+    const blip_config *c = &m->config;
+    *n_out = 0;
+    if (!image_embeds || !out_ids || !p) return fmt_fail(err, "blip: missing argument");
+    if (p->beams < 1 || p->beams > BLIP_MAX_BEAMS) return fmt_fail(err, "blip: %d beams (1 to %d)", p->beams, BLIP_MAX_BEAMS);
+    size_t total = blip_search_max_len(n_prompt, p);
+    /* positions 0 .. total - 2 are fed to the decoder */
+    if (total - 1 > (size_t)c->max_positions)
+        return fmt_fail(err, "blip: a caption of %zu ids needs more than the model's %d positions", total, c->max_positions);
+    size_t rows = n_prompt > (size_t)p->beams ? n_prompt : (size_t)p->beams;
+    if (blip_decode_reserve(m, p->beams, total, rows, err)) return -1;
+    blip_source src = {m, image_embeds, p->beams};
+    blip_search_model model = {&src, (size_t)c->vocab_size, c->sep_id, source_prefill, source_step, source_reorder};
+    return blip_search(&model, prompt_ids, n_prompt, p, out_ids, cap, n_out, err);
+}

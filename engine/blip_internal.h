@@ -1,0 +1,106 @@
+/* BLIP's structures, shared by engine/blip*.c (not part of the API):
+ * the weights (views into the mapping, or packed / converted copies), the
+ * image encoder's arena (sized at load) and the decoder's (sized for the
+ * largest beams × length asked so far, reused between captions). */
+#ifndef UNPROMPT_ENGINE_BLIP_INTERNAL_H
+#define UNPROMPT_ENGINE_BLIP_INTERNAL_H
+
+#include "engine/arena.h"
+#include "engine/blip.h"
+#include "engine/tensor.h"
+#include "kernels/gemm_bf16.h"
+
+/* y = x·Wᵀ + bias, W [out][in]: f32 (in the mapping or converted) or bf16 panels. */
+typedef struct {
+    linear_weights w;
+    bf16_panel panel;
+    const float *bias; /* [out] */
+    size_t out, in;
+} blip_linear;
+
+typedef struct {
+    const float *gamma, *beta;
+} blip_norm;
+
+/* ViT block (pre-norm): x += proj(attn(norm1 x)); x += fc2(gelu(fc1(norm2 x))). */
+typedef struct {
+    blip_norm norm1, norm2;
+    blip_linear qkv, proj, fc1, fc2;
+} blip_vit_block;
+
+/* BertAttention: query/key/value, then output.dense and the post-norm. */
+typedef struct {
+    blip_linear q, k, v, o;
+    blip_norm ln;
+} blip_bert_attention;
+
+typedef struct {
+    blip_bert_attention self, cross; /* cross.k / cross.v are [H][Wv] */
+    blip_linear inter, out;
+    blip_norm ln_out;
+} blip_bert_layer;
+
+typedef struct {
+    /* image encoder */
+    blip_linear patch;  /* [Wv][P·P·3], input (ky, kx, channel) */
+    const float *cls;   /* [Wv] */
+    const float *pos;   /* [tokens][Wv] */
+    blip_vit_block *blocks;
+    blip_norm norm;
+    /* text decoder */
+    dtype word_type;    /* word embeddings as stored (F32 or BF16; F16 converted to F32) */
+    const void *word;   /* [V][H] */
+    const float *position; /* [Pmax][H] */
+    blip_norm emb_ln;
+    blip_bert_layer *layers;
+    blip_linear head_dense; /* cls.predictions.transform.dense */
+    blip_norm head_ln;
+    blip_linear decoder;    /* [V][H]: the word embeddings (tied) + cls.predictions.bias */
+    /* what the loader allocated */
+    void **owned;
+    size_t n_owned, cap_owned;
+} blip_weights;
+
+typedef struct {
+    arena mem;
+    float *x, *x2, *h, *qkv, *ctx, *mlp, *attn_scratch, *conv_scratch;
+} blip_vision_state;
+
+typedef struct {
+    arena mem;
+    int beams;       /* sized for this many beams, */
+    size_t cap_len;  /* sequences this long, */
+    size_t rows;     /* this many rows per forward */
+    float *cross_k, *cross_v; /* [layers][tokens][H]: the image's keys / values */
+    float *cache, *cache_tmp; /* [beams][layers][2][cap_len][H] self-attention K, V */
+    float *x, *h, *q, *k, *v, *ctx, *ffn, *head; /* [rows][H or I] */
+    float *attn_scratch;
+    unsigned char *saved;     /* [beams] reorder: old beam copied aside */
+} blip_decode_state;
+
+struct blip_model {
+    blip_config config;
+    blip_weights weights;
+    blip_vision_state vis;
+    blip_decode_state dec;
+    kernel_table kt;
+    int threads;
+};
+
+/* blip_decoder.c */
+int blip_decode_reserve(blip_model *m, int beams, size_t cap_len, size_t rows, fmt_error *err);
+void blip_decode_release(blip_model *m);
+/* The image's cross-attention keys and values, every layer. */
+void blip_cross_kv(blip_model *m, const float *image_embeds);
+/* Decoder layers over `rows` rows. prefill: ids[r] at position pos + r of
+ * beam 0 (causal); otherwise row r is beam r's next id at position pos. The
+ * final hidden states are in m->dec.x. */
+void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, int prefill);
+/* logits[rows][V] of the hidden rows x (LM head). */
+void blip_lm_head(blip_model *m, const float *x, size_t rows, float *logits);
+/* Beam i continues old beam src[i]: reorder the first `len` cached positions. */
+void blip_cache_reorder(blip_model *m, const int *src, int beams, size_t len);
+/* Give beams 1.. the prompt's cache of beam 0. */
+void blip_cache_broadcast(blip_model *m, int beams, size_t len);
+
+#endif

@@ -1,0 +1,86 @@
+/* BLIP's image side: the WebUI's pre-processing and the ViT (models/vit.py,
+ * timm's VisionTransformer):
+ *
+ *   x = [cls; conv_PxP/P(pixels) + b] + pos_embed
+ *   per block:  x += proj(attention(qkv(LN1 x)))      LayerNorm eps 1e-6
+ *               x += fc2(GELU(fc1(LN2 x)))            exact-erf GELU
+ *   embeddings = LN(x)                                 every token, cls first */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/blip_internal.h"
+#include "kernels/attention.h"
+#include "kernels/resample.h"
+
+/* CLIP's normalisation, as torchvision's Normalize applies it (float32). */
+static const float blip_mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+static const float blip_std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+
+int blip_preprocess(const blip_model *m, const uint8_t *rgb, int width, int height, float *out, fmt_error *err)
+{
+    int S = m->config.image_size;
+    if (width < 1 || height < 1 || width > 65535 || height > 65535)
+        return fmt_fail(err, "blip: image of %d x %d pixels", width, height);
+    size_t n = (size_t)S * (size_t)S * 3;
+    uint8_t *resized = malloc(n);
+    if (!resized) return fmt_fail(err, "blip: out of memory");
+    image_view src = {rgb, width, height, 3};
+    if (resample_u8(&src, resized, S, S, RESAMPLE_BICUBIC, NULL)) {
+        free(resized);
+        return fmt_fail(err, "blip: cannot resize %d x %d to %d x %d", width, height, S, S);
+    }
+    /* ToTensor: v / 255 in float32; Normalize: (x - mean) / std in float32. */
+    for (size_t i = 0; i < n; i++) out[i] = ((float)resized[i] / 255.0f - blip_mean[i % 3]) / blip_std[i % 3];
+    free(resized);
+    return 0;
+}
+
+static void vit_block(blip_model *m, const blip_vit_block *b)
+{
+    const blip_config *c = &m->config;
+    blip_vision_state *s = &m->vis;
+    const linalg_kernels *lk = &m->kt.linalg;
+    const nn_kernels *nn = &m->kt.nn;
+    size_t T = (size_t)c->image_tokens, W = (size_t)c->vision_width, hd = W / (size_t)c->vision_heads;
+    float *t;
+
+    nn->layernorm(s->h, s->x, b->norm1.gamma, b->norm1.beta, T, W, c->vision_eps);
+    gemm_epilogue ep = {b->qkv.bias, NULL, 0, NULL};
+    linear_run(lk, s->qkv, s->h, &b->qkv.w, T, 3 * W, W, &ep);
+    /* qkv rows are [q | k | v], heads side by side in each (timm's reshape). */
+    attention_args a = {(size_t)c->vision_heads, hd, T, T, s->qkv, 3 * W, s->qkv + W, 3 * W, s->qkv + 2 * W, 3 * W,
+                        s->ctx, W, (float)(1.0 / sqrt((double)hd)), 0, 0, m->threads};
+    attention(nn, &a, s->attn_scratch);
+    ep = (gemm_epilogue){b->proj.bias, s->x, W, NULL};
+    linear_run(lk, s->x2, s->ctx, &b->proj.w, T, W, W, &ep);
+    t = s->x, s->x = s->x2, s->x2 = t;
+
+    nn->layernorm(s->h, s->x, b->norm2.gamma, b->norm2.beta, T, W, c->vision_eps);
+    ep = (gemm_epilogue){b->fc1.bias, NULL, 0, nn->gelu};
+    linear_run(lk, s->mlp, s->h, &b->fc1.w, T, (size_t)c->vision_mlp, W, &ep);
+    ep = (gemm_epilogue){b->fc2.bias, s->x, W, NULL};
+    linear_run(lk, s->x2, s->mlp, &b->fc2.w, T, W, (size_t)c->vision_mlp, &ep);
+    t = s->x, s->x = s->x2, s->x2 = t;
+}
+
+int blip_encode_image(blip_model *m, const float *pixels, float *embeds, fmt_error *err)
+{
+    if (!pixels || !embeds) return fmt_fail(err, "blip: no pixels or no output buffer");
+    const blip_config *c = &m->config;
+    const blip_weights *w = &m->weights;
+    blip_vision_state *s = &m->vis;
+    size_t T = (size_t)c->image_tokens, W = (size_t)c->vision_width;
+
+    /* Patches (conv P×P, stride P) fill rows 1.., in row-major patch order. */
+    conv_geometry g = {0, 0, 0, 0, c->patch};
+    gemm_epilogue ep = {w->patch.bias, NULL, 0, NULL};
+    conv2d(&m->kt.linalg, s->x + W, pixels, c->image_size, c->image_size, 3, &w->patch.w, c->vision_width, c->patch, &g,
+           &ep, s->conv_scratch, m->threads);
+    memcpy(s->x, w->cls, W * sizeof(float));
+    m->kt.nn.add(s->x, w->pos, T * W);
+
+    for (int i = 0; i < c->vision_layers; i++) vit_block(m, &w->blocks[i]);
+    m->kt.nn.layernorm(embeds, s->x, w->norm.gamma, w->norm.beta, T, W, c->vision_eps);
+    return 0;
+}
