@@ -148,6 +148,86 @@ void unprompt_booru_result_free(unprompt_booru_result *result);
 /* {"file", "prompt", "tags": [{"tag", "score"}…]} (file may be NULL → null). */
 char *unprompt_booru_to_json(const unprompt_booru_result *result, const char *file);
 
+/* ---- Interrogate CLIP ---------------------------------------------------- */
+
+typedef struct unprompt_clip unprompt_clip; /* loaded models + label embeddings; one per thread */
+
+/* Progress of long one-off work (encoding a category list the first time). */
+typedef void (*unprompt_progress_fn)(void *user, const char *what, size_t done, size_t total);
+
+typedef struct {
+    const char *clip_model;      /* clip.safetensors (required) */
+    const char *blip_model;      /* blip.safetensors, or NULL: no captions */
+    const char *categories_dir;  /* the *.txt lists, or NULL: no ranking */
+    const char *cache_dir;       /* label embeddings; NULL: "cache" beside clip_model */
+    size_t dict_limit;           /* first N lines of each list (1500); 0: all */
+    const char *skip_categories; /* "artists, movements": lists to leave out, or NULL */
+    int threads;                 /* ≤ 0: every available core */
+    unprompt_progress_fn progress;
+    void *progress_user;
+} unprompt_clip_params;
+
+unprompt_clip_params unprompt_clip_default_params(void);
+
+/* Load the models and the label embeddings of every list (computed and
+ * cached on first use, with progress). */
+int unprompt_clip_load(unprompt_clip **out, const unprompt_clip_params *params, char *err, size_t err_size);
+void unprompt_clip_free(unprompt_clip *ctx);
+/* Width of the CLIP embeddings (768 for ViT-L/14). */
+size_t unprompt_clip_dim(const unprompt_clip *ctx);
+
+/* The WebUI's caption and ranking options, with its defaults. */
+typedef struct {
+    int beams;                /* 1 */
+    int min_length;           /* 24 tokens, prompt included */
+    int max_length;           /* 48 */
+    float repetition_penalty; /* 1: none */
+    int include_ranks;        /* 0; 1 gives "(match:0.123)" */
+} unprompt_clip_run_params;
+
+unprompt_clip_run_params unprompt_clip_default_run_params(void);
+
+typedef struct {
+    const char *text;
+    float score; /* softmax probability over the list, in [0, 1] */
+} unprompt_match;
+
+typedef struct {
+    const char *name; /* the list's file stem */
+    const unprompt_match *matches;
+    size_t n_matches;
+} unprompt_category_result;
+
+typedef struct {
+    const char *prompt;  /* "caption, match, match, ..." */
+    const char *caption; /* BLIP's caption ("" without a BLIP model) */
+    const int *tokens;   /* caption ids, the prompt's included */
+    size_t n_tokens;
+    const unprompt_category_result *categories;
+    size_t n_categories;
+    void *internal_;
+} unprompt_clip_result;
+
+/* Interrogate an encoded image (PNG, JPEG, BMP, GIF) or 8-bit RGB pixels. */
+int unprompt_clip_run(unprompt_clip *ctx, const uint8_t *bytes, size_t len, const unprompt_clip_run_params *params,
+                      unprompt_clip_result *out, char *err, size_t err_size);
+int unprompt_clip_run_rgb(unprompt_clip *ctx, const uint8_t *rgb, int width, int height,
+                          const unprompt_clip_run_params *params, unprompt_clip_result *out, char *err,
+                          size_t err_size);
+void unprompt_clip_result_free(unprompt_clip_result *result);
+/* {"file", "prompt", "caption", "categories": {name: [{"text", "score"}…]}} */
+char *unprompt_clip_to_json(const unprompt_clip_result *result, const char *file);
+/* {"file", "caption", "tokens": [ids]} */
+char *unprompt_caption_to_json(const unprompt_clip_result *result, const char *file);
+
+/* L2-normalised CLIP image features (dim floats) of an encoded image. */
+int unprompt_clip_embed_image(unprompt_clip *ctx, const uint8_t *bytes, size_t len, float *features, char *err,
+                              size_t err_size);
+/* L2-normalised text features of one phrase, and its token ids (SOT … EOT,
+ * at most 77; *n_tokens set). */
+int unprompt_clip_embed_text(unprompt_clip *ctx, const char *text, int *tokens, size_t *n_tokens, float *features,
+                             char *err, size_t err_size);
+
 /* ---- Converting upstream checkpoints ---------------------------------- */
 
 typedef struct {

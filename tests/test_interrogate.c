@@ -1,0 +1,217 @@
+/* Interrogate CLIP end to end through the public API, against
+ * tests/fixtures/make_clip_fixtures.py: the tiny CLIP (converted from its
+ * upstream checkpoint) ranks the real category lists (../shared/data,
+ * linked into a temporary folder; skipped when absent), the tiny BLIP of
+ * tests/fixtures/blip captions, and the whole `clip` line must equal the
+ * reference's. Also: the label cache is reused on a second load, the JSON
+ * form, embeddings, and set-up errors. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/unprompt.h"
+#include "tests/test.h"
+
+#define FIX "tests/fixtures/clip/"
+#define BLIP_FIX "tests/fixtures/blip/"
+
+static char tmp[256], model[300], cats[300], cache[300];
+static int have_lists;
+
+typedef struct {
+    int calls, computed;
+} progress_count;
+
+static void count_progress(void *user, const char *what, size_t done, size_t total)
+{
+    progress_count *p = user;
+    (void)what;
+    p->calls++;
+    if (done == total) p->computed++;
+}
+
+static void test_setup(void)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/unprompt-interrogate-%ld", (long)getpid());
+    snprintf(model, sizeof model, "%s/clip.safetensors", tmp);
+    snprintf(cats, sizeof cats, "%s/categories", tmp);
+    snprintf(cache, sizeof cache, "%s/cache", tmp);
+    CHECK(mkdir(tmp, 0777) == 0 && mkdir(cats, 0777) == 0);
+    unprompt_convert_params p = unprompt_convert_default_params();
+    char err[256];
+    p.vocab_path = FIX "merges.txt";
+    p.config_path = FIX "heads.json";
+    CHECK(unprompt_convert(FIX "tiny.pt", model, &p, err, sizeof err) == UNPROMPT_OK);
+    const char *shared = test_shared_dir();
+    if (!shared) return;
+    static const char *const links[][2] = {{"artists.txt", "artists.txt"}, {"flavors.txt", "flavors.top3.txt"},
+                                           {"mediums.txt", "mediums.txt"}, {"movements.txt", "movements.txt"}};
+    char from[1400], to[600], abs_shared[1024];
+    if (!realpath(shared, abs_shared)) return;
+    have_lists = 1;
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(from, sizeof from, "%s/data/%s", abs_shared, links[i][0]);
+        snprintf(to, sizeof to, "%s/%s", cats, links[i][1]);
+        have_lists &= access(from, R_OK) == 0 && symlink(from, to) == 0;
+    }
+}
+
+static unprompt_clip *load(const char *blip, progress_count *pc)
+{
+    unprompt_clip_params p = unprompt_clip_default_params();
+    p.clip_model = model, p.blip_model = blip, p.categories_dir = cats, p.cache_dir = cache;
+    p.threads = 2, p.progress = count_progress, p.progress_user = pc;
+    unprompt_clip *ctx = NULL;
+    char err[512];
+    if (unprompt_clip_load(&ctx, &p, err, sizeof err) != UNPROMPT_OK) fprintf(stderr, "    %s\n", err);
+    return ctx;
+}
+
+static unsigned char *read_rgb(const char *dir, const char *name, size_t want)
+{
+    char path[300];
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s%s.rgb", dir, name);
+    unsigned char *rgb = test_read_file(path, &len);
+    if (rgb && len != want) {
+        free(rgb);
+        return NULL;
+    }
+    return rgb;
+}
+
+/* rank_expected.txt: the matches of the CLIP fixture's images (no caption). */
+static void test_ranking(void)
+{
+    if (!have_lists) SKIP("../shared/data (the category lists) is absent");
+    progress_count pc = {0, 0};
+    unprompt_clip *ctx = load(NULL, &pc);
+    CHECK(ctx != NULL && pc.computed == 4); /* every list encoded once */
+    char *text = (char *)test_read_file(FIX "rank_expected.txt", NULL);
+    static const int dims[2][2] = {{45, 30}, {20, 57}};
+    int lines = 0;
+    for (char *line = text ? strtok(text, "\n") : NULL; ctx && line; line = strtok(NULL, "\n"), lines++) {
+        int n = line[6] - '0', ranks = line[8] - '0';
+        const char *want = line + 10;
+        unsigned char *rgb = read_rgb(FIX, n ? "image_1" : "image_0", (size_t)dims[n][0] * dims[n][1] * 3);
+        unprompt_clip_run_params rp = unprompt_clip_default_run_params();
+        rp.include_ranks = ranks;
+        unprompt_clip_result r;
+        char err[256];
+        CHECK(rgb && unprompt_clip_run_rgb(ctx, rgb, dims[n][0], dims[n][1], &rp, &r, err, sizeof err) == UNPROMPT_OK);
+        if (rgb) {
+            CHECK_STR(r.prompt, want);
+            CHECK(r.n_categories == 4 && r.categories[1].n_matches == 3); /* flavors.top3 */
+            unprompt_clip_result_free(&r);
+        }
+        free(rgb);
+    }
+    CHECK(lines == 4);
+    free(text);
+    unprompt_clip_free(ctx);
+    pc = (progress_count){0, 0}; /* a second load reads the cache */
+    ctx = load(NULL, &pc);
+    CHECK(ctx != NULL && pc.calls == 0);
+    unprompt_clip_free(ctx);
+}
+
+/* clip_expected.txt: the whole line, BLIP caption first. */
+static void test_full_clip_line(void)
+{
+    if (!have_lists) SKIP("../shared/data (the category lists) is absent");
+    progress_count pc = {0, 0};
+    unprompt_clip *ctx = load(BLIP_FIX "tiny_blip.safetensors", &pc);
+    CHECK(ctx != NULL);
+    char *text = (char *)test_read_file(FIX "clip_expected.txt", NULL);
+    int lines = 0;
+    for (char *line = text ? strtok(text, "\n") : NULL; ctx && line; line = strtok(NULL, "\n"), lines++) {
+        char name[64];
+        int beams, min, max, ranks, off = 0, w = 0, h = 0;
+        if (sscanf(line, "%63[^\t]\t%d\t%d\t%d\t%d\t%n", name, &beams, &min, &max, &ranks, &off) != 5 || !off) {
+            CHECK(0);
+            continue;
+        }
+        sscanf(strchr(name, '_') + 1, "%dx%d", &w, &h);
+        unsigned char *rgb = read_rgb(BLIP_FIX, name, (size_t)w * h * 3);
+        unprompt_clip_run_params rp = {beams, min, max, 1.0f, ranks};
+        unprompt_clip_result r;
+        char err[256];
+        CHECK(rgb && unprompt_clip_run_rgb(ctx, rgb, w, h, &rp, &r, err, sizeof err) == UNPROMPT_OK);
+        if (rgb) {
+            CHECK_STR(r.prompt, line + off);
+            unprompt_clip_result_free(&r);
+        }
+        free(rgb);
+    }
+    CHECK(lines >= 12);
+    free(text);
+    unprompt_clip_free(ctx);
+}
+
+static void test_json_and_embeddings(void)
+{
+    /* a list of our own, so this runs without ../shared too */
+    char dir[400], path[500];
+    snprintf(dir, sizeof dir, "%s/own", tmp);
+    mkdir(dir, 0777);
+    snprintf(path, sizeof path, "%s/styles.top2.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (f) fputs("oil painting\nwatercolor \"wash\"\npencil sketch\n", f), fclose(f);
+    unprompt_clip_params p = unprompt_clip_default_params();
+    p.clip_model = model, p.categories_dir = dir, p.cache_dir = cache;
+    unprompt_clip *ctx = NULL;
+    char err[512];
+    CHECK(unprompt_clip_load(&ctx, &p, err, sizeof err) == UNPROMPT_OK);
+    if (!ctx) return;
+    CHECK(unprompt_clip_dim(ctx) == 16);
+    unsigned char *rgb = read_rgb(FIX, "image_0", 45 * 30 * 3);
+    unprompt_clip_result r;
+    CHECK(rgb && unprompt_clip_run_rgb(ctx, rgb, 45, 30, NULL, &r, err, sizeof err) == UNPROMPT_OK);
+    if (rgb) {
+        char *json = unprompt_clip_to_json(&r, "a \"b\".png");
+        const char *head = "{\"file\": \"a \\\"b\\\".png\", \"prompt\": \", ";
+        CHECK(json && !strncmp(json, head, strlen(head)));
+        CHECK(json && strstr(json, "\"caption\": \"\", \"categories\": {\"styles.top2\": [{\"text\": ") != NULL);
+        CHECK(r.n_categories == 1 && r.categories[0].n_matches == 2);
+        CHECK(r.categories[0].matches[0].score >= r.categories[0].matches[1].score);
+        unprompt_string_free(json);
+        unprompt_clip_result_free(&r);
+    }
+    free(rgb);
+    int tokens[77];
+    size_t n = 0;
+    float e[16];
+    CHECK(unprompt_clip_embed_text(ctx, "a painting", tokens, &n, e, err, sizeof err) == UNPROMPT_OK);
+    double norm = 0;
+    for (int i = 0; i < 16; i++) norm += (double)e[i] * e[i];
+    CHECK_NEAR(norm, 1.0, 1e-5);
+    CHECK(n >= 3 && tokens[0] == 552 && tokens[n - 1] == 553);
+    CHECK(unprompt_clip_embed_image(ctx, (const uint8_t *)"not an image", 12, e, err, sizeof err) == UNPROMPT_ERR_FORMAT);
+    unprompt_clip_free(ctx);
+}
+
+static void test_setup_errors(void)
+{
+    unprompt_clip_params p = unprompt_clip_default_params();
+    unprompt_clip *ctx = NULL;
+    char err[512];
+    CHECK(unprompt_clip_load(&ctx, &p, err, sizeof err) == UNPROMPT_ERR_ARGS && ctx == NULL);
+    p.clip_model = "/nonexistent/clip.safetensors";
+    CHECK(unprompt_clip_load(&ctx, &p, err, sizeof err) == UNPROMPT_ERR_MODEL && strstr(err, "/nonexistent") != NULL);
+    p.clip_model = BLIP_FIX "tiny_blip.safetensors"; /* a BLIP file where CLIP belongs */
+    CHECK(unprompt_clip_load(&ctx, &p, err, sizeof err) == UNPROMPT_ERR_MODEL && strstr(err, "not CLIP") != NULL);
+    p.clip_model = model, p.categories_dir = "/nonexistent/categories";
+    CHECK(unprompt_clip_load(&ctx, &p, err, sizeof err) != UNPROMPT_OK && strstr(err, "/nonexistent/categories") != NULL);
+}
+
+int main(void)
+{
+    RUN(test_setup);
+    RUN(test_ranking);
+    RUN(test_full_clip_line);
+    RUN(test_json_and_embeddings);
+    RUN(test_setup_errors);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+    if (system(cmd)) fprintf(stderr, "  could not remove %s\n", tmp);
+    return test_summary("interrogate");
+}

@@ -1,0 +1,284 @@
+/* engine-run clip | caption | embed | embed-text: Interrogate CLIP and its
+ * building blocks from the command line. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/unprompt.h"
+#include "format/buf.h"
+#include "format/json.h"
+#include "tools/engine-run/cli_common.h"
+#include "tools/engine-run/commands.h"
+
+typedef enum { MODE_CLIP, MODE_CAPTION, MODE_EMBED, MODE_EMBED_TEXT } clip_mode;
+
+typedef struct {
+    cli_common common;
+    clip_mode mode;
+    unprompt_clip_run_params run;
+    unprompt_clip_params load;
+    const char *clip_model, *blip_model, *categories;
+} clip_options;
+
+static void clip_usage(FILE *f, clip_mode mode)
+{
+    static const char *const heads[] = {
+        "usage: engine-run clip [options] FILE|DIR|- ...\n\n"
+        "Interrogate CLIP, as the WebUI does: a BLIP caption followed by the best\n"
+        "matches of the image among the category lists (artists, flavors, mediums,\n"
+        "movements), e.g. \"a painting of a castle, by Albert Bierstadt, matte painting\".\n"
+        "The lists' text embeddings are computed once and cached beside the weights.\n",
+        "usage: engine-run caption [options] FILE|DIR|- ...\n\n"
+        "The BLIP caption alone (the first part of `clip`).\n",
+        "usage: engine-run embed [options] FILE|DIR|- ...\n\n"
+        "L2-normalised CLIP image embeddings, one JSON object per image:\n"
+        "{\"file\", \"embedding\": [...]}.\n",
+        "usage: engine-run embed-text [options] TEXT ...\n\n"
+        "L2-normalised CLIP text embeddings: {\"text\", \"tokens\", \"embedding\"} per text.\n"};
+    fputs(heads[mode], f);
+    fprintf(f, "\noptions (defaults are the WebUI's):\n");
+    if (mode == MODE_CLIP || mode == MODE_CAPTION)
+        fprintf(f, "  --beams N             beam search with N beams (1: greedy)\n"
+                   "  --min-length N        caption length in tokens, prompt included (24)\n"
+                   "  --max-length N        (48)\n"
+                   "  --repetition-penalty P  (1: none)\n");
+    if (mode == MODE_CLIP)
+        fprintf(f, "  --categories DIR      the *.txt lists (default: WEIGHTS/categories);\n"
+                   "                        a list named NAME.topN.txt contributes N matches\n"
+                   "  --dict-limit N        first N lines of each list (1500); 0 = all\n"
+                   "  --skip-categories a,b leave these lists out\n"
+                   "  --ranks               print \"(match:0.123)\"\n");
+    if (mode != MODE_EMBED_TEXT)
+        fprintf(f, "  --json                one JSON object per image\n"
+                   "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image\n"
+                   "  --overwrite           replace existing sidecar files\n"
+                   "  -r, --recursive       descend into directories\n");
+    fprintf(f, "  --threads N           threads (default: all cores)\n"
+               "  --weights DIR         model directory (default $UNPROMPT_WEIGHTS, then ./weights)\n");
+    if (mode != MODE_CAPTION) fprintf(f, "  --clip-model FILE     (default DIR/clip.safetensors)\n");
+    if (mode == MODE_CLIP || mode == MODE_CAPTION) fprintf(f, "  --blip-model FILE     (default DIR/blip.safetensors)\n");
+    fprintf(f, "\nexit status: 0 all done, 1 some files failed, 2 usage or model missing.\n");
+}
+
+static int int_option(const clip_options *o, int argc, char **argv, int *i, int lo, int hi, int *out)
+{
+    const char *v = cli_option_value(&o->common, argc, argv, i);
+    char *end;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || n < lo || n > hi) {
+        fprintf(stderr, "engine-run %s: %s takes an integer in [%d, %d]\n", o->common.command, argv[*i], lo, hi);
+        return -1;
+    }
+    *out = (int)n;
+    return 1;
+}
+
+/* Returns 1 consumed, 0 a file, -1 usage error, 2 help. */
+static int clip_option(clip_options *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    int n = 0;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
+    int r = cli_common_option(&o->common, argc, argv, i);
+    if (r) return r;
+    if (!strcmp(a, "--beams")) return int_option(o, argc, argv, i, 1, 64, &o->run.beams);
+    if (!strcmp(a, "--min-length")) return int_option(o, argc, argv, i, 0, 512, &o->run.min_length);
+    if (!strcmp(a, "--max-length")) return int_option(o, argc, argv, i, 1, 512, &o->run.max_length);
+    if (!strcmp(a, "--dict-limit")) {
+        r = int_option(o, argc, argv, i, 0, 1 << 30, &n);
+        o->load.dict_limit = (size_t)n;
+        return r;
+    }
+    if (!strcmp(a, "--ranks")) return o->run.include_ranks = 1, 1;
+    if (!strcmp(a, "--repetition-penalty")) {
+        const char *v = cli_option_value(&o->common, argc, argv, i);
+        char *end;
+        double p = v ? strtod(v, &end) : 0;
+        if (!v || *end || !(p > 0 && p <= 100)) {
+            fprintf(stderr, "engine-run %s: --repetition-penalty takes a number in (0, 100]\n", o->common.command);
+            return -1;
+        }
+        o->run.repetition_penalty = (float)p;
+        return 1;
+    }
+    const char **target = !strcmp(a, "--categories")        ? &o->categories
+                          : !strcmp(a, "--skip-categories") ? &o->load.skip_categories
+                          : !strcmp(a, "--clip-model")      ? &o->clip_model
+                          : !strcmp(a, "--blip-model")      ? &o->blip_model
+                                                            : NULL;
+    if (target) return (*target = cli_option_value(&o->common, argc, argv, i)) ? 1 : -1;
+    if (a[0] == '-' && a[1]) {
+        fprintf(stderr, "engine-run %s: unknown option '%s' (see --help)\n", o->common.command, a);
+        return -1;
+    }
+    return 0;
+}
+
+/* A progress bar on a terminal while the lists' embeddings are computed. */
+static void show_progress(void *user, const char *what, size_t done, size_t total)
+{
+    (void)user;
+    if (!isatty(2)) return;
+    int width = 30, filled = total ? (int)(width * done / total) : width;
+    fprintf(stderr, "\rencoding list %-16.16s [%.*s%*s] %zu/%zu%s", what, filled, "##############################",
+            width - filled, "", done, total, done == total ? "\n" : "");
+    fflush(stderr);
+}
+
+static int write_embedding(buf *b, const float *f, size_t n)
+{
+    int bad = buf_append_str(b, "[", NULL);
+    for (size_t i = 0; i < n && !bad; i++) bad = buf_printf(b, NULL, i ? ", %.7g" : "%.7g", (double)f[i]);
+    return bad | buf_append_str(b, "]", NULL);
+}
+
+static char *embed_json(const char *file, const float *f, size_t n)
+{
+    buf b;
+    buf_init(&b, 0);
+    int bad = buf_append_str(&b, "{\"file\": ", NULL) | json_write_string(&b, file, strlen(file), NULL) |
+              buf_append_str(&b, ", \"embedding\": ", NULL) | write_embedding(&b, f, n) | buf_append_str(&b, "}", NULL);
+    if (bad) return buf_free(&b), NULL;
+    return buf_take(&b);
+}
+
+/* One image: the text or JSON of its result, malloc'd; NULL with err set. */
+static char *clip_image(const clip_options *o, unprompt_clip *ctx, const uint8_t *data, size_t len,
+                        const char *path, char *err, size_t cap)
+{
+    char *out = NULL;
+    if (o->mode == MODE_EMBED) {
+        size_t dim = unprompt_clip_dim(ctx);
+        float *f = malloc(dim * sizeof *f);
+        if (f && unprompt_clip_embed_image(ctx, data, len, f, err, cap) == UNPROMPT_OK) out = embed_json(path, f, dim);
+        else if (!f) snprintf(err, cap, "out of memory");
+        free(f);
+        return out;
+    }
+    unprompt_clip_result res;
+    if (unprompt_clip_run(ctx, data, len, &o->run, &res, err, cap) != UNPROMPT_OK) return NULL;
+    if (o->mode == MODE_CAPTION) out = o->common.json ? unprompt_caption_to_json(&res, path) : strdup(res.caption);
+    else out = o->common.json ? unprompt_clip_to_json(&res, path) : strdup(res.prompt);
+    if (!out) snprintf(err, cap, "out of memory");
+    unprompt_clip_result_free(&res);
+    return out;
+}
+
+static int clip_one(const clip_options *o, unprompt_clip *ctx, const char *path)
+{
+    input_bytes in;
+    char err[256];
+    if (input_open(path, &in, err, sizeof err)) {
+        fprintf(stderr, "engine-run: %s: %s\n", path, err);
+        return 1;
+    }
+    char *text = clip_image(o, ctx, in.data, in.len, path, err, sizeof err);
+    input_close(&in);
+    if (!text) {
+        fprintf(stderr, "engine-run: %s: %s\n", path, err);
+        return 1;
+    }
+    int json = o->common.json || o->mode == MODE_EMBED;
+    int status = output_result(&o->common.out, path, text, json) < 0;
+    free(text);
+    return status;
+}
+
+static int embed_text_one(unprompt_clip *ctx, const char *text)
+{
+    size_t dim = unprompt_clip_dim(ctx), n = 0;
+    float *f = malloc(dim * sizeof *f);
+    int tokens[77];
+    char err[256];
+    if (!f || unprompt_clip_embed_text(ctx, text, tokens, &n, f, err, sizeof err) != UNPROMPT_OK) {
+        fprintf(stderr, "engine-run embed-text: %s\n", f ? err : "out of memory");
+        free(f);
+        return 1;
+    }
+    buf b;
+    buf_init(&b, 0);
+    int bad = buf_append_str(&b, "{\"text\": ", NULL) | json_write_string(&b, text, strlen(text), NULL) |
+              buf_append_str(&b, ", \"tokens\": [", NULL);
+    for (size_t i = 0; i < n && !bad; i++) bad = buf_printf(&b, NULL, i ? ", %d" : "%d", tokens[i]);
+    bad |= buf_append_str(&b, "], \"embedding\": ", NULL) | write_embedding(&b, f, dim) | buf_append_str(&b, "}", NULL);
+    free(f);
+    if (!bad) printf("%s\n", b.data);
+    buf_free(&b);
+    return bad;
+}
+
+/* Model paths for the mode; returns 0 or the exit status of a set-up error. */
+static int clip_setup(clip_options *o, char **clip_path, char **blip_path, char **cat_dir)
+{
+    int need_clip = o->mode != MODE_CAPTION, need_blip = o->mode == MODE_CLIP || o->mode == MODE_CAPTION;
+    *clip_path = need_clip ? cli_model_path(&o->common, o->clip_model, "clip.safetensors") : NULL;
+    *blip_path = need_blip ? cli_model_path(&o->common, o->blip_model, "blip.safetensors") : NULL;
+    *cat_dir = o->mode == MODE_CLIP ? cli_model_path(&o->common, o->categories, "categories") : NULL;
+    if ((need_clip && !*clip_path) || (need_blip && !*blip_path) || (o->mode == MODE_CLIP && !*cat_dir)) return 2;
+    const char *missing = need_clip && access(*clip_path, R_OK) ? *clip_path
+                          : need_blip && access(*blip_path, R_OK) ? *blip_path
+                                                                  : NULL;
+    if (missing) return cli_model_missing(&o->common, missing, "no such file");
+    if (o->mode == MODE_CLIP && access(*cat_dir, R_OK)) {
+        fprintf(stderr,
+                "engine-run clip: no category lists at %s\n"
+                "  'make weights' fetches the four default lists into weights/categories;\n"
+                "  or give a folder of *.txt lists with --categories DIR.\n",
+                *cat_dir);
+        return 2;
+    }
+    o->load.clip_model = *clip_path, o->load.blip_model = *blip_path, o->load.categories_dir = *cat_dir;
+    return 0;
+}
+
+static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name)
+{
+    clip_options o;
+    memset(&o, 0, sizeof o);
+    o.common.command = name, o.mode = mode;
+    o.run = unprompt_clip_default_run_params();
+    o.load = unprompt_clip_default_params();
+    o.load.progress = show_progress;
+    o.common.files = calloc((size_t)argc, sizeof *o.common.files);
+    if (!o.common.files) return 2;
+    int status = 0;
+    for (int i = 1; i < argc && !status; i++) {
+        int r = clip_option(&o, argc, argv, &i);
+        if (r == 2) clip_usage(stdout, mode), status = -1;
+        else if (r < 0) status = 2;
+        else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
+    }
+    if (!status && o.common.n_files == 0) clip_usage(stderr, mode), status = 2;
+    char *clip_path = NULL, *blip_path = NULL, *cat_dir = NULL;
+    if (!status) status = clip_setup(&o, &clip_path, &blip_path, &cat_dir);
+    unprompt_clip *ctx = NULL;
+    char err[512];
+    o.load.threads = o.common.threads;
+    if (!status && unprompt_clip_load(&ctx, &o.load, err, sizeof err) != UNPROMPT_OK) {
+        fprintf(stderr, "engine-run %s: %s\n", name, err);
+        status = 2;
+    }
+    if (!status) {
+        int failed = 0;
+        if (mode == MODE_EMBED_TEXT) {
+            for (int i = 0; i < o.common.n_files; i++) failed += embed_text_one(ctx, o.common.files[i]);
+        } else {
+            input_list inputs = {0};
+            cli_collect_inputs(&o.common, &inputs);
+            failed = inputs.errors;
+            for (size_t i = 0; i < inputs.count; i++) failed += clip_one(&o, ctx, inputs.paths[i]);
+            inputs_free(&inputs);
+        }
+        status = failed ? 1 : 0;
+    }
+    unprompt_clip_free(ctx);
+    free(clip_path), free(blip_path), free(cat_dir);
+    free(o.common.files);
+    return status < 0 ? 0 : status;
+}
+
+int cmd_clip(int argc, char **argv) { return cmd_clip_mode(argc, argv, MODE_CLIP, "clip"); }
+int cmd_caption(int argc, char **argv) { return cmd_clip_mode(argc, argv, MODE_CAPTION, "caption"); }
+int cmd_embed(int argc, char **argv) { return cmd_clip_mode(argc, argv, MODE_EMBED, "embed"); }
+int cmd_embed_text(int argc, char **argv) { return cmd_clip_mode(argc, argv, MODE_EMBED_TEXT, "embed-text"); }
