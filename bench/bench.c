@@ -45,6 +45,7 @@ static const bench_stage stages[] = {
     {"clip_image", stage_clip_image, "CLIP ViT-L/14 image tower, 224^2, random weights of the real size", 1, NULL},
     {"clip_image_bf16", stage_clip_image_bf16, "the same with bf16 weights", 1, NULL},
     {"clip_text", stage_clip_text, "CLIP ViT-L/14 text tower, ms per phrase (128 phrases of 12 tokens stacked)", 1, NULL},
+    {"clip_lists", stage_clip_lists, "one-off encoding of the 4 default category lists (dict limit 1500), ViT-L/14 text tower", 1, NULL},
     {"e2e_booru", stage_e2e_booru, "engine-run booru on one 768x1152 PNG, real-size random model", 0, NULL},
     {"gemm_vit_l14_qkv", stage_gemm, "linear 257x1024 -> 3072 (CLIP ViT-L/14 in-projection)", 1, &vit_l14_qkv},
     {"gemm_vit_l14_out", stage_gemm, "linear 257x1024 -> 1024 + residual (attention out)", 1, &vit_l14_out},

@@ -3,10 +3,15 @@
  * typical category-list length, stacked as the ranking cache encodes them). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench/bench.h"
 #include "bench/random_model.h"
+#include "engine/categories.h"
 #include "engine/clip.h"
+#include "engine/clip_tokenizer.h"
+#include "format/buf.h"
+#include "format/png.h"
 
 #define TEXT_PHRASES 128
 #define TEXT_TOKENS 12 /* SOT + 10 + EOT: a typical artist / flavor line */
@@ -107,5 +112,113 @@ int stage_clip_text(bench_ctx *ctx, bench_result *r)
     }
     free(run.features);
     clip_bench_close(&b);
+    return rc;
+}
+
+/* ---- clip_lists: the one-off encoding of the four default category lists ---- */
+
+/* The real lists and BPE merges from $UNPROMPT_SHARED/data (else
+ * ../shared/data); -1 when they are absent. */
+static int read_shared(const char *name, char **text, size_t *len)
+{
+    const char *dir = getenv("UNPROMPT_SHARED");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/%s", dir ? dir : "../shared", name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    buf b;
+    buf_init(&b, 0);
+    char chunk[65536];
+    size_t n;
+    int bad = 0;
+    while (!bad && (n = fread(chunk, 1, sizeof chunk, f)) > 0) bad = buf_append(&b, chunk, n, NULL);
+    fclose(f);
+    if (bad) return buf_free(&b), -1;
+    *len = b.len;
+    *text = buf_take(&b);
+    return *text ? 0 : -1;
+}
+
+static int real_tokenizer(clip_tokenizer **tok)
+{
+    char *gz = NULL, *text = NULL;
+    size_t len = 0;
+    fmt_error err;
+    if (read_shared("bpe_simple_vocab_16e6.txt.gz", &gz, &len)) return -1;
+    int rc = inflate_bounded((const uint8_t *)gz, len, 8u << 20, 1, &text, &len, &err);
+    free(gz);
+    const char *start;
+    size_t n;
+    if (!rc) rc = clip_bpe_merges_from_vocab(text, len, &start, &n, &err) || clip_tokenizer_load(tok, start, n, &err);
+    free(text);
+    return rc ? -1 : 0;
+}
+
+typedef struct {
+    clip_model *m;
+    clip_tokenizer *tok;
+    category lists[4];
+    size_t phrases, tokens;
+} lists_run;
+
+static void run_lists(void *p)
+{
+    lists_run *r = p;
+    enum { CHUNK = 256 };
+    static int ids[CHUNK][77];
+    static const int *rows[CHUNK];
+    static size_t lens[CHUNK];
+    float *features = malloc((size_t)CHUNK * (size_t)r->m->config.embed_dim * sizeof *features);
+    r->phrases = r->tokens = 0;
+    for (int l = 0; features && l < 4; l++)
+        for (size_t first = 0; first < r->lists[l].n_items; first += CHUNK) {
+            size_t n = r->lists[l].n_items - first < CHUNK ? r->lists[l].n_items - first : CHUNK;
+            for (size_t i = 0; i < n; i++) {
+                rows[i] = ids[i];
+                clip_tokenize(r->tok, r->lists[l].items[first + i], ids[i], 77, &lens[i]);
+                r->tokens += lens[i];
+            }
+            clip_encode_text(r->m, rows, lens, n, features);
+            r->phrases += n;
+        }
+    free(features);
+}
+
+int stage_clip_lists(bench_ctx *ctx, bench_result *r)
+{
+    static const char *const names[4] = {"artists.txt", "flavors.txt", "mediums.txt", "movements.txt"};
+    lists_run run;
+    memset(&run, 0, sizeof run);
+    if (real_tokenizer(&run.tok)) {
+        fprintf(stderr, "bench: clip_lists needs ../shared/data (the lists and BPE merges); skipped\n");
+        return -1;
+    }
+    int rc = 0;
+    for (int l = 0; l < 4 && !rc; l++) {
+        char *text = NULL;
+        size_t len = 0;
+        fmt_error err;
+        rc = read_shared(names[l], &text, &len) || categories_parse(&run.lists[l], text, len, 1500, &err);
+        free(text);
+    }
+    clip_bench b;
+    if (!rc && !clip_bench_open(&b, ctx, "F32")) {
+        run.m = &b.m;
+        int iters = ctx->iters < 3 ? ctx->iters : 3; /* each is ~10 s */
+        r->ms_median = bench_median_ms(iters, run_lists, &run);
+        double flops = 0;
+        r->gflops = 0;
+        static char note[128];
+        flops = clip_text_flops(&b.m, run.tokens / (run.phrases ? run.phrases : 1)) * (double)run.phrases;
+        r->gflops = flops / (r->ms_median * 1e6);
+        snprintf(note, sizeof note, "%zu phrases, %.1f tokens each on average, %.2f ms/phrase", run.phrases,
+                 (double)run.tokens / (double)(run.phrases ? run.phrases : 1), r->ms_median / (double)run.phrases);
+        r->note = note;
+        clip_bench_close(&b);
+    } else {
+        rc = -1;
+    }
+    for (int l = 0; l < 4; l++) free(run.lists[l].items), free(run.lists[l].text);
+    clip_tokenizer_free(run.tok);
     return rc;
 }
