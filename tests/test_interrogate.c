@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "engine/unprompt.h"
+#include "format/json.h"
 #include "tests/test.h"
+#include "tests/cli.h"
 
 #define FIX "tests/fixtures/clip/"
 #define BLIP_FIX "tests/fixtures/blip/"
@@ -203,6 +205,75 @@ static void test_setup_errors(void)
     CHECK(unprompt_clip_load(&ctx, &p, err, sizeof err) != UNPROMPT_OK && strstr(err, "/nonexistent/categories") != NULL);
 }
 
+/* The CLI prints what the API computes; `all` appends the DeepBooru tags. */
+static void test_cli(void)
+{
+    if (!have_lists) SKIP("../shared/data (the category lists) is absent");
+    char path[600], args[2048];
+    snprintf(path, sizeof path, "%s/deepdanbooru.safetensors", tmp);
+    CHECK(unprompt_convert("tests/fixtures/deepdanbooru/tiny.pt", path, NULL, args, sizeof args) == UNPROMPT_OK);
+    snprintf(path, sizeof path, "%s/blip.safetensors", tmp);
+    char abs_blip[1024];
+    CHECK(realpath(BLIP_FIX "tiny_blip.safetensors", abs_blip) && symlink(abs_blip, path) == 0);
+    const char *image = "tests/fixtures/deepdanbooru/rgb_37x53.png";
+    size_t len = 0;
+    unsigned char *png = test_read_file(image, &len);
+    progress_count pc = {0, 0};
+    unprompt_clip *ctx = load(abs_blip, &pc);
+    unprompt_booru *booru = NULL;
+    snprintf(path, sizeof path, "%s/deepdanbooru.safetensors", tmp);
+    CHECK(unprompt_booru_load(&booru, path, 2, args, sizeof args) == UNPROMPT_OK);
+    unprompt_clip_run_params rp = {1, 12, 24, 1.0f, 0};
+    unprompt_clip_result cr;
+    unprompt_booru_result br;
+    if (!png || !ctx || !booru || unprompt_clip_run(ctx, png, len, &rp, &cr, args, sizeof args) != UNPROMPT_OK) {
+        CHECK(0);
+    } else {
+        CHECK(unprompt_booru_run(booru, png, len, NULL, &br, args, sizeof args) == UNPROMPT_OK);
+        snprintf(args, sizeof args, "clip --weights %s --min-length 12 --max-length 24 %s", tmp, image);
+        cli_result r = cli_run(args);
+        CHECK(r.status == 0);
+        char want[4096];
+        snprintf(want, sizeof want, "%s\n", cr.prompt);
+        CHECK_STR(r.out, want);
+        cli_free(&r);
+        snprintf(args, sizeof args, "all --weights %s --min-length 12 --max-length 24 %s", tmp, image);
+        r = cli_run(args);
+        snprintf(want, sizeof want, "%s, %s\n", cr.prompt, br.prompt);
+        CHECK(r.status == 0);
+        CHECK_STR(r.out, want);
+        cli_free(&r);
+        snprintf(args, sizeof args, "all --json --weights %s --min-length 12 --max-length 24 %s", tmp, image);
+        r = cli_run(args);
+        fmt_error e;
+        json_value *v = json_parse(r.out, strlen(r.out), NULL, &e);
+        CHECK(v && json_get(v, "clip") && json_get(json_get(v, "clip"), "categories") && json_get(v, "booru") &&
+              json_get(json_get(v, "booru"), "tags") && !json_get(json_get(v, "clip"), "file"));
+        snprintf(want, sizeof want, "%s, %s", cr.prompt, br.prompt);
+        CHECK(v && json_str(json_get(v, "prompt")) && !strcmp(json_str(json_get(v, "prompt")), want));
+        json_free(v);
+        cli_free(&r);
+        unprompt_booru_result_free(&br);
+        unprompt_clip_result_free(&cr);
+    }
+    free(png);
+    unprompt_clip_free(ctx);
+    unprompt_booru_free(booru);
+    /* a stored prompt needs no model */
+    cli_result r = cli_run("all --weights /nonexistent --prefer-metadata examples/sample.png");
+    CHECK(r.status == 0 && strstr(r.out, "lighthouse") != NULL);
+    cli_free(&r);
+    r = cli_run("clip --weights /nonexistent examples/sample.png");
+    CHECK(r.status == 2 && strstr(r.err, "make weights") != NULL);
+    cli_free(&r);
+    r = cli_run("all --weights /nonexistent --prefer-metadata tests/fixtures/deepdanbooru/rgb_37x53.png");
+    CHECK(r.status == 2 && strstr(r.err, "make weights") != NULL);
+    cli_free(&r);
+    r = cli_run("clip --beams 0 x.png");
+    CHECK(r.status == 2 && strstr(r.err, "--beams") != NULL);
+    cli_free(&r);
+}
+
 int main(void)
 {
     RUN(test_setup);
@@ -210,6 +281,7 @@ int main(void)
     RUN(test_full_clip_line);
     RUN(test_json_and_embeddings);
     RUN(test_setup_errors);
+    RUN(test_cli);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
     if (system(cmd)) fprintf(stderr, "  could not remove %s\n", tmp);

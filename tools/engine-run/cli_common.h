@@ -33,4 +33,22 @@ void cli_collect_inputs(cli_common *c, input_list *inputs);
 int booru_parse_option(unprompt_booru_params *p, const char **model, const cli_common *c, int argc, char **argv,
                        int *i);
 
+/* The CLIP interrogation options (clip, caption, embed, all): models,
+ * lists, caption settings; --ranks is left to the caller. */
+typedef struct {
+    unprompt_clip_run_params run;
+    unprompt_clip_params load;
+    const char *clip_model, *blip_model, *categories; /* as given */
+    char *clip_path, *blip_path, *lists_path;         /* resolved by clip_cli_setup */
+} clip_cli_options;
+
+void clip_cli_init(clip_cli_options *o);
+int clip_parse_option(clip_cli_options *o, const cli_common *c, int argc, char **argv, int *i);
+/* Resolve the model paths the command needs and check they exist; 0, or the
+ * exit status of a set-up error (reported, with how to get the weights). */
+int clip_cli_setup(clip_cli_options *o, const cli_common *c, int need_clip, int need_blip, int need_lists);
+void clip_cli_free(clip_cli_options *o);
+/* A progress bar on stderr when it is a terminal. */
+void show_progress(void *user, const char *what, size_t done, size_t total);
+
 #endif

@@ -16,9 +16,7 @@ typedef enum { MODE_CLIP, MODE_CAPTION, MODE_EMBED, MODE_EMBED_TEXT } clip_mode;
 typedef struct {
     cli_common common;
     clip_mode mode;
-    unprompt_clip_run_params run;
-    unprompt_clip_params load;
-    const char *clip_model, *blip_model, *categories;
+    clip_cli_options clip;
 } clip_options;
 
 static void clip_usage(FILE *f, clip_mode mode)
@@ -61,42 +59,46 @@ static void clip_usage(FILE *f, clip_mode mode)
     fprintf(f, "\nexit status: 0 all done, 1 some files failed, 2 usage or model missing.\n");
 }
 
-static int int_option(const clip_options *o, int argc, char **argv, int *i, int lo, int hi, int *out)
+
+static int int_option(const cli_common *c, int argc, char **argv, int *i, int lo, int hi, int *out)
 {
-    const char *v = cli_option_value(&o->common, argc, argv, i);
+    const char *name = argv[*i], *v = cli_option_value(c, argc, argv, i);
     char *end;
     long n = v ? strtol(v, &end, 10) : 0;
     if (!v || *end || n < lo || n > hi) {
-        fprintf(stderr, "engine-run %s: %s takes an integer in [%d, %d]\n", o->common.command, argv[*i], lo, hi);
+        fprintf(stderr, "engine-run %s: %s takes an integer in [%d, %d]\n", c->command, name, lo, hi);
         return -1;
     }
     *out = (int)n;
     return 1;
 }
 
-/* Returns 1 consumed, 0 a file, -1 usage error, 2 help. */
-static int clip_option(clip_options *o, int argc, char **argv, int *i)
+void clip_cli_init(clip_cli_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->run = unprompt_clip_default_run_params();
+    o->load = unprompt_clip_default_params();
+    o->load.progress = show_progress;
+}
+
+int clip_parse_option(clip_cli_options *o, const cli_common *c, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
-    int n = 0;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
-    int r = cli_common_option(&o->common, argc, argv, i);
-    if (r) return r;
-    if (!strcmp(a, "--beams")) return int_option(o, argc, argv, i, 1, 64, &o->run.beams);
-    if (!strcmp(a, "--min-length")) return int_option(o, argc, argv, i, 0, 512, &o->run.min_length);
-    if (!strcmp(a, "--max-length")) return int_option(o, argc, argv, i, 1, 512, &o->run.max_length);
+    int n = 0, r;
+    if (!strcmp(a, "--beams")) return int_option(c, argc, argv, i, 1, 64, &o->run.beams);
+    if (!strcmp(a, "--min-length")) return int_option(c, argc, argv, i, 0, 512, &o->run.min_length);
+    if (!strcmp(a, "--max-length")) return int_option(c, argc, argv, i, 1, 512, &o->run.max_length);
     if (!strcmp(a, "--dict-limit")) {
-        r = int_option(o, argc, argv, i, 0, 1 << 30, &n);
+        r = int_option(c, argc, argv, i, 0, 1 << 30, &n);
         o->load.dict_limit = (size_t)n;
         return r;
     }
-    if (!strcmp(a, "--ranks")) return o->run.include_ranks = 1, 1;
     if (!strcmp(a, "--repetition-penalty")) {
-        const char *v = cli_option_value(&o->common, argc, argv, i);
+        const char *v = cli_option_value(c, argc, argv, i);
         char *end;
         double p = v ? strtod(v, &end) : 0;
         if (!v || *end || !(p > 0 && p <= 100)) {
-            fprintf(stderr, "engine-run %s: --repetition-penalty takes a number in (0, 100]\n", o->common.command);
+            fprintf(stderr, "engine-run %s: --repetition-penalty takes a number in (0, 100]\n", c->command);
             return -1;
         }
         o->run.repetition_penalty = (float)p;
@@ -107,7 +109,19 @@ static int clip_option(clip_options *o, int argc, char **argv, int *i)
                           : !strcmp(a, "--clip-model")      ? &o->clip_model
                           : !strcmp(a, "--blip-model")      ? &o->blip_model
                                                             : NULL;
-    if (target) return (*target = cli_option_value(&o->common, argc, argv, i)) ? 1 : -1;
+    if (target) return (*target = cli_option_value(c, argc, argv, i)) ? 1 : -1;
+    return 0;
+}
+
+/* Returns 1 consumed, 0 a file, -1 usage error, 2 help. */
+static int clip_option(clip_options *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
+    int r = cli_common_option(&o->common, argc, argv, i);
+    if (!r && !strcmp(a, "--ranks")) o->clip.run.include_ranks = 1, r = 1;
+    if (!r) r = clip_parse_option(&o->clip, &o->common, argc, argv, i);
+    if (r) return r;
     if (a[0] == '-' && a[1]) {
         fprintf(stderr, "engine-run %s: unknown option '%s' (see --help)\n", o->common.command, a);
         return -1;
@@ -116,7 +130,7 @@ static int clip_option(clip_options *o, int argc, char **argv, int *i)
 }
 
 /* A progress bar on a terminal while the lists' embeddings are computed. */
-static void show_progress(void *user, const char *what, size_t done, size_t total)
+void show_progress(void *user, const char *what, size_t done, size_t total)
 {
     (void)user;
     if (!isatty(2)) return;
@@ -157,7 +171,7 @@ static char *clip_image(const clip_options *o, unprompt_clip *ctx, const uint8_t
         return out;
     }
     unprompt_clip_result res;
-    if (unprompt_clip_run(ctx, data, len, &o->run, &res, err, cap) != UNPROMPT_OK) return NULL;
+    if (unprompt_clip_run(ctx, data, len, &o->clip.run, &res, err, cap) != UNPROMPT_OK) return NULL;
     if (o->mode == MODE_CAPTION) out = o->common.json ? unprompt_caption_to_json(&res, path) : strdup(res.caption);
     else out = o->common.json ? unprompt_clip_to_json(&res, path) : strdup(res.prompt);
     if (!out) snprintf(err, cap, "out of memory");
@@ -208,28 +222,33 @@ static int embed_text_one(unprompt_clip *ctx, const char *text)
     return bad;
 }
 
-/* Model paths for the mode; returns 0 or the exit status of a set-up error. */
-static int clip_setup(clip_options *o, char **clip_path, char **blip_path, char **cat_dir)
+int clip_cli_setup(clip_cli_options *o, const cli_common *c, int need_clip, int need_blip, int need_lists)
 {
-    int need_clip = o->mode != MODE_CAPTION, need_blip = o->mode == MODE_CLIP || o->mode == MODE_CAPTION;
-    *clip_path = need_clip ? cli_model_path(&o->common, o->clip_model, "clip.safetensors") : NULL;
-    *blip_path = need_blip ? cli_model_path(&o->common, o->blip_model, "blip.safetensors") : NULL;
-    *cat_dir = o->mode == MODE_CLIP ? cli_model_path(&o->common, o->categories, "categories") : NULL;
-    if ((need_clip && !*clip_path) || (need_blip && !*blip_path) || (o->mode == MODE_CLIP && !*cat_dir)) return 2;
-    const char *missing = need_clip && access(*clip_path, R_OK) ? *clip_path
-                          : need_blip && access(*blip_path, R_OK) ? *blip_path
-                                                                  : NULL;
-    if (missing) return cli_model_missing(&o->common, missing, "no such file");
-    if (o->mode == MODE_CLIP && access(*cat_dir, R_OK)) {
+    o->clip_path = need_clip ? cli_model_path(c, o->clip_model, "clip.safetensors") : NULL;
+    o->blip_path = need_blip ? cli_model_path(c, o->blip_model, "blip.safetensors") : NULL;
+    o->lists_path = need_lists ? cli_model_path(c, o->categories, "categories") : NULL;
+    if ((need_clip && !o->clip_path) || (need_blip && !o->blip_path) || (need_lists && !o->lists_path)) return 2;
+    const char *missing = need_clip && access(o->clip_path, R_OK) ? o->clip_path
+                          : need_blip && access(o->blip_path, R_OK) ? o->blip_path
+                                                                    : NULL;
+    if (missing) return cli_model_missing(c, missing, "no such file");
+    if (need_lists && access(o->lists_path, R_OK)) {
         fprintf(stderr,
-                "engine-run clip: no category lists at %s\n"
+                "engine-run %s: no category lists at %s\n"
                 "  'make weights' fetches the four default lists into weights/categories;\n"
                 "  or give a folder of *.txt lists with --categories DIR.\n",
-                *cat_dir);
+                c->command, o->lists_path);
         return 2;
     }
-    o->load.clip_model = *clip_path, o->load.blip_model = *blip_path, o->load.categories_dir = *cat_dir;
+    o->load.clip_model = o->clip_path, o->load.blip_model = o->blip_path, o->load.categories_dir = o->lists_path;
+    o->load.threads = c->threads;
     return 0;
+}
+
+void clip_cli_free(clip_cli_options *o)
+{
+    free(o->clip_path), free(o->blip_path), free(o->lists_path);
+    o->clip_path = o->blip_path = o->lists_path = NULL;
 }
 
 static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name)
@@ -237,9 +256,7 @@ static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name
     clip_options o;
     memset(&o, 0, sizeof o);
     o.common.command = name, o.mode = mode;
-    o.run = unprompt_clip_default_run_params();
-    o.load = unprompt_clip_default_params();
-    o.load.progress = show_progress;
+    clip_cli_init(&o.clip);
     o.common.files = calloc((size_t)argc, sizeof *o.common.files);
     if (!o.common.files) return 2;
     int status = 0;
@@ -250,12 +267,11 @@ static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name
         else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
     }
     if (!status && o.common.n_files == 0) clip_usage(stderr, mode), status = 2;
-    char *clip_path = NULL, *blip_path = NULL, *cat_dir = NULL;
-    if (!status) status = clip_setup(&o, &clip_path, &blip_path, &cat_dir);
+    if (!status) status = clip_cli_setup(&o.clip, &o.common, mode != MODE_CAPTION, mode == MODE_CLIP || mode == MODE_CAPTION,
+                                         mode == MODE_CLIP);
     unprompt_clip *ctx = NULL;
     char err[512];
-    o.load.threads = o.common.threads;
-    if (!status && unprompt_clip_load(&ctx, &o.load, err, sizeof err) != UNPROMPT_OK) {
+    if (!status && unprompt_clip_load(&ctx, &o.clip.load, err, sizeof err) != UNPROMPT_OK) {
         fprintf(stderr, "engine-run %s: %s\n", name, err);
         status = 2;
     }
@@ -273,7 +289,7 @@ static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name
         status = failed ? 1 : 0;
     }
     unprompt_clip_free(ctx);
-    free(clip_path), free(blip_path), free(cat_dir);
+    clip_cli_free(&o.clip);
     free(o.common.files);
     return status < 0 ? 0 : status;
 }

@@ -8,6 +8,7 @@ int cmd_info(int argc, char **argv);
 int cmd_booru(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_clip(int argc, char **argv);
+int cmd_all(int argc, char **argv);
 int cmd_caption(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_embed_text(int argc, char **argv);

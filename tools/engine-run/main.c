@@ -15,6 +15,7 @@ static const command commands[] = {
     {"info", cmd_info, "print the generation parameters stored in images (PNG Info)"},
     {"clip", cmd_clip, "caption with BLIP and rank category phrases with CLIP (Interrogate CLIP)"},
     {"booru", cmd_booru, "tag images with DeepDanbooru (Interrogate DeepBooru)"},
+    {"all", cmd_all, "one prompt: CLIP interrogation followed by the DeepBooru tags"},
     {"caption", cmd_caption, "the BLIP caption alone"},
     {"embed", cmd_embed, "CLIP image embeddings (JSON)"},
     {"embed-text", cmd_embed_text, "CLIP text embeddings (JSON)"},
