@@ -9,11 +9,12 @@
 #include "format/safetensors.h"
 
 typedef struct {
-    char name[64];
+    char name[128];
     st_dtype dtype;
     int rank;
     size_t shape[4];
-    float scale; /* uniform in [-scale, scale] */
+    float scale; /* uniform in [offset - scale, offset + scale] */
+    float offset;
     const char *text; /* U8 tensors: their bytes */
 } spec;
 
@@ -39,7 +40,7 @@ static void fill(const st_tensor *t, const spec *s)
         return;
     }
     for (size_t i = 0; i < t->numel; i++) {
-        float v = uniform() * s->scale;
+        float v = s->offset + uniform() * s->scale;
         if (t->dtype == ST_F32) memcpy(p + 4 * i, &v, 4);
         else {
             uint16_t h = to_bf16(v);
@@ -56,7 +57,8 @@ static int no_fill(void *user, size_t offset, uint8_t *dst, size_t n, fmt_error 
     return fmt_fail(err, "unused");
 }
 
-static int build(random_model *m, const spec *specs, size_t n)
+/* meta: NULL or pairs of key, value ending with NULL. */
+static int build(random_model *m, const spec *specs, size_t n, const char *const *meta)
 {
     st_writer w;
     st_writer_init(&w);
@@ -65,6 +67,7 @@ static int build(random_model *m, const spec *specs, size_t n)
     buf_init(&header, 0);
     size_t data = 0;
     int rc = 0;
+    for (size_t i = 0; meta && meta[i] && !rc; i += 2) rc = st_writer_meta(&w, meta[i], meta[i + 1], &err);
     for (size_t i = 0; i < n && !rc; i++) {
         rc = st_writer_add_fill(&w, specs[i].name, specs[i].dtype, specs[i].rank, specs[i].shape, no_fill, NULL, &err);
         size_t numel = 1;
@@ -120,9 +123,106 @@ int random_deepdanbooru(random_model *m, int width_div, int n_tags, const char *
     spec *t = &specs[n++];
     snprintf(t->name, sizeof t->name, "tags");
     t->dtype = ST_U8, t->rank = 1, t->shape[0] = text_len, t->text = tags;
-    int rc = build(m, specs, n);
+    int rc = build(m, specs, n, NULL);
     free(tags);
     free(specs);
+    return rc;
+}
+
+/* ---- BLIP ---------------------------------------------------------------------- */
+
+typedef struct {
+    spec *specs;
+    size_t n;
+    st_dtype matrix; /* dtype of rank ≥ 2 tensors */
+} spec_list;
+
+static void add_spec(spec_list *l, const char *name, int rank, const size_t *shape, float scale, float offset)
+{
+    spec *s = &l->specs[l->n++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->dtype = rank >= 2 ? l->matrix : ST_F32, s->rank = rank;
+    for (int i = 0; i < rank; i++) s->shape[i] = shape[i];
+    s->scale = scale, s->offset = offset;
+}
+
+/* weight [out][in] uniform with unit gain, bias small */
+static void add_linear(spec_list *l, const char *prefix, size_t out, size_t in)
+{
+    char name[128];
+    size_t w[2] = {out, in};
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    add_spec(l, name, 2, w, sqrtf(3.0f / (float)in), 0);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    add_spec(l, name, 1, &out, 0.02f, 0);
+}
+
+static void add_norm(spec_list *l, const char *prefix, size_t n)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    add_spec(l, name, 1, &n, 0.1f, 1.0f);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    add_spec(l, name, 1, &n, 0.02f, 0);
+}
+
+static void add_bert_attention(spec_list *l, const char *prefix, size_t H, size_t kv_in)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s.self.query", prefix), add_linear(l, p, H, H);
+    snprintf(p, sizeof p, "%s.self.key", prefix), add_linear(l, p, H, kv_in);
+    snprintf(p, sizeof p, "%s.self.value", prefix), add_linear(l, p, H, kv_in);
+    snprintf(p, sizeof p, "%s.output.dense", prefix), add_linear(l, p, H, H);
+    snprintf(p, sizeof p, "%s.output.LayerNorm", prefix), add_norm(l, p, H);
+}
+
+int random_blip(random_model *m, const char *dtype)
+{
+    /* model_base_caption_capfilt_large: ViT-B/16 at 384 px, BERT base with
+     * cross-attention, vocabulary 30522 + [DEC] + [ENC] */
+    const size_t S = 384, P = 16, Wv = 768, Lv = 12, Mv = 3072, H = 768, Lt = 12, I = 3072, V = 30524, Pmax = 512;
+    const size_t T = (S / P) * (S / P) + 1;
+    spec_list l = {calloc(64 + Lv * 12 + Lt * 26, sizeof(spec)), 0, strcmp(dtype, "BF16") ? ST_F32 : ST_BF16};
+    if (!l.specs) return -1;
+    char p[128];
+    size_t conv[4] = {Wv, 3, P, P}, cls[3] = {1, 1, Wv}, pos[3] = {1, T, Wv}, word[2] = {V, H}, tpos[2] = {Pmax, H};
+    add_spec(&l, "visual_encoder.patch_embed.proj.weight", 4, conv, sqrtf(3.0f / (float)(3 * P * P)), 0);
+    add_spec(&l, "visual_encoder.patch_embed.proj.bias", 1, &Wv, 0.02f, 0);
+    add_spec(&l, "visual_encoder.cls_token", 3, cls, 0.02f, 0);
+    add_spec(&l, "visual_encoder.pos_embed", 3, pos, 0.02f, 0);
+    for (size_t i = 0; i < Lv; i++) {
+#define VB(s) (snprintf(p, sizeof p, "visual_encoder.blocks.%zu.%s", i, s), p)
+        add_norm(&l, VB("norm1"), Wv), add_norm(&l, VB("norm2"), Wv);
+        add_linear(&l, VB("attn.qkv"), 3 * Wv, Wv), add_linear(&l, VB("attn.proj"), Wv, Wv);
+        add_linear(&l, VB("mlp.fc1"), Mv, Wv), add_linear(&l, VB("mlp.fc2"), Wv, Mv);
+#undef VB
+    }
+    add_norm(&l, "visual_encoder.norm", Wv);
+    add_spec(&l, "text_decoder.bert.embeddings.word_embeddings.weight", 2, word, 0.05f, 0);
+    add_spec(&l, "text_decoder.bert.embeddings.position_embeddings.weight", 2, tpos, 0.02f, 0);
+    add_norm(&l, "text_decoder.bert.embeddings.LayerNorm", H);
+    for (size_t i = 0; i < Lt; i++) {
+#define TL(s) (snprintf(p, sizeof p, "text_decoder.bert.encoder.layer.%zu.%s", i, s), p)
+        add_bert_attention(&l, TL("attention"), H, H);
+        add_bert_attention(&l, TL("crossattention"), H, Wv);
+        add_linear(&l, TL("intermediate.dense"), I, H), add_linear(&l, TL("output.dense"), H, I);
+        add_norm(&l, TL("output.LayerNorm"), H);
+#undef TL
+    }
+    add_linear(&l, "text_decoder.cls.predictions.transform.dense", H, H);
+    add_norm(&l, "text_decoder.cls.predictions.transform.LayerNorm", H);
+    add_spec(&l, "text_decoder.cls.predictions.bias", 1, &V, 0.02f, 0);
+    char config[512];
+    snprintf(config, sizeof config,
+             "{\"image_size\":%zu,\"patch\":%zu,\"vision_width\":%zu,\"vision_layers\":%zu,\"vision_heads\":12,"
+             "\"vision_mlp\":%zu,\"vision_eps\":1e-6,\"text_width\":%zu,\"text_layers\":%zu,\"text_heads\":12,"
+             "\"text_intermediate\":%zu,\"vocab_size\":%zu,\"max_positions\":%zu,\"text_eps\":1e-12,"
+             "\"bos_id\":30522,\"sep_id\":102,\"pad_id\":0}",
+             S, P, Wv, Lv, Mv, H, Lt, I, V, Pmax);
+    const char *meta[] = {"unprompt.kind", "blip", "unprompt.dtype", l.matrix == ST_BF16 ? "bf16" : "f32",
+                          "unprompt.config", config, NULL};
+    int rc = build(m, l.specs, l.n, meta);
+    free(l.specs);
     return rc;
 }
 

@@ -14,6 +14,10 @@ typedef struct {
 /* DeepDanbooru of the real widths (width_div 1) and n_tags tags, He-scaled
  * so activations stay finite through the 57 blocks; dtype "F32" or "BF16". */
 int random_deepdanbooru(random_model *m, int width_div, int n_tags, const char *dtype);
+/* BLIP base captioner (ViT-B/16 at 384 px, BERT base decoder with
+ * cross-attention, vocabulary 30524): weights/FORMAT.md names and config;
+ * dtype "F32" or "BF16" for the matrices. */
+int random_blip(random_model *m, const char *dtype);
 /* Write it to a file (for the stages that go through the public API). */
 int random_model_save(const random_model *m, const char *path);
 void random_model_free(random_model *m);

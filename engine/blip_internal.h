@@ -71,7 +71,8 @@ typedef struct {
     int beams;       /* sized for this many beams, */
     size_t cap_len;  /* sequences this long, */
     size_t rows;     /* this many rows per forward */
-    float *cross_k, *cross_v; /* [layers][tokens][H]: the image's keys / values */
+    float *cross_k, *cross_v; /* [layers][heads][tokens][head_dim]: the image's keys / values */
+    float *kv_tmp;            /* [tokens][H] */
     float *cache, *cache_tmp; /* [beams][layers][2][cap_len][H] self-attention K, V */
     float *x, *h, *q, *k, *v, *ctx, *ffn, *head; /* [rows][H or I] */
     float *attn_scratch;
