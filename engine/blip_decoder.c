@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "engine/blip_internal.h"
-#include "format/buf.h"
 #include "kernels/attention.h"
 
 /* ---- state ---------------------------------------------------------------------- */
