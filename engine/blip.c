@@ -344,6 +344,7 @@ int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, 
         blip_free(m);
         return -1;
     }
+    m->kv_bf16 = m->weights.layers[0].cross.k.w.f32 == NULL;
     *out = m;
     return 0;
 }

@@ -41,13 +41,21 @@ static size_t decode_plan(blip_model *m, blip_block *b, int beams, size_t cap_le
     /* The same sums in double tell whether any size_t product wrapped. */
     double exact = (double)B * (double)L * 2.0 * (double)cap_len * (double)H * 8.0 +
                    (double)L * (double)T * (double)H * 8.0 + (double)rows * (double)(8 * H + inter) * 4.0 +
-                   (double)keys * 64.0 * (double)m->threads * 4.0;
+                   (double)keys * 64.0 * (double)m->threads * 4.0 + (double)m->threads * (double)rows * (double)(2 * H + T) * 4.0;
     if (exact > (double)(SIZE_MAX / 4)) return 0;
     size_t cache = B * L * 2 * cap_len * H;
 #define PLAN(ptr, count, size) (b[n++] = (blip_block){(void **)&(ptr), (count) * (size)})
-    PLAN(s->cross_k, L * T * H, sizeof(float));
-    PLAN(s->cross_v, L * T * H, sizeof(float));
+    size_t heads = (size_t)c->text_heads, hd = H / heads;
+    size_t kp = gemm_bf16_packed_size(T, hd), vp = gemm_bf16_packed_size(hd, T);
+    s->kv_packed = ((kp > vp ? kp : vp) + 31) / 32 * 32;
+    size_t f32_kv = m->kv_bf16 ? 1 : L * T * H, bf16_kv = m->kv_bf16 ? L * heads * s->kv_packed : 1;
+    PLAN(s->cross_k, f32_kv, sizeof(float));
+    PLAN(s->cross_v, f32_kv, sizeof(float));
+    PLAN(s->cross_kp, bf16_kv, sizeof(uint16_t));
+    PLAN(s->cross_vp, bf16_kv, sizeof(uint16_t));
     PLAN(s->kv_tmp, T * H, sizeof(float));
+    PLAN(s->head_tmp, T * hd, sizeof(float));
+    PLAN(s->head_scratch, (size_t)m->threads * rows * (2 * hd + T), sizeof(float));
     PLAN(s->cache, cache, sizeof(float));
     PLAN(s->cache_tmp, B > 1 ? cache : 1, sizeof(float));
     float **rows_h[] = {&s->x, &s->h, &s->q, &s->k, &s->v, &s->ctx, &s->head};
@@ -91,6 +99,21 @@ static void to_head_major(float *dst, const float *src, size_t T, size_t heads, 
         for (size_t t = 0; t < T; t++) memcpy(dst + (h * T + t) * hd, src + t * heads * hd + h * hd, hd * sizeof(float));
 }
 
+/* bf16: each head's keys [T][hd] packed as weights of T outputs, its values
+ * transposed [hd][T] as weights of hd outputs. */
+static void pack_heads(blip_model *m, uint16_t *dst, const float *src, int transpose)
+{
+    blip_decode_state *s = &m->dec;
+    size_t T = (size_t)m->config.image_tokens, heads = (size_t)m->config.text_heads;
+    size_t H = (size_t)m->config.text_width, hd = H / heads;
+    for (size_t h = 0; h < heads; h++) {
+        for (size_t t = 0; t < T; t++)
+            for (size_t i = 0; i < hd; i++) s->head_tmp[transpose ? i * T + t : t * hd + i] = src[t * H + h * hd + i];
+        if (transpose) gemm_bf16_pack_f32(dst + h * s->kv_packed, s->head_tmp, hd, T);
+        else gemm_bf16_pack_f32(dst + h * s->kv_packed, s->head_tmp, T, hd);
+    }
+}
+
 void blip_cross_kv(blip_model *m, const float *image_embeds)
 {
     const blip_config *c = &m->config;
@@ -100,10 +123,13 @@ void blip_cross_kv(blip_model *m, const float *image_embeds)
     for (int l = 0; l < c->text_layers; l++) {
         const blip_bert_attention *a = &m->weights.layers[l].cross;
         gemm_epilogue ek = {a->k.bias, NULL, 0, NULL}, ev = {a->v.bias, NULL, 0, NULL};
+        size_t at = (size_t)l * heads * s->kv_packed;
         linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->k.w, T, H, Wv, &ek);
-        to_head_major(s->cross_k + (size_t)l * T * H, s->kv_tmp, T, heads, hd);
+        if (m->kv_bf16) pack_heads(m, s->cross_kp + at, s->kv_tmp, 0);
+        else to_head_major(s->cross_k + (size_t)l * T * H, s->kv_tmp, T, heads, hd);
         linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->v.w, T, H, Wv, &ev);
-        to_head_major(s->cross_v + (size_t)l * T * H, s->kv_tmp, T, heads, hd);
+        if (m->kv_bf16) pack_heads(m, s->cross_vp + at, s->kv_tmp, 1);
+        else to_head_major(s->cross_v + (size_t)l * T * H, s->kv_tmp, T, heads, hd);
     }
 }
 
@@ -248,6 +274,29 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
     attention_output(m, a, rows);
 }
 
+/* The same with bf16 keys/values, any number of rows: per head, scores =
+ * Q_h K_hᵀ and out = P V_h as two bf16 GEMMs (the rows of Q_h gathered). */
+static void image_attention_bf16(const blip_model *m, int layer, const float *q, size_t rows, float *out)
+{
+    const blip_decode_state *s = &m->dec;
+    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
+    size_t T = (size_t)m->config.image_tokens;
+    float scale = (float)(1.0 / sqrt((double)hd));
+    const uint16_t *kp = s->cross_kp + (size_t)layer * heads * s->kv_packed;
+    const uint16_t *vp = s->cross_vp + (size_t)layer * heads * s->kv_packed;
+#pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
+    for (size_t h = 0; h < heads; h++) {
+        float *qh = s->head_scratch + (size_t)omp_get_thread_num() * rows * (2 * hd + T), *p = qh + rows * hd;
+        float *oh = p + rows * T;
+        for (size_t r = 0; r < rows; r++) memcpy(qh + r * hd, q + r * H + h * hd, hd * sizeof(float));
+        bf16_panel K = {kp + h * s->kv_packed, T, hd}, Vt = {vp + h * s->kv_packed, hd, T};
+        m->kt.bf16.gemm_bf16(p, qh, &K, rows, NULL);
+        m->kt.nn.softmax(p, rows, T, scale);
+        m->kt.bf16.gemm_bf16(oh, p, &Vt, rows, NULL);
+        for (size_t r = 0; r < rows; r++) memcpy(out + r * H + h * hd, oh + r * hd, hd * sizeof(float));
+    }
+}
+
 static void cross_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, int prefill)
 {
     const blip_config *c = &m->config;
@@ -256,7 +305,9 @@ static void cross_attention(blip_model *m, int layer, const blip_bert_attention 
     gemm_epilogue eq = {a->q.bias, NULL, 0, NULL};
     linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
     const float *k = s->cross_k + (size_t)layer * T * H, *v = s->cross_v + (size_t)layer * T * H;
-    if (prefill) { /* the prompt's rows: a GEMM per head */
+    if (m->kv_bf16) {
+        image_attention_bf16(m, layer, s->q, rows, s->ctx);
+    } else if (prefill) { /* the prompt's rows: a GEMM per head */
         for (size_t h = 0; h < heads; h++) {
             attention_args at = {1, hd, rows, T, s->q + h * hd, H, k + h * T * hd, hd, v + h * T * hd, hd, s->ctx + h * hd,
                                  H, (float)(1.0 / sqrt((double)hd)), 0, 0, m->threads};
