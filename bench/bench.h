@@ -62,5 +62,11 @@ int stage_clip_text(bench_ctx *ctx, bench_result *r);
 int stage_clip_lists(bench_ctx *ctx, bench_result *r);
 int stage_e2e_booru(bench_ctx *ctx, bench_result *r);
 int stage_gemm_bf16(bench_ctx *ctx, bench_result *r);
+int stage_blip_image(bench_ctx *ctx, bench_result *r);
+int stage_blip_image_bf16(bench_ctx *ctx, bench_result *r);
+int stage_blip_decode_token(bench_ctx *ctx, bench_result *r);
+int stage_blip_decode_token_bf16(bench_ctx *ctx, bench_result *r);
+int stage_blip_decode_beam3(bench_ctx *ctx, bench_result *r);
+int stage_blip_decode_beam3_bf16(bench_ctx *ctx, bench_result *r);
 
 #endif

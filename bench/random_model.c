@@ -9,7 +9,7 @@
 #include "format/safetensors.h"
 
 typedef struct {
-    char name[64];
+    char name[128];
     st_dtype dtype;
     int rank;
     size_t shape[4];
@@ -57,8 +57,8 @@ static int no_fill(void *user, size_t offset, uint8_t *dst, size_t n, fmt_error 
     return fmt_fail(err, "unused");
 }
 
-/* meta: n_meta (key, value) pairs. */
-static int build(random_model *m, const spec *specs, size_t n, const char *const *meta, size_t n_meta)
+/* meta: NULL or pairs of key, value ending with NULL. */
+static int build(random_model *m, const spec *specs, size_t n, const char *const *meta)
 {
     st_writer w;
     st_writer_init(&w);
@@ -67,7 +67,7 @@ static int build(random_model *m, const spec *specs, size_t n, const char *const
     buf_init(&header, 0);
     size_t data = 0;
     int rc = 0;
-    for (size_t i = 0; i < n_meta && !rc; i++) rc = st_writer_meta(&w, meta[2 * i], meta[2 * i + 1], &err);
+    for (size_t i = 0; meta && meta[i] && !rc; i += 2) rc = st_writer_meta(&w, meta[i], meta[i + 1], &err);
     for (size_t i = 0; i < n && !rc; i++) {
         rc = st_writer_add_fill(&w, specs[i].name, specs[i].dtype, specs[i].rank, specs[i].shape, no_fill, NULL, &err);
         size_t numel = 1;
@@ -123,75 +123,99 @@ int random_deepdanbooru(random_model *m, int width_div, int n_tags, const char *
     spec *t = &specs[n++];
     snprintf(t->name, sizeof t->name, "tags");
     t->dtype = ST_U8, t->rank = 1, t->shape[0] = text_len, t->text = tags;
-    int rc = build(m, specs, n, NULL, 0);
+    int rc = build(m, specs, n, NULL);
     free(tags);
     free(specs);
     return rc;
 }
 
-/* ---- CLIP ------------------------------------------------------------------ */
+/* ---- building blocks ------------------------------------------------------------- */
 
-static spec *add_spec(spec *s, const char *name, st_dtype dtype, int rank, const size_t *shape, float scale,
-                      float offset)
+typedef struct {
+    spec *specs;
+    size_t n;
+    st_dtype matrix; /* dtype of rank ≥ 2 tensors */
+} spec_list;
+
+static void add_spec(spec_list *l, const char *name, int rank, const size_t *shape, float scale, float offset)
 {
+    spec *s = &l->specs[l->n++];
     snprintf(s->name, sizeof s->name, "%s", name);
-    s->dtype = rank >= 2 ? dtype : ST_F32, s->rank = rank, s->scale = scale, s->offset = offset;
-    for (int d = 0; d < rank; d++) s->shape[d] = shape[d];
-    return s + 1;
+    s->dtype = rank >= 2 ? l->matrix : ST_F32, s->rank = rank;
+    for (int i = 0; i < rank; i++) s->shape[i] = shape[i];
+    s->scale = scale, s->offset = offset;
 }
 
-/* One pre-norm block of width w: weights with variance 1/fan_in, the
- * branches' output projections damped so the residual stream stays O(1). */
-static spec *clip_block_specs(spec *s, const char *prefix, int i, size_t w, st_dtype dt)
+/* weight [out][in] uniform with unit gain, bias small */
+static void add_linear(spec_list *l, const char *prefix, size_t out, size_t in)
 {
-    char name[64];
-    size_t v[1] = {w}, v3[1] = {3 * w}, v4[1] = {4 * w}, in[2] = {3 * w, w}, sq[2] = {w, w}, fc[2] = {4 * w, w},
-           pr[2] = {w, 4 * w};
-    float a = sqrtf(3.0f / (float)w), b = sqrtf(3.0f / (float)(4 * w));
-#define BLOCK_SPEC(part, rank, shape, scale, offset) \
-    (snprintf(name, sizeof name, "%sresblocks.%d.%s", prefix, i, part), s = add_spec(s, name, dt, rank, shape, scale, offset))
-    BLOCK_SPEC("ln_1.weight", 1, v, 0.1f, 1.0f);
-    BLOCK_SPEC("ln_1.bias", 1, v, 0.1f, 0.0f);
-    BLOCK_SPEC("attn.in_proj_weight", 2, in, a, 0.0f);
-    BLOCK_SPEC("attn.in_proj_bias", 1, v3, 0.02f, 0.0f);
-    BLOCK_SPEC("attn.out_proj.weight", 2, sq, 0.3f * a, 0.0f);
-    BLOCK_SPEC("attn.out_proj.bias", 1, v, 0.02f, 0.0f);
-    BLOCK_SPEC("ln_2.weight", 1, v, 0.1f, 1.0f);
-    BLOCK_SPEC("ln_2.bias", 1, v, 0.1f, 0.0f);
-    BLOCK_SPEC("mlp.c_fc.weight", 2, fc, a, 0.0f);
-    BLOCK_SPEC("mlp.c_fc.bias", 1, v4, 0.02f, 0.0f);
-    BLOCK_SPEC("mlp.c_proj.weight", 2, pr, 0.3f * b, 0.0f);
-    BLOCK_SPEC("mlp.c_proj.bias", 1, v, 0.02f, 0.0f);
-#undef BLOCK_SPEC
-    return s;
+    char name[128];
+    size_t w[2] = {out, in};
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    add_spec(l, name, 2, w, sqrtf(3.0f / (float)in), 0);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    add_spec(l, name, 1, &out, 0.02f, 0);
+}
+
+static void add_norm(spec_list *l, const char *prefix, size_t n)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    add_spec(l, name, 1, &n, 0.1f, 1.0f);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    add_spec(l, name, 1, &n, 0.02f, 0);
+}
+
+static void add_bert_attention(spec_list *l, const char *prefix, size_t H, size_t kv_in)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s.self.query", prefix), add_linear(l, p, H, H);
+    snprintf(p, sizeof p, "%s.self.key", prefix), add_linear(l, p, H, kv_in);
+    snprintf(p, sizeof p, "%s.self.value", prefix), add_linear(l, p, H, kv_in);
+    snprintf(p, sizeof p, "%s.output.dense", prefix), add_linear(l, p, H, H);
+    snprintf(p, sizeof p, "%s.output.LayerNorm", prefix), add_norm(l, p, H);
+}
+
+/* ---- CLIP ------------------------------------------------------------------ */
+
+/* One pre-norm block of width w, the branches' output projections damped
+ * so the residual stream stays O(1) through the tower. */
+static void add_clip_block(spec_list *l, const char *prefix, int i, size_t w)
+{
+    char p[128];
+    size_t v3 = 3 * w, in[2] = {3 * w, w};
+#define CB(s) (snprintf(p, sizeof p, "%sresblocks.%d.%s", prefix, i, s), p)
+    add_norm(l, CB("ln_1"), w), add_norm(l, CB("ln_2"), w);
+    add_spec(l, CB("attn.in_proj_weight"), 2, in, sqrtf(3.0f / (float)w), 0);
+    add_spec(l, CB("attn.in_proj_bias"), 1, &v3, 0.02f, 0);
+    add_linear(l, CB("attn.out_proj"), w, w), add_linear(l, CB("mlp.c_fc"), 4 * w, w);
+    add_linear(l, CB("mlp.c_proj"), w, 4 * w);
+#undef CB
+    l->specs[l->n - 2].scale *= 0.3f, l->specs[l->n - 6].scale *= 0.3f; /* c_proj, out_proj weights */
 }
 
 int random_clip(random_model *m, const random_clip_config *c, const char *dtype)
 {
-    st_dtype dt = strcmp(dtype, "BF16") ? ST_F32 : ST_BF16;
-    size_t n_specs = 12 * (size_t)(c->vision_layers + c->text_layers) + 16;
-    spec *specs = calloc(n_specs, sizeof *specs), *s = specs;
-    if (!specs) return -1;
+    spec_list l = {calloc(12 * (size_t)(c->vision_layers + c->text_layers) + 16, sizeof(spec)), 0,
+                   strcmp(dtype, "BF16") ? ST_F32 : ST_BF16};
+    if (!l.specs) return -1;
     size_t wv = (size_t)c->vision_width, wt = (size_t)c->text_width, e = (size_t)c->embed_dim;
     size_t p = (size_t)c->patch, grid = (size_t)(c->image_size / c->patch);
-    size_t conv[4] = {wv, 3, p, p}, pos[2] = {grid * grid + 1, wv}, vproj[2] = {wv, e}, v[1] = {wv};
-    size_t tok[2] = {(size_t)c->vocab_size, wt}, tpos[2] = {77, wt}, tproj[2] = {wt, e}, t1[1] = {wt};
-    s = add_spec(s, "visual.conv1.weight", dt, 4, conv, sqrtf(3.0f / (float)(3 * p * p)), 0.0f);
-    s = add_spec(s, "visual.class_embedding", dt, 1, v, 0.05f, 0.0f);
-    s = add_spec(s, "visual.positional_embedding", dt, 2, pos, 0.05f, 0.0f);
-    s = add_spec(s, "visual.ln_pre.weight", dt, 1, v, 0.1f, 1.0f);
-    s = add_spec(s, "visual.ln_pre.bias", dt, 1, v, 0.1f, 0.0f);
-    for (int i = 0; i < c->vision_layers; i++) s = clip_block_specs(s, "visual.transformer.", i, wv, dt);
-    s = add_spec(s, "visual.ln_post.weight", dt, 1, v, 0.1f, 1.0f);
-    s = add_spec(s, "visual.ln_post.bias", dt, 1, v, 0.1f, 0.0f);
-    s = add_spec(s, "visual.proj", dt, 2, vproj, sqrtf(3.0f / (float)wv), 0.0f);
-    s = add_spec(s, "token_embedding.weight", dt, 2, tok, 0.05f, 0.0f);
-    s = add_spec(s, "positional_embedding", dt, 2, tpos, 0.01f, 0.0f);
-    for (int i = 0; i < c->text_layers; i++) s = clip_block_specs(s, "transformer.", i, wt, dt);
-    s = add_spec(s, "ln_final.weight", dt, 1, t1, 0.1f, 1.0f);
-    s = add_spec(s, "ln_final.bias", dt, 1, t1, 0.1f, 0.0f);
-    s = add_spec(s, "text_projection", dt, 2, tproj, sqrtf(3.0f / (float)wt), 0.0f);
-    s = add_spec(s, "logit_scale", dt, 0, NULL, 0.0f, 4.6052f);
+    size_t conv[4] = {wv, 3, p, p}, pos[2] = {grid * grid + 1, wv}, vproj[2] = {wv, e};
+    size_t tok[2] = {(size_t)c->vocab_size, wt}, tpos[2] = {77, wt}, tproj[2] = {wt, e};
+    add_spec(&l, "visual.conv1.weight", 4, conv, sqrtf(3.0f / (float)(3 * p * p)), 0);
+    add_spec(&l, "visual.class_embedding", 1, &wv, 0.05f, 0);
+    add_spec(&l, "visual.positional_embedding", 2, pos, 0.05f, 0);
+    add_norm(&l, "visual.ln_pre", wv);
+    for (int i = 0; i < c->vision_layers; i++) add_clip_block(&l, "visual.transformer.", i, wv);
+    add_norm(&l, "visual.ln_post", wv);
+    add_spec(&l, "visual.proj", 2, vproj, sqrtf(3.0f / (float)wv), 0);
+    add_spec(&l, "token_embedding.weight", 2, tok, 0.05f, 0);
+    add_spec(&l, "positional_embedding", 2, tpos, 0.01f, 0);
+    for (int i = 0; i < c->text_layers; i++) add_clip_block(&l, "transformer.", i, wt);
+    add_norm(&l, "ln_final", wt);
+    add_spec(&l, "text_projection", 2, tproj, sqrtf(3.0f / (float)wt), 0);
+    add_spec(&l, "logit_scale", 0, NULL, 0, 4.6052f);
     char config[512];
     snprintf(config, sizeof config,
              "{\"embed_dim\": %d, \"image_size\": %d, \"patch\": %d, \"vision_width\": %d, \"vision_layers\": %d, "
@@ -199,13 +223,66 @@ int random_clip(random_model *m, const random_clip_config *c, const char *dtype)
              "\"text_layers\": %d, \"text_heads\": %d, \"eps\": 1e-5}",
              c->embed_dim, c->image_size, c->patch, c->vision_width, c->vision_layers, c->vision_width / 64,
              c->vocab_size, c->text_width, c->text_layers, c->text_width / 64);
-    const char *meta[] = {"unprompt.kind", "clip", "unprompt.config", config, "unprompt.dtype", dtype};
-    int rc = build(m, specs, (size_t)(s - specs), meta, 3);
-    free(specs);
+    const char *meta[] = {"unprompt.kind", "clip", "unprompt.config", config, "unprompt.dtype",
+                          l.matrix == ST_BF16 ? "bf16" : "f32", NULL};
+    int rc = build(m, l.specs, l.n, meta);
+    free(l.specs);
     return rc;
 }
 
 const random_clip_config random_clip_vit_l14 = {768, 224, 14, 1024, 24, 49408, 768, 12};
+
+/* ---- BLIP ---------------------------------------------------------------------- */
+
+int random_blip(random_model *m, const char *dtype)
+{
+    /* model_base_caption_capfilt_large: ViT-B/16 at 384 px, BERT base with
+     * cross-attention, vocabulary 30522 + [DEC] + [ENC] */
+    const size_t S = 384, P = 16, Wv = 768, Lv = 12, Mv = 3072, H = 768, Lt = 12, I = 3072, V = 30524, Pmax = 512;
+    const size_t T = (S / P) * (S / P) + 1;
+    spec_list l = {calloc(64 + Lv * 12 + Lt * 26, sizeof(spec)), 0, strcmp(dtype, "BF16") ? ST_F32 : ST_BF16};
+    if (!l.specs) return -1;
+    char p[128];
+    size_t conv[4] = {Wv, 3, P, P}, cls[3] = {1, 1, Wv}, pos[3] = {1, T, Wv}, word[2] = {V, H}, tpos[2] = {Pmax, H};
+    add_spec(&l, "visual_encoder.patch_embed.proj.weight", 4, conv, sqrtf(3.0f / (float)(3 * P * P)), 0);
+    add_spec(&l, "visual_encoder.patch_embed.proj.bias", 1, &Wv, 0.02f, 0);
+    add_spec(&l, "visual_encoder.cls_token", 3, cls, 0.02f, 0);
+    add_spec(&l, "visual_encoder.pos_embed", 3, pos, 0.02f, 0);
+    for (size_t i = 0; i < Lv; i++) {
+#define VB(s) (snprintf(p, sizeof p, "visual_encoder.blocks.%zu.%s", i, s), p)
+        add_norm(&l, VB("norm1"), Wv), add_norm(&l, VB("norm2"), Wv);
+        add_linear(&l, VB("attn.qkv"), 3 * Wv, Wv), add_linear(&l, VB("attn.proj"), Wv, Wv);
+        add_linear(&l, VB("mlp.fc1"), Mv, Wv), add_linear(&l, VB("mlp.fc2"), Wv, Mv);
+#undef VB
+    }
+    add_norm(&l, "visual_encoder.norm", Wv);
+    add_spec(&l, "text_decoder.bert.embeddings.word_embeddings.weight", 2, word, 0.05f, 0);
+    add_spec(&l, "text_decoder.bert.embeddings.position_embeddings.weight", 2, tpos, 0.02f, 0);
+    add_norm(&l, "text_decoder.bert.embeddings.LayerNorm", H);
+    for (size_t i = 0; i < Lt; i++) {
+#define TL(s) (snprintf(p, sizeof p, "text_decoder.bert.encoder.layer.%zu.%s", i, s), p)
+        add_bert_attention(&l, TL("attention"), H, H);
+        add_bert_attention(&l, TL("crossattention"), H, Wv);
+        add_linear(&l, TL("intermediate.dense"), I, H), add_linear(&l, TL("output.dense"), H, I);
+        add_norm(&l, TL("output.LayerNorm"), H);
+#undef TL
+    }
+    add_linear(&l, "text_decoder.cls.predictions.transform.dense", H, H);
+    add_norm(&l, "text_decoder.cls.predictions.transform.LayerNorm", H);
+    add_spec(&l, "text_decoder.cls.predictions.bias", 1, &V, 0.02f, 0);
+    char config[512];
+    snprintf(config, sizeof config,
+             "{\"image_size\":%zu,\"patch\":%zu,\"vision_width\":%zu,\"vision_layers\":%zu,\"vision_heads\":12,"
+             "\"vision_mlp\":%zu,\"vision_eps\":1e-6,\"text_width\":%zu,\"text_layers\":%zu,\"text_heads\":12,"
+             "\"text_intermediate\":%zu,\"vocab_size\":%zu,\"max_positions\":%zu,\"text_eps\":1e-12,"
+             "\"bos_id\":30522,\"sep_id\":102,\"pad_id\":0}",
+             S, P, Wv, Lv, Mv, H, Lt, I, V, Pmax);
+    const char *meta[] = {"unprompt.kind", "blip", "unprompt.dtype", l.matrix == ST_BF16 ? "bf16" : "f32",
+                          "unprompt.config", config, NULL};
+    int rc = build(m, l.specs, l.n, meta);
+    free(l.specs);
+    return rc;
+}
 
 int random_model_save(const random_model *m, const char *path)
 {

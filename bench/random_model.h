@@ -21,6 +21,10 @@ typedef struct {
 } random_clip_config;
 extern const random_clip_config random_clip_vit_l14;
 int random_clip(random_model *m, const random_clip_config *c, const char *dtype);
+/* BLIP base captioner (ViT-B/16 at 384 px, BERT base decoder with
+ * cross-attention, vocabulary 30524): weights/FORMAT.md names and config;
+ * dtype "F32" or "BF16" for the matrices. */
+int random_blip(random_model *m, const char *dtype);
 /* Write it to a file (for the stages that go through the public API). */
 int random_model_save(const random_model *m, const char *path);
 void random_model_free(random_model *m);

@@ -2,13 +2,13 @@
  * against it, matrices used in place (f32), converted (f16) or packed for
  * the bf16 GEMM (bf16); the image encoder's arena sized for one image. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/blip_internal.h"
 #include "engine/threads.h"
-#include "format/buf.h"
 #include "format/json.h"
 #include "kernels/attention.h"
 
@@ -322,6 +322,9 @@ static int vision_alloc(blip_model *m, fmt_error *err)
     size_t counts[8] = {T * W, T * W, T * W, 3 * T * W, T * W, T * (size_t)c->vision_mlp,
                         attention_scratch(T, m->threads), conv2d_scratch(3, c->patch, m->threads)};
     size_t total = 0;
+    double exact = 0;
+    for (int i = 0; i < 8; i++) exact += ((double)counts[i] + 16) * sizeof(float);
+    if (exact > (double)(SIZE_MAX / 2)) return fmt_fail(err, "blip: the image encoder's activations do not fit in memory");
     for (int i = 0; i < 8; i++) total += arena_block_size(counts[i] * sizeof(float));
     if (arena_init(&s->mem, total)) return fmt_fail(err, "blip: cannot allocate %zu MB for the image encoder", total >> 20);
     float **dst[8] = {&s->x, &s->x2, &s->h, &s->qkv, &s->ctx, &s->mlp, &s->attn_scratch, &s->conv_scratch};
@@ -341,6 +344,7 @@ int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, 
         blip_free(m);
         return -1;
     }
+    m->kv_bf16 = m->weights.layers[0].cross.k.w.f32 == NULL;
     *out = m;
     return 0;
 }

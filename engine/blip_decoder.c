@@ -9,12 +9,13 @@
  *
  * Every beam's row goes through each matrix together (M = beams), so a step
  * reads each weight once: decoding is bound by the weight bytes read. */
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "engine/blip_internal.h"
-#include "format/buf.h"
 #include "kernels/attention.h"
 
 /* ---- state ---------------------------------------------------------------------- */
@@ -36,21 +37,30 @@ static size_t decode_plan(blip_model *m, blip_block *b, int beams, size_t cap_le
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
     size_t B = (size_t)beams, H = (size_t)c->text_width, L = (size_t)c->text_layers, T = (size_t)c->image_tokens;
-    size_t I = (size_t)c->text_intermediate, n = 0, total = 0, keys = T > cap_len ? T : cap_len;
+    size_t inter = (size_t)c->text_intermediate, n = 0, total = 0, keys = T > cap_len ? T : cap_len;
     /* The same sums in double tell whether any size_t product wrapped. */
     double exact = (double)B * (double)L * 2.0 * (double)cap_len * (double)H * 8.0 +
-                   (double)L * (double)T * (double)H * 8.0 + (double)rows * (double)(8 * H + I) * 4.0 +
-                   (double)keys * 64.0 * (double)m->threads * 4.0;
+                   (double)L * (double)T * (double)H * 8.0 + (double)rows * (double)(8 * H + inter) * 4.0 +
+                   (double)keys * 64.0 * (double)m->threads * 4.0 + (double)m->threads * (double)rows * (double)(2 * H + T) * 4.0;
     if (exact > (double)(SIZE_MAX / 4)) return 0;
     size_t cache = B * L * 2 * cap_len * H;
 #define PLAN(ptr, count, size) (b[n++] = (blip_block){(void **)&(ptr), (count) * (size)})
-    PLAN(s->cross_k, L * T * H, sizeof(float));
-    PLAN(s->cross_v, L * T * H, sizeof(float));
+    size_t heads = (size_t)c->text_heads, hd = H / heads;
+    size_t kp = gemm_bf16_packed_size(T, hd), vp = gemm_bf16_packed_size(hd, T);
+    s->kv_packed = ((kp > vp ? kp : vp) + 31) / 32 * 32;
+    size_t f32_kv = m->kv_bf16 ? 1 : L * T * H, bf16_kv = m->kv_bf16 ? L * heads * s->kv_packed : 1;
+    PLAN(s->cross_k, f32_kv, sizeof(float));
+    PLAN(s->cross_v, f32_kv, sizeof(float));
+    PLAN(s->cross_kp, bf16_kv, sizeof(uint16_t));
+    PLAN(s->cross_vp, bf16_kv, sizeof(uint16_t));
+    PLAN(s->kv_tmp, T * H, sizeof(float));
+    PLAN(s->head_tmp, T * hd, sizeof(float));
+    PLAN(s->head_scratch, (size_t)m->threads * rows * (2 * hd + T), sizeof(float));
     PLAN(s->cache, cache, sizeof(float));
     PLAN(s->cache_tmp, B > 1 ? cache : 1, sizeof(float));
     float **rows_h[] = {&s->x, &s->h, &s->q, &s->k, &s->v, &s->ctx, &s->head};
     for (size_t i = 0; i < sizeof rows_h / sizeof rows_h[0]; i++) PLAN(*rows_h[i], rows * H, sizeof(float));
-    PLAN(s->ffn, rows * I, sizeof(float));
+    PLAN(s->ffn, rows * inter, sizeof(float));
     PLAN(s->attn_scratch, attention_scratch(keys, m->threads), sizeof(float));
     PLAN(s->saved, B, 1);
 #undef PLAN
@@ -81,16 +91,45 @@ int blip_decode_reserve(blip_model *m, int beams, size_t cap_len, size_t rows, f
 
 /* ---- image keys and values ------------------------------------------------------ */
 
+/* [T][H] → [heads][T][head_dim]: each head's keys contiguous, so a decoding
+ * step reads them as one small matrix. */
+static void to_head_major(float *dst, const float *src, size_t T, size_t heads, size_t hd)
+{
+    for (size_t h = 0; h < heads; h++)
+        for (size_t t = 0; t < T; t++) memcpy(dst + (h * T + t) * hd, src + t * heads * hd + h * hd, hd * sizeof(float));
+}
+
+/* bf16: each head's keys [T][hd] packed as weights of T outputs, its values
+ * transposed [hd][T] as weights of hd outputs. */
+static void pack_heads(blip_model *m, uint16_t *dst, const float *src, int transpose)
+{
+    blip_decode_state *s = &m->dec;
+    size_t T = (size_t)m->config.image_tokens, heads = (size_t)m->config.text_heads;
+    size_t H = (size_t)m->config.text_width, hd = H / heads;
+    for (size_t h = 0; h < heads; h++) {
+        for (size_t t = 0; t < T; t++)
+            for (size_t i = 0; i < hd; i++) s->head_tmp[transpose ? i * T + t : t * hd + i] = src[t * H + h * hd + i];
+        if (transpose) gemm_bf16_pack_f32(dst + h * s->kv_packed, s->head_tmp, hd, T);
+        else gemm_bf16_pack_f32(dst + h * s->kv_packed, s->head_tmp, T, hd);
+    }
+}
+
 void blip_cross_kv(blip_model *m, const float *image_embeds)
 {
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
     size_t T = (size_t)c->image_tokens, H = (size_t)c->text_width, Wv = (size_t)c->vision_width;
+    size_t heads = (size_t)c->text_heads, hd = H / heads;
     for (int l = 0; l < c->text_layers; l++) {
         const blip_bert_attention *a = &m->weights.layers[l].cross;
         gemm_epilogue ek = {a->k.bias, NULL, 0, NULL}, ev = {a->v.bias, NULL, 0, NULL};
-        linear_run(&m->kt.linalg, s->cross_k + (size_t)l * T * H, image_embeds, &a->k.w, T, H, Wv, &ek);
-        linear_run(&m->kt.linalg, s->cross_v + (size_t)l * T * H, image_embeds, &a->v.w, T, H, Wv, &ev);
+        size_t at = (size_t)l * heads * s->kv_packed;
+        linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->k.w, T, H, Wv, &ek);
+        if (m->kv_bf16) pack_heads(m, s->cross_kp + at, s->kv_tmp, 0);
+        else to_head_major(s->cross_k + (size_t)l * T * H, s->kv_tmp, T, heads, hd);
+        linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->v.w, T, H, Wv, &ev);
+        if (m->kv_bf16) pack_heads(m, s->cross_vp + at, s->kv_tmp, 1);
+        else to_head_major(s->cross_v + (size_t)l * T * H, s->kv_tmp, T, heads, hd);
     }
 }
 
@@ -152,6 +191,51 @@ static void embed(blip_model *m, const int *ids, size_t rows, size_t pos, int pr
     m->kt.nn.layernorm(m->dec.x, m->dec.x, w->emb_ln.gamma, w->emb_ln.beta, rows, H, c->text_eps);
 }
 
+/* Self-attention of one decoding row over its beam's cached keys (a few
+ * dozen): dot products and a weighted sum, per head. */
+static void cached_attention(const blip_model *m, const float *q, const float *k, const float *v, size_t lk, float *out,
+                             float *p)
+{
+    const nn_kernels *nn = &m->kt.nn;
+    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
+    float scale = (float)(1.0 / sqrt((double)hd));
+    for (size_t h = 0; h < heads; h++) {
+        const float *qh = q + h * hd;
+        float *o = out + h * hd;
+        for (size_t t = 0; t < lk; t++) p[t] = nn->dot(qh, k + t * H + h * hd, hd);
+        nn->softmax(p, 1, lk, scale);
+        memset(o, 0, hd * sizeof *o);
+        for (size_t t = 0; t < lk; t++) {
+            const float *vt = v + t * H + h * hd;
+            for (size_t i = 0; i < hd; i++) o[i] += p[t] * vt[i];
+        }
+    }
+}
+
+/* Cross-attention of `rows` decoding rows (the beams) over the image's keys,
+ * head-major: per head, for each row, two GEMVs over the head's
+ * [T][head_dim] keys and values, which stay in cache from one row to the
+ * next (a GEMM would re-pack them every step). Heads shared among threads. */
+static void image_attention(const blip_model *m, const float *q, size_t rows, const float *k, const float *v,
+                            float *out, float *scratch)
+{
+    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
+    size_t T = (size_t)m->config.image_tokens;
+    float scale = (float)(1.0 / sqrt((double)hd));
+#pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
+    for (size_t h = 0; h < heads; h++) {
+        float *p = scratch + (size_t)omp_get_thread_num() * T;
+        const float *kh = k + h * T * hd, *vh = v + h * T * hd;
+        for (size_t r = 0; r < rows; r++) {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)T, (blasint)hd, 1.0f, kh, (blasint)hd, q + r * H + h * hd,
+                        1, 0.0f, p, 1);
+            m->kt.nn.softmax(p, 1, T, scale);
+            cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)T, (blasint)hd, 1.0f, vh, (blasint)hd, p, 1, 0.0f,
+                        out + r * H + h * hd, 1);
+        }
+    }
+}
+
 /* x = LN(x + o(ctx)): BertSelfOutput. */
 static void attention_output(blip_model *m, const blip_bert_attention *a, size_t rows)
 {
@@ -184,15 +268,36 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
             float *kc = cache_at(m, s->cache, (int)b, layer, 0), *vc = cache_at(m, s->cache, (int)b, layer, 1);
             memcpy(kc + pos * H, s->k + b * H, H * sizeof(float));
             memcpy(vc + pos * H, s->v + b * H, H * sizeof(float));
-            attention_args at = {heads, hd, 1, pos + 1, s->q + b * H, H, kc, H, vc, H, s->ctx + b * H, H, scale, 0, 0,
-                                 m->threads};
-            attention(&m->kt.nn, &at, s->attn_scratch);
+            cached_attention(m, s->q + b * H, kc, vc, pos + 1, s->ctx + b * H, s->attn_scratch);
         }
     }
     attention_output(m, a, rows);
 }
 
-static void cross_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows)
+/* The same with bf16 keys/values, any number of rows: per head, scores =
+ * Q_h K_hᵀ and out = P V_h as two bf16 GEMMs (the rows of Q_h gathered). */
+static void image_attention_bf16(const blip_model *m, int layer, const float *q, size_t rows, float *out)
+{
+    const blip_decode_state *s = &m->dec;
+    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
+    size_t T = (size_t)m->config.image_tokens;
+    float scale = (float)(1.0 / sqrt((double)hd));
+    const uint16_t *kp = s->cross_kp + (size_t)layer * heads * s->kv_packed;
+    const uint16_t *vp = s->cross_vp + (size_t)layer * heads * s->kv_packed;
+#pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
+    for (size_t h = 0; h < heads; h++) {
+        float *qh = s->head_scratch + (size_t)omp_get_thread_num() * rows * (2 * hd + T), *p = qh + rows * hd;
+        float *oh = p + rows * T;
+        for (size_t r = 0; r < rows; r++) memcpy(qh + r * hd, q + r * H + h * hd, hd * sizeof(float));
+        bf16_panel K = {kp + h * s->kv_packed, T, hd}, Vt = {vp + h * s->kv_packed, hd, T};
+        m->kt.bf16.gemm_bf16(p, qh, &K, rows, NULL);
+        m->kt.nn.softmax(p, rows, T, scale);
+        m->kt.bf16.gemm_bf16(oh, p, &Vt, rows, NULL);
+        for (size_t r = 0; r < rows; r++) memcpy(out + r * H + h * hd, oh + r * hd, hd * sizeof(float));
+    }
+}
+
+static void cross_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, int prefill)
 {
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
@@ -200,19 +305,27 @@ static void cross_attention(blip_model *m, int layer, const blip_bert_attention 
     gemm_epilogue eq = {a->q.bias, NULL, 0, NULL};
     linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
     const float *k = s->cross_k + (size_t)layer * T * H, *v = s->cross_v + (size_t)layer * T * H;
-    attention_args at = {heads, hd, rows, T, s->q, H, k, H, v, H, s->ctx, H, (float)(1.0 / sqrt((double)hd)), 0, 0,
-                         m->threads};
-    attention(&m->kt.nn, &at, s->attn_scratch);
+    if (m->kv_bf16) {
+        image_attention_bf16(m, layer, s->q, rows, s->ctx);
+    } else if (prefill) { /* the prompt's rows: a GEMM per head */
+        for (size_t h = 0; h < heads; h++) {
+            attention_args at = {1, hd, rows, T, s->q + h * hd, H, k + h * T * hd, hd, v + h * T * hd, hd, s->ctx + h * hd,
+                                 H, (float)(1.0 / sqrt((double)hd)), 0, 0, m->threads};
+            attention(&m->kt.nn, &at, s->attn_scratch);
+        }
+    } else {
+        image_attention(m, s->q, rows, k, v, s->ctx, s->attn_scratch);
+    }
     attention_output(m, a, rows);
 }
 
 static void feed_forward(blip_model *m, const blip_bert_layer *l, size_t rows)
 {
     blip_decode_state *s = &m->dec;
-    size_t H = (size_t)m->config.text_width, I = (size_t)m->config.text_intermediate;
+    size_t H = (size_t)m->config.text_width, inter = (size_t)m->config.text_intermediate;
     gemm_epilogue e1 = {l->inter.bias, NULL, 0, m->kt.nn.gelu}, e2 = {l->out.bias, s->x, H, NULL};
-    linear_run(&m->kt.linalg, s->ffn, s->x, &l->inter.w, rows, I, H, &e1);
-    linear_run(&m->kt.linalg, s->h, s->ffn, &l->out.w, rows, H, I, &e2);
+    linear_run(&m->kt.linalg, s->ffn, s->x, &l->inter.w, rows, inter, H, &e1);
+    linear_run(&m->kt.linalg, s->h, s->ffn, &l->out.w, rows, H, inter, &e2);
     m->kt.nn.layernorm(s->x, s->h, l->ln_out.gamma, l->ln_out.beta, rows, H, m->config.text_eps);
 }
 
@@ -222,7 +335,7 @@ void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, in
     for (int l = 0; l < m->config.text_layers; l++) {
         const blip_bert_layer *layer = &m->weights.layers[l];
         self_attention(m, l, &layer->self, rows, pos, prefill);
-        cross_attention(m, l, &layer->cross, rows);
+        cross_attention(m, l, &layer->cross, rows, prefill);
         feed_forward(m, layer, rows);
     }
 }

@@ -71,7 +71,15 @@ typedef struct {
     int beams;       /* sized for this many beams, */
     size_t cap_len;  /* sequences this long, */
     size_t rows;     /* this many rows per forward */
-    float *cross_k, *cross_v; /* [layers][tokens][H]: the image's keys / values */
+    /* The image's keys and values, per layer and head: f32 [tokens][head_dim]
+     * each, or with bf16 weights, packed for the bf16 GEMM (K_h as [tokens]
+     * rows of head_dim, V_h transposed), half the bytes to read per step. */
+    float *cross_k, *cross_v;    /* f32: [layers][heads][tokens][head_dim] */
+    uint16_t *cross_kp, *cross_vp; /* bf16: [layers][heads][kv_packed] */
+    size_t kv_packed;            /* elements per packed head (64-byte multiple) */
+    float *kv_tmp;               /* [tokens][H] */
+    float *head_tmp;             /* [tokens][head_dim] */
+    float *head_scratch;         /* per thread: [rows][head_dim + tokens + head_dim] */
     float *cache, *cache_tmp; /* [beams][layers][2][cap_len][H] self-attention K, V */
     float *x, *h, *q, *k, *v, *ctx, *ffn, *head; /* [rows][H or I] */
     float *attn_scratch;
@@ -85,6 +93,7 @@ struct blip_model {
     blip_decode_state dec;
     kernel_table kt;
     int threads;
+    int kv_bf16; /* the image's keys/values kept as bf16 (the model has bf16 weights) */
 };
 
 /* blip_decoder.c */

@@ -106,11 +106,13 @@ static void split(size_t n, size_t parts, size_t i, size_t *lo, size_t *hi)
 }
 
 /* One task: panels [p0, p1) × row blocks [mb0, mb1). */
-static void drive_task(const gemm_bf16_micro *mk, float *C, const float *A, const bf16_panel *W, size_t M,
+#define GEMM_BF16_ABUF (GEMM_BF16_MAX_MR * (GEMM_BF16_MAX_KC + 32) * 4)
+
+static void drive_task(const gemm_bf16_micro *mk, size_t kc, float *C, const float *A, const bf16_panel *W, size_t M,
                        size_t p0, size_t p1, size_t mb0, size_t mb1, const gemm_epilogue *ep)
 {
-    _Alignas(64) unsigned char abuf[GEMM_BF16_MAX_MR * (GEMM_BF16_MAX_KC + 32) * 4];
-    size_t N = W->N, K = W->K, kpairs = K / 2 + (K & 1), mr = (size_t)mk->mr, kc = (size_t)mk->kc;
+    _Alignas(64) unsigned char abuf[GEMM_BF16_ABUF];
+    size_t N = W->N, K = W->K, kpairs = K / 2 + (K & 1), mr = (size_t)mk->mr;
     size_t panel_len = kpairs * 2 * GEMM_BF16_NR;
     size_t n_lo = p0 * GEMM_BF16_NR, n_hi = p1 * GEMM_BF16_NR < N ? p1 * GEMM_BF16_NR : N;
     for (size_t k0 = 0; k0 < K; k0 += kc) {
@@ -133,6 +135,11 @@ static void drive_task(const gemm_bf16_micro *mk, float *C, const float *A, cons
 
 /* Below this many multiply-adds one thread is faster than waking the team. */
 #define GEMM_BF16_PARALLEL_MIN (1u << 20)
+/* With one block of rows (decoding: M is the number of beams) the product
+ * reads each weight once and is bound by memory bandwidth, so it is shared
+ * by weight bytes instead: from this many weights on, in at least 4 column
+ * chunks per thread. */
+#define GEMM_BF16_GEMV_PARALLEL_MIN (1u << 17)
 
 void gemm_bf16_drive(const gemm_bf16_micro *mk, float *C, const float *A, const bf16_panel *W, size_t M,
                      const gemm_epilogue *ep)
@@ -145,8 +152,18 @@ void gemm_bf16_drive(const gemm_bf16_micro *mk, float *C, const float *A, const 
         return;
     }
     size_t panels = (N + GEMM_BF16_NR - 1) / GEMM_BF16_NR, mblocks = (M + (size_t)mk->mr - 1) / (size_t)mk->mr;
-    size_t ncp = (size_t)mk->ncp, chunks = (panels + ncp - 1) / ncp;
+    size_t ncp = (size_t)mk->ncp, kc = (size_t)mk->kc;
     int nt = (double)M * (double)N * (double)K < GEMM_BF16_PARALLEL_MIN ? 1 : omp_get_max_threads();
+    if (mblocks == 1 && (double)N * (double)K >= GEMM_BF16_GEMV_PARALLEL_MIN) {
+        nt = omp_get_max_threads();
+        size_t per = panels / (4 * (size_t)nt);
+        ncp = per < 1 ? 1 : per < ncp ? per : ncp;
+        /* few rows: all of K in one block when A fits the buffer, so each
+         * panel is read start to end once */
+        size_t lda_buf = K + 1 + 64 / (size_t)mk->a_bytes;
+        if (M * lda_buf * (size_t)mk->a_bytes <= GEMM_BF16_ABUF) kc = K + (K & 1);
+    }
+    size_t chunks = (panels + ncp - 1) / ncp;
     /* Tasks: column chunks × row groups, at least 4 per thread when the
      * rows allow, handed out dynamically: on a machine shared with other
      * work a thread that gets less CPU takes fewer tasks. */
@@ -157,7 +174,7 @@ void gemm_bf16_drive(const gemm_bf16_micro *mk, float *C, const float *A, const 
     for (size_t t = 0; t < tasks; t++) {
         size_t c = t % chunks, mb0, mb1;
         split(mblocks, mgroups, t / chunks, &mb0, &mb1);
-        drive_task(mk, C, A, W, M, c * ncp, (c + 1) * ncp < panels ? (c + 1) * ncp : panels, mb0, mb1, ep);
+        drive_task(mk, kc, C, A, W, M, c * ncp, (c + 1) * ncp < panels ? (c + 1) * ncp : panels, mb0, mb1, ep);
     }
 }
 

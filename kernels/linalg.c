@@ -28,6 +28,10 @@ static void apply_epilogue(float *C, size_t ldc, size_t r0, size_t r1, size_t c0
     }
 }
 
+/* Up to this many rows, products run as blocked GEMVs (see linear_slice). */
+#define LINEAR_FEW_ROWS 8
+#define LINEAR_FEW_ROWS_BLOCK (256u << 10) /* bytes of weights per block */
+
 /* One thread's share: C[r0:r1][c0:c1] by single-threaded OpenBLAS. */
 static void linear_slice(float *C, const float *A, const float *W, size_t N, size_t K, size_t r0, size_t r1,
                          size_t c0, size_t c1, const gemm_epilogue *ep)
@@ -40,6 +44,18 @@ static void linear_slice(float *C, const float *A, const float *W, size_t N, siz
     } else if (m == 1) {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)n, (blasint)K, 1.0f, W + c0 * K, (blasint)K, A + r0 * K, 1,
                     0.0f, c, 1);
+    } else if (m <= LINEAR_FEW_ROWS) {
+        /* A few rows (decoding with beams): GEMVs over blocks of weight rows
+         * small enough to stay in L2 while every row of A passes, so the
+         * weights come from memory once; sgemm would re-pack all of them. */
+        size_t nb = LINEAR_FEW_ROWS_BLOCK / (K * sizeof *W);
+        nb = nb < 16 ? 16 : nb / 16 * 16;
+        for (size_t j = 0; j < n; j += nb) {
+            size_t cols = n - j < nb ? n - j : nb;
+            for (size_t r = 0; r < m; r++)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)cols, (blasint)K, 1.0f, W + (c0 + j) * K, (blasint)K,
+                            A + (r0 + r) * K, 1, 0.0f, c + r * N + j, 1);
+        }
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)K, 1.0f, A + r0 * K,
                     (blasint)K, W + c0 * K, (blasint)K, 0.0f, c, (blasint)N);

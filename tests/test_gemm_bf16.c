@@ -205,7 +205,9 @@ static void check_against_scalar(const char *level)
     CHECK_STR(t.bf16.name, level);
     kernels_init_level(&ref, "scalar");
     int bf16 = !strcmp(level, "avx512bf16");
-    static const size_t extra[][3] = {{40, 300, 1030}, {30, 300, 513}, {2, 4096, 64}, {300, 33, 2}};
+    /* the last three: few rows, read as GEMVs (all of K in one block when A fits) */
+    static const size_t extra[][3] = {{40, 300, 1030}, {30, 300, 513}, {2, 4096, 64}, {300, 33, 2},
+                                      {1, 300, 1030}, {3, 700, 777}, {14, 200, 1500}};
     size_t cases = N_SIZES * N_SIZES * N_SIZES + sizeof extra / sizeof extra[0], failures = 0;
     for (size_t c = 0; c < cases; c++) {
         size_t M, N, K;

@@ -25,7 +25,8 @@ static void test_linear_against_naive(void)
 {
     kernel_table t;
     kernels_init(&t);
-    static const size_t shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {1, 64, 33}, {257, 33, 65}, {16, 1, 9}, {3, 100, 1}, {64, 64, 64}};
+    static const size_t shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {1, 64, 33}, {257, 33, 65}, {16, 1, 9}, {3, 100, 1}, {64, 64, 64},
+                                         {3, 700, 300}, {5, 1000, 100}}; /* few rows: blocked GEMVs */
     for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
         size_t M = shapes[c][0], N = shapes[c][1], K = shapes[c][2];
         float *A = rvec(M * K), *W = rvec(N * K), *bias = rvec(N), *res = rvec(M * N), *C = rvec(M * N);
