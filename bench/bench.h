@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "format/buf.h"
+
 typedef struct {
     int iters;          /* timed iterations (after one warm-up) */
     int threads;
@@ -44,6 +46,8 @@ typedef enum { BENCH_NN_MEMCPY, BENCH_NN_LAYERNORM, BENCH_NN_SOFTMAX, BENCH_NN_G
 
 /* Time `fn(arg)` iters times after a warm-up; returns the median in ms. */
 double bench_median_ms(int iters, void (*fn)(void *), void *arg);
+/* A 768×1152 RGB PNG of smooth colour (a typical SD output size). */
+int bench_make_png(buf *out);
 double bench_now_ms(void);
 
 /* Stage implementations (bench/stage_*.c). */
@@ -60,6 +64,7 @@ int stage_clip_image(bench_ctx *ctx, bench_result *r);
 int stage_clip_image_bf16(bench_ctx *ctx, bench_result *r);
 int stage_clip_text(bench_ctx *ctx, bench_result *r);
 int stage_clip_lists(bench_ctx *ctx, bench_result *r);
+int stage_e2e_clip(bench_ctx *ctx, bench_result *r);
 int stage_e2e_booru(bench_ctx *ctx, bench_result *r);
 int stage_gemm_bf16(bench_ctx *ctx, bench_result *r);
 int stage_blip_image(bench_ctx *ctx, bench_result *r);

@@ -146,6 +146,14 @@ static void add_spec(spec_list *l, const char *name, int rank, const size_t *sha
     s->scale = scale, s->offset = offset;
 }
 
+/* A U8 tensor of text (kept by the caller until build). */
+static void add_text(spec_list *l, const char *name, const char *text, size_t len)
+{
+    spec *s = &l->specs[l->n++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->dtype = ST_U8, s->rank = 1, s->shape[0] = len, s->text = text;
+}
+
 /* weight [out][in] uniform with unit gain, bias small */
 static void add_linear(spec_list *l, const char *prefix, size_t out, size_t in)
 {
@@ -216,6 +224,11 @@ int random_clip(random_model *m, const random_clip_config *c, const char *dtype)
     add_norm(&l, "ln_final", wt);
     add_spec(&l, "text_projection", 2, tproj, sqrtf(3.0f / (float)wt), 0);
     add_spec(&l, "logit_scale", 0, NULL, 0, 4.6052f);
+    char merges[26 * 26 * 4 + 1]; /* a BPE of every pair of letters: enough to tokenize */
+    size_t ml = 0;
+    for (char a = 'a'; a <= 'z'; a++)
+        for (char b = 'a'; b <= 'z'; b++) ml += (size_t)snprintf(merges + ml, sizeof merges - ml, "%c %c\n", a, b);
+    add_text(&l, "tokenizer.bpe_merges", merges, ml);
     char config[512];
     snprintf(config, sizeof config,
              "{\"embed_dim\": %d, \"image_size\": %d, \"patch\": %d, \"vision_width\": %d, \"vision_layers\": %d, "
@@ -233,6 +246,20 @@ int random_clip(random_model *m, const random_clip_config *c, const char *dtype)
 const random_clip_config random_clip_vit_l14 = {768, 224, 14, 1024, 24, 49408, 768, 12};
 
 /* ---- BLIP ---------------------------------------------------------------------- */
+
+/* A vocab.txt of `lines` lines with bert-base-uncased's special tokens and
+ * the prompt's words at their real ids, "[unusedN]" elsewhere. */
+static char *bert_like_vocab(size_t lines)
+{
+    char *v = malloc(lines * 16 + 1);
+    size_t n = 0;
+    for (size_t i = 0; v && i < lines; i++) {
+        const char *w = i == 0 ? "[PAD]" : i == 100 ? "[UNK]" : i == 101 ? "[CLS]" : i == 102 ? "[SEP]" : i == 103 ? "[MASK]"
+                        : i == 1037 ? "a" : i == 1997 ? "of" : i == 3861 ? "picture" : NULL;
+        n += w ? (size_t)sprintf(v + n, "%s\n", w) : (size_t)sprintf(v + n, "[unused%zu]\n", i);
+    }
+    return v;
+}
 
 int random_blip(random_model *m, const char *dtype)
 {
@@ -270,6 +297,9 @@ int random_blip(random_model *m, const char *dtype)
     add_linear(&l, "text_decoder.cls.predictions.transform.dense", H, H);
     add_norm(&l, "text_decoder.cls.predictions.transform.LayerNorm", H);
     add_spec(&l, "text_decoder.cls.predictions.bias", 1, &V, 0.02f, 0);
+    char *vocab = bert_like_vocab(V - 2);
+    if (!vocab) return free(l.specs), -1;
+    add_text(&l, "tokenizer.vocab", vocab, strlen(vocab));
     char config[512];
     snprintf(config, sizeof config,
              "{\"image_size\":%zu,\"patch\":%zu,\"vision_width\":%zu,\"vision_layers\":%zu,\"vision_heads\":12,"
@@ -281,6 +311,7 @@ int random_blip(random_model *m, const char *dtype)
                           "unprompt.config", config, NULL};
     int rc = build(m, l.specs, l.n, meta);
     free(l.specs);
+    free(vocab);
     return rc;
 }
 

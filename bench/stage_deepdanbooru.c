@@ -72,8 +72,7 @@ static void run_e2e(void *p)
     else unprompt_booru_result_free(&res);
 }
 
-/* A 768×1152 RGB PNG of smooth colour (a typical SD output size). */
-static int make_png(buf *out)
+int bench_make_png(buf *out)
 {
     const uint32_t w = 768, h = 1152;
     uint8_t *px = malloc((size_t)w * h * 3);
@@ -100,7 +99,7 @@ int stage_e2e_booru(bench_ctx *ctx, bench_result *r)
     if (random_deepdanbooru(&rm, 1, DD_TAGS, "F32")) return -1;
     int rc = random_model_save(&rm, path);
     random_model_free(&rm);
-    if (rc || make_png(&png)) return unlink(path), -1;
+    if (rc || bench_make_png(&png)) return unlink(path), -1;
     char err[256];
     e2e_run run = {NULL, (const uint8_t *)png.data, png.len, 0};
     if (unprompt_booru_load(&run.model, path, ctx->threads, err, sizeof err) != UNPROMPT_OK) {
