@@ -143,7 +143,11 @@ static int load_labels(unprompt_clip *c, const unprompt_clip_params *p, fmt_erro
     c->probs = malloc(most * sizeof *c->probs);
     if (!c->labels || !c->probs) return fmt_fail(e, "out of memory");
     for (size_t i = 0; i < c->cats.n; i++)
-        if (label_cache_get(&lp, &c->cats.cats[i], &c->labels[i], NULL, e)) return fmt_prefix(e, c->cats.cats[i].name), fmt_prefix(e, "list ");
+        if (label_cache_get(&lp, &c->cats.cats[i], &c->labels[i], NULL, e)) {
+            char prefix[300];
+            snprintf(prefix, sizeof prefix, "list %.200s: ", c->cats.cats[i].name);
+            return fmt_prefix(e, prefix);
+        }
     return 0;
 }
 
