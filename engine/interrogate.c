@@ -104,8 +104,9 @@ static int load_clip(unprompt_clip *c, const unprompt_clip_params *p, int thread
     if (!c->clip.bpe_merges) return fmt_fail(e, "%s: no tokenizer.bpe_merges (convert it again with --vocab)", p->clip_model);
     if (clip_tokenizer_load(&c->tok, c->clip.bpe_merges, c->clip.bpe_merges_len, e)) return fmt_prefix(e, "clip: ");
     const char *sha = weights_meta(c->clip_file, "unprompt.source_sha256"),
-               *dt = weights_meta(c->clip_file, "unprompt.dtype");
-    snprintf(c->model_key, sizeof c->model_key, "clip %s %s", sha ? sha : p->clip_model, dt ? dt : "?");
+               *dt = weights_meta(c->clip_file, "unprompt.dtype"), *cv = weights_meta(c->clip_file, "unprompt.converter");
+    snprintf(c->model_key, sizeof c->model_key, "clip %s %s converter %s", sha ? sha : p->clip_model, dt ? dt : "?",
+             cv ? cv : "?");
     size_t s = (size_t)c->clip.config.image_size;
     c->clip_input = malloc(s * s * 3 * sizeof *c->clip_input);
     return c->clip_input ? 0 : fmt_fail(e, "out of memory");
