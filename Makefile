@@ -81,6 +81,11 @@ $(BUILD)/tests/test_fuzzreplay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+# The batch test also calls the CLI's sharding directly.
+BATCH_OBJ = $(BUILD)/obj/tools/engine-run/batch.o $(BUILD)/obj/tools/engine-run/output.o
+$(BUILD)/tests/test_batch: $(BUILD)/obj/tests/test_batch.o $(BATCH_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BATCH_OBJ) $(LIB) $(LDLIBS) -o $@
 
 # The README's two commands: `make demo` and `make check`.
 deps:

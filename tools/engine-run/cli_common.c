@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tools/engine-run/cli_common.h"
 
@@ -21,6 +22,7 @@ int cli_common_option(cli_common *c, int argc, char **argv, int *i)
     else if (!strcmp(a, "-r") || !strcmp(a, "--recursive")) c->recursive = 1;
     else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) c->quiet = 1;
     else if (!strcmp(a, "--overwrite")) c->out.overwrite = 1;
+    else if (!strcmp(a, "--shard") || !strcmp(a, "--resume")) return batch_option(&c->batch, c->command, argc, argv, i);
     else if (!strcmp(a, "--sidecar")) c->out.sidecar_ext = ".txt";
     else if (!strncmp(a, "--sidecar=", 10) && a[10]) c->out.sidecar_ext = a + 10;
     else if (!strcmp(a, "--weights")) {
@@ -66,4 +68,10 @@ void cli_collect_inputs(cli_common *c, input_list *inputs)
 {
     for (int i = 0; i < c->n_files; i++) inputs_add(inputs, c->files[i], c->recursive);
     c->out.several = inputs->count + (size_t)inputs->errors > 1;
+    if (c->batch.resume && !c->out.sidecar_ext && !c->quiet)
+        fprintf(stderr, "engine-run %s: --resume skips images whose sidecar exists; without --sidecar it "
+                        "does nothing\n", c->command);
+    size_t done = batch_select(&c->batch, &c->out, inputs);
+    if (done && !c->quiet) fprintf(stderr, "engine-run %s: %zu images already done (--resume)\n", c->command, done);
+    c->batch.progress = !c->quiet && isatty(2);
 }

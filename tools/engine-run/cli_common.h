@@ -3,6 +3,7 @@
 #ifndef UNPROMPT_TOOLS_CLI_COMMON_H
 #define UNPROMPT_TOOLS_CLI_COMMON_H
 
+#include "tools/engine-run/batch.h"
 #include "tools/engine-run/inputs.h"
 #include "tools/engine-run/output.h"
 
@@ -11,6 +12,7 @@ typedef struct {
     int recursive, quiet, json, threads;
     const char *weights_dir; /* --weights, else $UNPROMPT_WEIGHTS, else ./weights */
     output_options out;
+    batch_options batch; /* --shard, --resume, the progress line */
     char **files; /* the non-option arguments */
     int n_files;
 } cli_common;
@@ -24,7 +26,8 @@ const char *cli_option_value(const cli_common *c, int argc, char **argv, int *i)
 char *cli_model_path(const cli_common *c, const char *override, const char *name);
 /* Set-up error for a missing model, with how to get it; returns 2. */
 int cli_model_missing(const cli_common *c, const char *path, const char *why);
-/* Expand the files into `inputs`; sets out.several. */
+/* Expand the files into `inputs` (this shard's, less those already done
+ * with --resume); sets out.several and whether to show progress. */
 void cli_collect_inputs(cli_common *c, input_list *inputs);
 
 /* The DeepBooru options (booru and all share them; --ranks is left to the
@@ -50,5 +53,11 @@ int clip_cli_setup(clip_cli_options *o, const cli_common *c, int need_clip, int 
 void clip_cli_free(clip_cli_options *o);
 /* A progress bar on stderr when it is a terminal. */
 void show_progress(void *user, const char *what, size_t done, size_t total);
+
+/* The options of batch runs, for the commands' --help. */
+#define CLI_BATCH_HELP                                                                        \
+    "  --shard K/N           process the K-th of N disjoint parts of the inputs (by a hash of\n" \
+    "                        the path): N processes or machines split a dataset\n"             \
+    "  --resume              skip images whose sidecar already exists\n"
 
 #endif

@@ -40,6 +40,7 @@ static void all_usage(FILE *f)
             "  --json                {\"file\", \"prompt\", \"clip\": {...}, \"booru\": {...}} per image\n"
             "                        (with --prefer-metadata and a stored prompt:\n"
             "                        {\"file\", \"prompt\", \"source\": \"metadata\"})\n"
+            CLI_BATCH_HELP
             "  --sidecar[=EXT], --overwrite, -r, --threads N, --weights DIR,\n"
             "  --clip-model, --blip-model, --booru-model FILE, --categories DIR\n"
             "\n"
@@ -151,8 +152,9 @@ static char *interrogate(all_options *o, const uint8_t *data, size_t len, const 
 }
 
 /* 0 done, 1 this file failed, 2 the models cannot be loaded. */
-static int all_one(all_options *o, const char *path)
+static int all_one(void *user, const char *path)
 {
+    all_options *o = user;
     input_bytes in;
     char err[256];
     if (input_open(path, &in, err, sizeof err)) {
@@ -200,14 +202,8 @@ int cmd_all(int argc, char **argv)
     if (!status) {
         input_list inputs = {0};
         cli_collect_inputs(&o.common, &inputs);
-        int failed = inputs.errors;
-        for (size_t i = 0; i < inputs.count && !status; i++) {
-            int r = all_one(&o, inputs.paths[i]);
-            if (r == 2) status = 2;
-            else failed += r;
-        }
+        status = batch_run(&o.common.batch, &inputs, all_one, &o);
         inputs_free(&inputs);
-        if (!status) status = failed ? 1 : 0;
     }
     unprompt_clip_free(o.clip_ctx);
     unprompt_booru_free(o.booru_ctx);

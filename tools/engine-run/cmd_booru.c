@@ -31,7 +31,7 @@ static void booru_usage(FILE *f)
             "  --json                one JSON object per image: file, prompt, tags [{tag, score}]\n"
             "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image\n"
             "  --overwrite           replace existing sidecar files\n"
-            "  -r, --recursive       descend into directories\n"
+            "  -r, --recursive       descend into directories\n" CLI_BATCH_HELP
             "  --threads N           threads (default: all cores)\n"
             "  --weights DIR         model directory (default $UNPROMPT_WEIGHTS, then ./weights)\n"
             "  --booru-model FILE    the converted model (default DIR/deepdanbooru.safetensors)\n"
@@ -93,8 +93,15 @@ static int booru_option(booru_options *o, int argc, char **argv, int *i)
     return 0;
 }
 
-static int booru_one(const booru_options *o, unprompt_booru *model, const char *path)
+typedef struct {
+    const booru_options *o;
+    unprompt_booru *model;
+} booru_run;
+
+static int booru_one(void *user, const char *path)
 {
+    const booru_options *o = ((booru_run *)user)->o;
+    unprompt_booru *model = ((booru_run *)user)->model;
     input_bytes in;
     char err[256];
     if (input_open(path, &in, err, sizeof err)) {
@@ -154,10 +161,10 @@ int cmd_booru(int argc, char **argv)
     free(path);
     input_list inputs = {0};
     cli_collect_inputs(&o.common, &inputs);
-    int failed = inputs.errors;
-    for (size_t i = 0; i < inputs.count; i++) failed += booru_one(&o, model, inputs.paths[i]);
+    booru_run run = {&o, model};
+    status = batch_run(&o.common.batch, &inputs, booru_one, &run);
     inputs_free(&inputs);
     unprompt_booru_free(model);
     free(o.common.files);
-    return failed ? 1 : 0;
+    return status;
 }

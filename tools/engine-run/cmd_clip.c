@@ -51,7 +51,7 @@ static void clip_usage(FILE *f, clip_mode mode)
         fprintf(f, "  --json                one JSON object per image\n"
                    "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image\n"
                    "  --overwrite           replace existing sidecar files\n"
-                   "  -r, --recursive       descend into directories\n");
+                   "  -r, --recursive       descend into directories\n" CLI_BATCH_HELP);
     fprintf(f, "  --threads N           threads (default: all cores)\n"
                "  --weights DIR         model directory (default $UNPROMPT_WEIGHTS, then ./weights)\n");
     if (mode != MODE_CAPTION) fprintf(f, "  --clip-model FILE     (default DIR/clip.safetensors)\n");
@@ -179,8 +179,15 @@ static char *clip_image(const clip_options *o, unprompt_clip *ctx, const uint8_t
     return out;
 }
 
-static int clip_one(const clip_options *o, unprompt_clip *ctx, const char *path)
+typedef struct {
+    const clip_options *o;
+    unprompt_clip *ctx;
+} clip_run;
+
+static int clip_one(void *user, const char *path)
 {
+    const clip_options *o = ((clip_run *)user)->o;
+    unprompt_clip *ctx = ((clip_run *)user)->ctx;
     input_bytes in;
     char err[256];
     if (input_open(path, &in, err, sizeof err)) {
@@ -275,18 +282,16 @@ static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name
         fprintf(stderr, "engine-run %s: %s\n", name, err);
         status = 2;
     }
-    if (!status) {
+    if (!status && mode == MODE_EMBED_TEXT) {
         int failed = 0;
-        if (mode == MODE_EMBED_TEXT) {
-            for (int i = 0; i < o.common.n_files; i++) failed += embed_text_one(ctx, o.common.files[i]);
-        } else {
-            input_list inputs = {0};
-            cli_collect_inputs(&o.common, &inputs);
-            failed = inputs.errors;
-            for (size_t i = 0; i < inputs.count; i++) failed += clip_one(&o, ctx, inputs.paths[i]);
-            inputs_free(&inputs);
-        }
+        for (int i = 0; i < o.common.n_files; i++) failed += embed_text_one(ctx, o.common.files[i]);
         status = failed ? 1 : 0;
+    } else if (!status) {
+        input_list inputs = {0};
+        cli_collect_inputs(&o.common, &inputs);
+        clip_run run = {&o, ctx};
+        status = batch_run(&o.common.batch, &inputs, clip_one, &run);
+        inputs_free(&inputs);
     }
     unprompt_clip_free(ctx);
     clip_cli_free(&o.clip);

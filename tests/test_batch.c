@@ -1,0 +1,212 @@
+/* Batch runs of engine-run over a folder (the tiny DeepDanbooru model keeps
+ * them fast): shards are disjoint and cover the set, also when run
+ * concurrently; --resume completes an interrupted run; SIGINT finishes the
+ * image in hand and exits 130; after kill -9 no sidecar is half-written and
+ * --resume completes the set. */
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "engine/unprompt.h"
+#include "tests/test.h"
+#include "tests/cli.h"
+#include "tools/engine-run/batch.h"
+
+#define N_IMAGES 24
+#define N_MANY 200
+
+static char *tmp;
+static char weights[600], images[600], many[600];
+static char *expected[N_IMAGES]; /* sidecar text of image i */
+
+static void test_shard_hash(void)
+{
+    for (unsigned n = 1; n <= 7; n++) {
+        unsigned counts[7] = {0}, bad = 0;
+        for (int i = 0; i < 1000; i++) {
+            char path[64];
+            snprintf(path, sizeof path, "dataset/part%d/img_%05d.png", i % 3, i);
+            unsigned owners = 0;
+            for (unsigned k = 1; k <= n; k++)
+                if (batch_in_shard(path, k, n)) owners++, counts[k - 1]++;
+            bad += owners != 1;
+        }
+        CHECK(bad == 0); /* each path in exactly one shard */
+        for (unsigned k = 0; k < n; k++) CHECK(counts[k] > 700 / n && counts[k] < 1300 / n);
+    }
+    CHECK(batch_in_shard("x", 1, 0)); /* no sharding: everything */
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t len = 0;
+    unsigned char *data = test_read_file(from, &len);
+    FILE *f = fopen(to, "wb");
+    if (data && f) fwrite(data, 1, len, f);
+    if (f) fclose(f);
+    free(data);
+}
+
+static void make_folder(const char *dir, int n)
+{
+    static const char *const src[] = {"rgb_37x53", "rgba_300x80", "grey_1x20", "pal_64x48"};
+    mkdir(dir, 0777);
+    for (int i = 0; i < n; i++) {
+        char from[256], to[700];
+        snprintf(from, sizeof from, "tests/fixtures/deepdanbooru/%s.png", src[i % 4]);
+        snprintf(to, sizeof to, "%s/img_%03d.png", dir, i);
+        copy_file(from, to);
+    }
+}
+
+static void test_setup(void)
+{
+    tmp = cli_tmpdir();
+    CHECK(tmp != NULL);
+    if (!tmp) return;
+    snprintf(weights, sizeof weights, "%s/weights", tmp);
+    snprintf(images, sizeof images, "%s/images", tmp);
+    snprintf(many, sizeof many, "%s/many", tmp);
+    mkdir(weights, 0777);
+    char model[700], err[256];
+    snprintf(model, sizeof model, "%s/deepdanbooru.safetensors", weights);
+    CHECK(unprompt_convert("tests/fixtures/deepdanbooru/tiny.pt", model, NULL, err, sizeof err) == UNPROMPT_OK);
+    make_folder(images, N_IMAGES);
+    make_folder(many, N_MANY);
+    char args[2048];
+    snprintf(args, sizeof args, "booru --weights %s --sidecar -r %s", weights, images);
+    cli_result r = cli_run(args);
+    CHECK(r.status == 0);
+    cli_free(&r);
+    for (int i = 0; i < N_IMAGES; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/img_%03d.txt", images, i);
+        expected[i] = (char *)test_read_file(path, NULL);
+        CHECK(expected[i] && expected[i][0]);
+    }
+}
+
+/* Lines of a file, sorted, for set comparisons. */
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static size_t sorted_lines(char *text, char **lines, size_t cap)
+{
+    size_t n = 0;
+    for (char *l = text ? strtok(text, "\n") : NULL; l && n < cap; l = strtok(NULL, "\n")) lines[n++] = l;
+    qsort(lines, n, sizeof *lines, cmp_str);
+    return n;
+}
+
+static void test_concurrent_shards(void)
+{
+    char args[4096];
+    snprintf(args, sizeof args, "booru --weights %s --json -r %s", weights, images);
+    cli_result whole = cli_run(args);
+    CHECK(whole.status == 0);
+    /* three shards at once, as three machines or a job array would run them */
+    char outs[3][700], cmd[6000];
+    int n = 0;
+    for (int k = 0; k < 3; k++) snprintf(outs[k], sizeof outs[k], "%s/shard%d.jsonl", tmp, k + 1);
+    n = snprintf(cmd, sizeof cmd, "cd . && ");
+    for (int k = 0; k < 3; k++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, "%s/engine-run booru --weights %s --json --shard %d/3 -r %s > %s & ",
+                      cli_build_dir(), weights, k + 1, images, outs[k]);
+    snprintf(cmd + n, sizeof cmd - (size_t)n, "wait");
+    CHECK(system(cmd) == 0);
+    char *all = calloc(1, 1 << 20);
+    size_t used = 0, sizes[3];
+    for (int k = 0; k < 3; k++) {
+        size_t len = 0;
+        char *t = (char *)test_read_file(outs[k], &len);
+        sizes[k] = len;
+        if (t && used + len < (1 << 20)) memcpy(all + used, t, len), used += len;
+        free(t);
+    }
+    CHECK(sizes[0] && sizes[1] && sizes[2]); /* every shard got work */
+    char *a[64], *b[64];
+    size_t na = sorted_lines(whole.out, a, 64), nb = sorted_lines(all, b, 64);
+    CHECK(na == N_IMAGES && nb == N_IMAGES);
+    for (size_t i = 0; i < na && i < nb; i++) CHECK_STR(b[i], a[i]); /* same set, no duplicate */
+    for (size_t i = 1; i < nb; i++) CHECK(strcmp(b[i - 1], b[i]) != 0);
+    free(all);
+    cli_free(&whole);
+    snprintf(args, sizeof args, "booru --shard 4/3 x.png");
+    cli_result r = cli_run(args);
+    CHECK(r.status == 2 && strstr(r.err, "--shard") != NULL);
+    cli_free(&r);
+}
+
+static int count_sidecars(const char *dir, int n, int *truncated)
+{
+    int found = 0;
+    *truncated = 0;
+    for (int i = 0; i < n; i++) {
+        char path[700];
+        snprintf(path, sizeof path, "%s/img_%03d.txt", dir, i);
+        char *t = (char *)test_read_file(path, NULL);
+        if (!t) continue;
+        found++;
+        if (strcmp(t, expected[i % 4])) (*truncated)++; /* images repeat every 4 */
+        free(t);
+    }
+    return found;
+}
+
+static void test_resume(void)
+{
+    for (int i = 0; i < N_IMAGES; i += 5) { /* lose some outputs */
+        char path[700];
+        snprintf(path, sizeof path, "%s/img_%03d.txt", images, i);
+        unlink(path);
+    }
+    char args[2048];
+    snprintf(args, sizeof args, "booru --weights %s --sidecar --resume -r %s", weights, images);
+    cli_result r = cli_run(args);
+    CHECK(r.status == 0 && strstr(r.err, "19 images already done") != NULL);
+    cli_free(&r);
+    int truncated = 0;
+    CHECK(count_sidecars(images, N_IMAGES, &truncated) == N_IMAGES && truncated == 0);
+}
+
+/* Start a sidecar run over `many` in the background, signal it once the
+ * image `next` has its sidecar and a little more time passed (so the run is
+ * mid-way whatever the machine's speed), return its exit status. */
+static int interrupted_run(int sig, int next)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "exec 2>/dev/null; %s/engine-run booru --threads 1 --weights %s --sidecar --resume -r %s & pid=$!; "
+             "i=0; while [ ! -e %s/img_%03d.txt ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+             "sleep 0.3; kill -%d $pid; wait $pid",
+             cli_build_dir(), weights, many, many, next, sig);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_interrupt_and_kill(void)
+{
+    int truncated = 0, before;
+    CHECK(interrupted_run(SIGINT, 0) == 130);
+    before = count_sidecars(many, N_MANY, &truncated);
+    CHECK(before > 0 && before < N_MANY && truncated == 0);
+    CHECK(interrupted_run(SIGKILL, before) == 128 + SIGKILL);
+    int after = count_sidecars(many, N_MANY, &truncated);
+    CHECK(after > before && after < N_MANY && truncated == 0); /* nothing half-written */
+    char args[2048];
+    snprintf(args, sizeof args, "booru --weights %s --sidecar --resume -r %s", weights, many);
+    cli_result r = cli_run(args);
+    CHECK(r.status == 0);
+    cli_free(&r);
+    CHECK(count_sidecars(many, N_MANY, &truncated) == N_MANY && truncated == 0);
+}
+
+int main(void)
+{
+    RUN(test_shard_hash);
+    RUN(test_setup);
+    RUN(test_concurrent_shards);
+    RUN(test_resume);
+    RUN(test_interrupt_and_kill);
+    for (int i = 0; i < N_IMAGES; i++) free(expected[i]);
+    if (tmp) cli_rmrf(tmp);
+    return test_summary("batch");
+}

@@ -1,0 +1,39 @@
+/* Running a command over many images: a deterministic shard of the inputs
+ * (--shard K/N), skipping images whose sidecar already exists (--resume), a
+ * progress line on a terminal (count, images/s, ETA), and a clean stop on
+ * SIGINT / SIGTERM: the image in hand is finished and written, then the run
+ * ends with status 130. Sidecars are written atomically, so an interrupted
+ * or killed run never leaves a half-written one; rerunning with --resume
+ * completes the set. */
+#ifndef UNPROMPT_TOOLS_BATCH_H
+#define UNPROMPT_TOOLS_BATCH_H
+
+#include <stddef.h>
+
+#include "tools/engine-run/inputs.h"
+#include "tools/engine-run/output.h"
+
+typedef struct {
+    unsigned shard_k, shard_n; /* 1 ≤ k ≤ n; n = 0: every input */
+    int resume;
+    int progress;              /* show the progress line (stderr is a terminal, not -q) */
+} batch_options;
+
+/* --shard K/N or --resume at argv[*i]: 1 consumed, 0 not one, -1 usage
+ * error (reported with the command's name). */
+int batch_option(batch_options *b, const char *command, int argc, char **argv, int *i);
+
+/* Is this path in shard k of n? By a hash of the path as given, so every
+ * process of a sharded run agrees without talking to the others. */
+int batch_in_shard(const char *path, unsigned k, unsigned n);
+
+/* Keep the inputs of this shard whose output is not done yet (with
+ * --resume: the sidecar exists). Returns how many were skipped as done. */
+size_t batch_select(const batch_options *b, const output_options *out, input_list *inputs);
+
+/* Process every input with one(user, path) → 0 ok, 1 failed, 2 fatal (stop).
+ * Returns the command's exit status: 0, 1 (some failed), 2 (fatal) or 130
+ * (interrupted; the image in hand was finished). */
+int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void *user, const char *path), void *user);
+
+#endif
