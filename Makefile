@@ -114,7 +114,7 @@ check: deps
 
 # The test programs find the binaries and fixtures through these variables.
 test: all $(TESTS) $(FUZZ_REPLAY)
-	UNPROMPT_BUILD=$(abspath $(BUILD)) sh tests/run.sh $(BUILD)/tests
+	UNPROMPT_BUILD=$(abspath $(BUILD)) UNPROMPT_CC="$(CC)" UNPROMPT_LDFLAGS="$(LDFLAGS)" sh tests/run.sh $(BUILD)/tests
 
 asan:
 	$(MAKE) BUILD=build-asan CC=clang OPT="-O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
@@ -159,6 +159,8 @@ install: all
 	install -m 755 $(BUILD)/engine-run $(DESTDIR)$(PREFIX)/bin/engine-run
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libunprompt.a
 	install -m 644 engine/unprompt.h $(DESTDIR)$(PREFIX)/include/unprompt.h
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed 's|@PREFIX@|$(PREFIX)|' tools/unprompt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unprompt.pc
 	if [ -f docs/engine-run.1 ]; then install -m 644 docs/engine-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 
 clean:
