@@ -135,6 +135,21 @@ static void test_concurrent_shards(void)
     cli_free(&r);
 }
 
+static void test_from_list(void)
+{
+    char list[700], args[2048];
+    snprintf(list, sizeof list, "%s/list.txt", tmp);
+    FILE *f = fopen(list, "w");
+    if (f) fprintf(f, "%s/img_001.png\n\n%s/img_002.png\r\n%s/missing.png\n", images, images, images), fclose(f);
+    snprintf(args, sizeof args, "booru --weights %s --jsonl --from-list - < %s", weights, list);
+    cli_result r = cli_run(args);
+    CHECK(r.status == 1); /* the missing file is reported, the others done */
+    CHECK(strstr(r.err, "missing.png") != NULL);
+    char *lines[8];
+    CHECK(sorted_lines(r.out, lines, 8) == 2 && strstr(lines[0], "img_001.png") && strstr(lines[1], "img_002.png"));
+    cli_free(&r);
+}
+
 static int count_sidecars(const char *dir, int n, int *truncated)
 {
     int found = 0;
@@ -205,6 +220,7 @@ int main(void)
     RUN(test_setup);
     RUN(test_concurrent_shards);
     RUN(test_resume);
+    RUN(test_from_list);
     RUN(test_interrupt_and_kill);
     for (int i = 0; i < N_IMAGES; i++) free(expected[i]);
     if (tmp) cli_rmrf(tmp);

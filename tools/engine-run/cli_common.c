@@ -18,7 +18,10 @@ const char *cli_option_value(const cli_common *c, int argc, char **argv, int *i)
 int cli_common_option(cli_common *c, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
-    if (!strcmp(a, "--json")) c->json = 1;
+    if (!strcmp(a, "--json") || !strcmp(a, "--jsonl")) c->json = 1;
+    else if (!strcmp(a, "--from-list")) {
+        if (!(c->from_list = cli_option_value(c, argc, argv, i))) return -1;
+    }
     else if (!strcmp(a, "-r") || !strcmp(a, "--recursive")) c->recursive = 1;
     else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) c->quiet = 1;
     else if (!strcmp(a, "--overwrite")) c->out.overwrite = 1;
@@ -67,6 +70,7 @@ int cli_model_missing(const cli_common *c, const char *path, const char *why)
 void cli_collect_inputs(cli_common *c, input_list *inputs)
 {
     for (int i = 0; i < c->n_files; i++) inputs_add(inputs, c->files[i], c->recursive);
+    if (c->from_list) inputs_add_list(inputs, c->from_list, c->recursive);
     c->out.several = inputs->count + (size_t)inputs->errors > 1;
     if (c->batch.resume && !c->out.sidecar_ext && !c->quiet)
         fprintf(stderr, "engine-run %s: --resume skips images whose sidecar exists; without --sidecar it "

@@ -13,6 +13,7 @@ typedef struct {
     const char *weights_dir; /* --weights, else $UNPROMPT_WEIGHTS, else ./weights */
     output_options out;
     batch_options batch; /* --shard, --resume, the progress line */
+    const char *from_list; /* --from-list FILE|-: more inputs, one path per line */
     char **files; /* the non-option arguments */
     int n_files;
 } cli_common;
@@ -58,6 +59,8 @@ void show_progress(void *user, const char *what, size_t done, size_t total);
 #define CLI_BATCH_HELP                                                                        \
     "  --shard K/N           process the K-th of N disjoint parts of the inputs (by a hash of\n" \
     "                        the path): N processes or machines split a dataset\n"             \
-    "  --resume              skip images whose sidecar already exists\n"
+    "  --resume              skip images whose sidecar already exists\n"                     \
+    "  --from-list FILE      also read input paths from FILE, one per line (- : stdin)\n"    \
+    "  --jsonl               the same as --json (one JSON object per line)\n"
 
 #endif

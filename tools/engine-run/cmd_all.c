@@ -197,7 +197,7 @@ int cmd_all(int argc, char **argv)
         else if (r < 0) status = 2;
         else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
     }
-    if (!status && o.common.n_files == 0) all_usage(stderr), status = 2;
+    if (!status && o.common.n_files == 0 && !o.common.from_list) all_usage(stderr), status = 2;
     if (!status && !o.prefer_metadata) status = all_load(&o);
     if (!status) {
         input_list inputs = {0};

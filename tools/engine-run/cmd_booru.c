@@ -144,7 +144,7 @@ int cmd_booru(int argc, char **argv)
         else if (r < 0) status = 2;
         else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
     }
-    if (!status && o.common.n_files == 0) booru_usage(stderr), status = 2;
+    if (!status && o.common.n_files == 0 && !o.common.from_list) booru_usage(stderr), status = 2;
     if (status) {
         free(o.common.files);
         return status < 0 ? 0 : status;

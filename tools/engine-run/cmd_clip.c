@@ -273,7 +273,7 @@ static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name
         else if (r < 0) status = 2;
         else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
     }
-    if (!status && o.common.n_files == 0) clip_usage(stderr, mode), status = 2;
+    if (!status && o.common.n_files == 0 && !o.common.from_list) clip_usage(stderr, mode), status = 2;
     if (!status) status = clip_cli_setup(&o.clip, &o.common, mode != MODE_CAPTION, mode == MODE_CLIP || mode == MODE_CAPTION,
                                          mode == MODE_CLIP);
     unprompt_clip *ctx = NULL;

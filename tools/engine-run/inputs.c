@@ -101,6 +101,25 @@ void inputs_add(input_list *l, const char *arg, int recursive)
     else if (push(l, arg)) report(l, arg, "out of memory");
 }
 
+int inputs_add_list(input_list *l, const char *list_path, int recursive)
+{
+    FILE *f = strcmp(list_path, "-") ? fopen(list_path, "r") : stdin;
+    if (!f) {
+        report(l, list_path, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (n > 0) inputs_add(l, line, recursive);
+    }
+    free(line);
+    if (f != stdin) fclose(f);
+    return 0;
+}
+
 void inputs_free(input_list *l)
 {
     for (size_t i = 0; i < l->count; i++) free(l->paths[i]);

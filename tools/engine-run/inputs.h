@@ -16,6 +16,9 @@ typedef struct {
  * image's (png, jpg, jpeg, webp, bmp, gif), in sorted order. Problems are
  * printed as one line each ("engine-run: PATH: reason") and counted. */
 void inputs_add(input_list *l, const char *arg, int recursive);
+/* Every line of a file (or "-": standard input) is one argument as above;
+ * empty lines are skipped. -1 if the list cannot be opened (reported). */
+int inputs_add_list(input_list *l, const char *list_path, int recursive);
 void inputs_free(input_list *l);
 int inputs_is_image_name(const char *name);
 
