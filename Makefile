@@ -47,7 +47,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/test_fuzzreplay_%)
 
 .SECONDARY:
-.PHONY: all deps demo test check asan fuzz fuzz-run bench weights install clean test-arm64
+.PHONY: all deps demo test check asan fuzz fuzz-run bench weights install install-files clean test-arm64
 all: $(LIB) $(BUILD)/engine-run $(BUILD)/bench $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -155,6 +155,9 @@ weights: $(BUILD)/engine-run
 	ENGINE_RUN=$(BUILD)/engine-run WEIGHTS_DTYPE=$(WEIGHTS_DTYPE) sh tools/fetch-weights weights $(MODELS)
 
 install: all
+	@$(MAKE) --no-print-directory install-files
+# The copying alone (the tests install what they already built).
+install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/engine-run $(DESTDIR)$(PREFIX)/bin/engine-run
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libunprompt.a

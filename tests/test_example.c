@@ -1,5 +1,5 @@
 /* The library as another program uses it: `make install` into a temporary
- * prefix, examples/prompt.c compiled against it through pkg-config, then run
+ * prefix (the files this build made), examples/prompt.c compiled against it through pkg-config, then run
  * on an image with a stored prompt and one without (tiny DeepDanbooru). */
 #include "engine/unprompt.h"
 #include "tests/test.h"
@@ -15,7 +15,7 @@ static void test_install_and_example(void)
     /* the compiler and link flags of this build (the sanitizer runtime for
      * the ASan build), passed by `make test` */
     const char *build = cli_build_dir(), *cc = getenv("UNPROMPT_CC"), *ld = getenv("UNPROMPT_LDFLAGS");
-    snprintf(cmd, sizeof cmd, "make -s install BUILD=%s PREFIX=%s >%s/install.log 2>&1", build, tmp, tmp);
+    snprintf(cmd, sizeof cmd, "make -s install-files BUILD=%s PREFIX=%s >%s/install.log 2>&1", build, tmp, tmp);
     CHECK(system(cmd) == 0);
     snprintf(cmd, sizeof cmd,
              "%s examples/prompt.c $(PKG_CONFIG_PATH=%s/lib/pkgconfig pkg-config --cflags --libs --static unprompt) "
