@@ -65,6 +65,7 @@ int stage_clip_image_bf16(bench_ctx *ctx, bench_result *r);
 int stage_clip_text(bench_ctx *ctx, bench_result *r);
 int stage_clip_lists(bench_ctx *ctx, bench_result *r);
 int stage_e2e_clip(bench_ctx *ctx, bench_result *r);
+int stage_e2e_all(bench_ctx *ctx, bench_result *r);
 int stage_e2e_booru(bench_ctx *ctx, bench_result *r);
 int stage_gemm_bf16(bench_ctx *ctx, bench_result *r);
 int stage_blip_image(bench_ctx *ctx, bench_result *r);

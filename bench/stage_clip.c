@@ -260,39 +260,79 @@ static int write_lists(const char *dir)
     return 0;
 }
 
-int stage_e2e_clip(bench_ctx *ctx, bench_result *r)
+/* Random CLIP, BLIP (and DeepDanbooru) files and four lists in dir. */
+static int write_models(const char *dir, int booru)
 {
-    char dir[128], clip_path[256], blip_path[256], lists[256], cmd[300];
-    snprintf(dir, sizeof dir, "/tmp/unprompt-bench-clip-%ld", (long)getpid());
+    char clip_path[256], blip_path[256], dd_path[256], lists[256];
+    snprintf(clip_path, sizeof clip_path, "%s/clip.safetensors", dir);
+    snprintf(blip_path, sizeof blip_path, "%s/blip.safetensors", dir);
+    snprintf(dd_path, sizeof dd_path, "%s/deepdanbooru.safetensors", dir);
+    snprintf(lists, sizeof lists, "%s/categories", dir);
+    random_model rc = {NULL, 0}, rb = {NULL, 0}, rd = {NULL, 0};
+    int bad = mkdir(dir, 0700) || mkdir(lists, 0700) || write_lists(lists) ||
+              random_clip(&rc, &random_clip_vit_l14, "F32") || random_model_save(&rc, clip_path) ||
+              random_blip(&rb, "F32") || random_model_save(&rb, blip_path) ||
+              (booru && (random_deepdanbooru(&rd, 1, 9176, "F32") || random_model_save(&rd, dd_path)));
+    random_model_free(&rc), random_model_free(&rb), random_model_free(&rd);
+    return bad ? -1 : 0;
+}
+
+typedef struct {
+    e2e_clip_run clip;
+    unprompt_booru *booru;
+} e2e_all_run;
+
+static void run_e2e_all(void *p)
+{
+    e2e_all_run *r = p;
+    run_e2e_clip(&r->clip);
+    unprompt_booru_result res;
+    char err[256];
+    if (unprompt_booru_run(r->booru, r->clip.png, r->clip.len, NULL, &res, err, sizeof err) != UNPROMPT_OK)
+        r->clip.failed = 1;
+    else unprompt_booru_result_free(&res);
+}
+
+/* e2e_clip, and with booru: e2e_all (what `engine-run all` does per image). */
+static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru)
+{
+    char dir[128], path[256], cmd[300], err[512];
+    snprintf(dir, sizeof dir, "/tmp/unprompt-bench-e2e-%ld", (long)getpid());
+    int rcode = write_models(dir, booru);
+    unprompt_clip_params p = unprompt_clip_default_params();
+    char clip_path[256], blip_path[256], lists[256];
     snprintf(clip_path, sizeof clip_path, "%s/clip.safetensors", dir);
     snprintf(blip_path, sizeof blip_path, "%s/blip.safetensors", dir);
     snprintf(lists, sizeof lists, "%s/categories", dir);
-    random_model rc = {NULL, 0}, rb = {NULL, 0};
-    int rcode = mkdir(dir, 0700) || mkdir(lists, 0700) || write_lists(lists) ||
-                random_clip(&rc, &random_clip_vit_l14, "F32") || random_model_save(&rc, clip_path) ||
-                random_blip(&rb, "F32") || random_model_save(&rb, blip_path);
-    random_model_free(&rc), random_model_free(&rb);
-    unprompt_clip_params p = unprompt_clip_default_params();
     p.clip_model = clip_path, p.blip_model = blip_path, p.categories_dir = lists, p.threads = ctx->threads;
-    e2e_clip_run run = {NULL, NULL, 0, 0};
+    e2e_all_run run = {{NULL, NULL, 0, 0}, NULL};
     buf png;
     buf_init(&png, 0);
-    char err[512];
-    if (!rcode && unprompt_clip_load(&run.ctx, &p, err, sizeof err) != UNPROMPT_OK) {
-        fprintf(stderr, "bench: e2e_clip: %s\n", err);
+    if (!rcode && unprompt_clip_load(&run.clip.ctx, &p, err, sizeof err) != UNPROMPT_OK) {
+        fprintf(stderr, "bench: e2e: %s\n", err);
+        rcode = -1;
+    }
+    snprintf(path, sizeof path, "%s/deepdanbooru.safetensors", dir);
+    if (!rcode && booru && unprompt_booru_load(&run.booru, path, ctx->threads, err, sizeof err) != UNPROMPT_OK) {
+        fprintf(stderr, "bench: e2e_all: %s\n", err);
         rcode = -1;
     }
     if (!rcode && !bench_make_png(&png)) {
-        run.png = (const uint8_t *)png.data, run.len = png.len;
-        r->ms_median = bench_median_ms(ctx->iters, run_e2e_clip, &run);
-        r->note = "768x1152 PNG, greedy caption of 48 tokens (min 24), 4 lists, label cache warm";
-        rcode = run.failed ? -1 : 0;
+        run.clip.png = (const uint8_t *)png.data, run.clip.len = png.len;
+        r->ms_median = bench_median_ms(ctx->iters, booru ? run_e2e_all : run_e2e_clip, booru ? (void *)&run : (void *)&run.clip);
+        r->note = booru ? "768x1152 PNG: clip (48-token greedy caption, warm label cache) + booru"
+                        : "768x1152 PNG, greedy caption of 48 tokens (min 24), 4 lists, label cache warm";
+        rcode = run.clip.failed ? -1 : 0;
     } else {
         rcode = -1;
     }
     buf_free(&png);
-    unprompt_clip_free(run.ctx);
+    unprompt_clip_free(run.clip.ctx);
+    unprompt_booru_free(run.booru);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) fprintf(stderr, "bench: could not remove %s\n", dir);
     return rcode;
 }
+
+int stage_e2e_clip(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 0); }
+int stage_e2e_all(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1); }
