@@ -150,6 +150,39 @@ static void test_from_list(void)
     cli_free(&r);
 }
 
+/* info takes the same batch options. */
+static void test_info_batch(void)
+{
+    char dir[700], args[2048], path[800];
+    snprintf(dir, sizeof dir, "%s/info", tmp);
+    mkdir(dir, 0777);
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/s%d.png", dir, i);
+        copy_file("examples/sample.png", path);
+    }
+    snprintf(args, sizeof args, "info --sidecar -r %s", dir);
+    cli_result r = cli_run(args);
+    CHECK(r.status == 0);
+    cli_free(&r);
+    snprintf(path, sizeof path, "%s/s1.txt", dir);
+    CHECK(unlink(path) == 0);
+    snprintf(args, sizeof args, "info --sidecar --resume -r %s", dir);
+    r = cli_run(args);
+    CHECK(r.status == 0 && strstr(r.err, "2 images already done") != NULL);
+    cli_free(&r);
+    char *text = (char *)test_read_file(path, NULL);
+    CHECK(text && strstr(text, "lighthouse") != NULL);
+    free(text);
+    int total = 0;
+    for (int k = 1; k <= 2; k++) {
+        snprintf(args, sizeof args, "info --json --shard %d/2 -r %s", k, dir);
+        r = cli_run(args);
+        for (const char *p = r.out; (p = strstr(p, "\"file\"")); p++) total++;
+        cli_free(&r);
+    }
+    CHECK(total == 3);
+}
+
 static int count_sidecars(const char *dir, int n, int *truncated)
 {
     int found = 0;
@@ -221,6 +254,7 @@ int main(void)
     RUN(test_concurrent_shards);
     RUN(test_resume);
     RUN(test_from_list);
+    RUN(test_info_batch);
     RUN(test_interrupt_and_kill);
     for (int i = 0; i < N_IMAGES; i++) free(expected[i]);
     if (tmp) cli_rmrf(tmp);

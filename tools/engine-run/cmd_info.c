@@ -4,17 +4,14 @@
 #include <string.h>
 
 #include "engine/unprompt.h"
+#include "tools/engine-run/cli_common.h"
 #include "tools/engine-run/commands.h"
-#include "tools/engine-run/inputs.h"
-#include "tools/engine-run/output.h"
 
 typedef enum { INFO_TEXT, INFO_JSON, INFO_TXT2IMG } info_format;
 
 typedef struct {
+    cli_common common; /* -r, -q, --json, --sidecar, --overwrite, --shard, --resume, --from-list */
     info_format format;
-    int recursive;
-    int quiet;
-    output_options out;
     unprompt_info_params params;
 } info_options;
 
@@ -40,7 +37,7 @@ static void info_usage(FILE *f)
             "  --overwrite           replace existing sidecar files\n"
             "  --no-stealth          do not decode pixels to look for stealth info\n"
             "  --max-inflate MIB     limit per compressed text chunk (default 16)\n"
-            "  -q, --quiet           no warnings on stderr\n"
+            "  -q, --quiet           no warnings on stderr\n" CLI_BATCH_HELP
             "\n"
             "exit status: 0 all files had parameters, 1 some failed or had none, 2 usage.\n"
             "\n"
@@ -56,13 +53,12 @@ static int parse_option(info_options *o, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
-    if (!strcmp(a, "--json")) o->format = INFO_JSON;
-    else if (!strcmp(a, "-r") || !strcmp(a, "--recursive")) o->recursive = 1;
-    else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) o->quiet = 1;
-    else if (!strcmp(a, "--overwrite")) o->out.overwrite = 1;
-    else if (!strcmp(a, "--no-stealth")) o->params.read_stealth = 0;
-    else if (!strcmp(a, "--sidecar")) o->out.sidecar_ext = ".txt";
-    else if (!strncmp(a, "--sidecar=", 10) && a[10]) o->out.sidecar_ext = a + 10;
+    int r = cli_common_option(&o->common, argc, argv, i);
+    if (r) {
+        if (o->common.json) o->format = INFO_JSON, o->common.json = 0;
+        return r;
+    }
+    if (!strcmp(a, "--no-stealth")) o->params.read_stealth = 0;
     else if (!strcmp(a, "--format") || !strcmp(a, "--max-inflate")) {
         if (*i + 1 >= argc) {
             fprintf(stderr, "engine-run info: %s needs a value\n", a);
@@ -95,7 +91,7 @@ static int parse_option(info_options *o, int argc, char **argv, int *i)
 
 static void print_warnings(const info_options *o, const char *path, const unprompt_info *info)
 {
-    if (o->quiet) return;
+    if (o->common.quiet) return;
     for (size_t i = 0; i < info->n_warnings; i++)
         fprintf(stderr, "engine-run: %s: warning: %s\n", path, info->warnings[i]);
 }
@@ -111,8 +107,9 @@ static char *render(const info_options *o, const unprompt_info *info, const char
 }
 
 /* Returns 0 ok, 1 failed or no metadata. */
-static int info_one(const info_options *o, const char *path)
+static int info_one(void *user, const char *path)
 {
+    const info_options *o = user;
     input_bytes in;
     char err[256];
     if (input_open(path, &in, err, sizeof err)) {
@@ -137,7 +134,7 @@ static int info_one(const info_options *o, const char *path)
         if (!text) {
             fprintf(stderr, "engine-run: %s: out of memory\n", path);
             status = 1;
-        } else if (output_result(&o->out, path, text, o->format != INFO_TEXT) < 0) {
+        } else if (output_result(&o->common.out, path, text, o->format != INFO_TEXT) < 0) {
             status = 1;
         }
         unprompt_string_free(text);
@@ -150,34 +147,24 @@ int cmd_info(int argc, char **argv)
 {
     info_options o;
     memset(&o, 0, sizeof o);
+    o.common.command = "info";
     o.params = unprompt_info_default_params();
-    input_list inputs = {0};
-    char **files = calloc((size_t)argc, sizeof *files);
-    int n_files = 0;
-    if (!files) return 2;
-    for (int i = 1; i < argc; i++) {
+    o.common.files = calloc((size_t)argc, sizeof *o.common.files);
+    if (!o.common.files) return 2;
+    int status = 0;
+    for (int i = 1; i < argc && !status; i++) {
         int r = parse_option(&o, argc, argv, &i);
-        if (r == 2) {
-            info_usage(stdout);
-            free(files);
-            return 0;
-        }
-        if (r < 0) {
-            free(files);
-            return 2;
-        }
-        if (r == 0) files[n_files++] = argv[i];
+        if (r == 2) info_usage(stdout), status = -1;
+        else if (r < 0) status = 2;
+        else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
     }
-    if (n_files == 0) {
-        info_usage(stderr);
-        free(files);
-        return 2;
+    if (!status && o.common.n_files == 0 && !o.common.from_list) info_usage(stderr), status = 2;
+    if (!status) {
+        input_list inputs = {0};
+        cli_collect_inputs(&o.common, &inputs);
+        status = batch_run(&o.common.batch, &inputs, info_one, &o);
+        inputs_free(&inputs);
     }
-    for (int i = 0; i < n_files; i++) inputs_add(&inputs, files[i], o.recursive);
-    free(files);
-    o.out.several = inputs.count + (size_t)inputs.errors > 1;
-    int failed = inputs.errors;
-    for (size_t i = 0; i < inputs.count; i++) failed += info_one(&o, inputs.paths[i]);
-    inputs_free(&inputs);
-    return failed ? 1 : 0;
+    free(o.common.files);
+    return status < 0 ? 0 : status;
 }
