@@ -5,6 +5,8 @@
  * --resume completes the set. */
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine/unprompt.h"
 #include "tests/test.h"
@@ -239,12 +241,25 @@ static void test_interrupt_and_kill(void)
     CHECK(interrupted_run(SIGKILL, before) == 128 + SIGKILL);
     int after = count_sidecars(many, N_MANY, &truncated);
     CHECK(after > before && after < N_MANY && truncated == 0); /* nothing half-written */
-    char args[2048];
+    /* a temporary of a writer that is gone (a child that exited) and one of
+     * a live process: --resume removes the first only */
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0);
+    char dead[800], live[800], args[2048];
+    snprintf(dead, sizeof dead, "%s/img_%03d.txt.%ld.tmp", many, N_MANY - 1, (long)child);
+    snprintf(live, sizeof live, "%s/img_%03d.txt.%ld.tmp", many, N_MANY - 1, (long)getpid());
+    FILE *f = fopen(dead, "w");
+    if (f) fputs("half", f), fclose(f);
+    f = fopen(live, "w");
+    if (f) fputs("half", f), fclose(f);
     snprintf(args, sizeof args, "booru --weights %s --sidecar --resume -r %s", weights, many);
     cli_result r = cli_run(args);
     CHECK(r.status == 0);
     cli_free(&r);
     CHECK(count_sidecars(many, N_MANY, &truncated) == N_MANY && truncated == 0);
+    CHECK(access(dead, F_OK) != 0 && access(live, F_OK) == 0);
+    unlink(live);
 }
 
 int main(void)

@@ -1,10 +1,13 @@
 /* Sharding, resuming, progress and interruption; see batch.h. */
+#include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tools/engine-run/batch.h"
 
@@ -64,6 +67,53 @@ size_t batch_select(const batch_options *b, const output_options *out, input_lis
     }
     inputs->count = kept;
     return skipped;
+}
+
+/* "NAME.EXT.PID.tmp" left by a killed writer (write_file_atomic's temporary):
+ * the PID is not running any more. */
+static int orphan_tmp(const char *name, const char *ext)
+{
+    size_t n = strlen(name), e = strlen(ext);
+    if (n < 5 || strcmp(name + n - 4, ".tmp")) return 0;
+    const char *p = name + n - 4;
+    while (p > name && p[-1] >= '0' && p[-1] <= '9') p--;
+    if (p == name + n - 4 || p == name || p[-1] != '.' || (size_t)(p - 1 - name) < e ||
+        strncmp(p - 1 - e, ext, e))
+        return 0;
+    long pid = strtol(p, NULL, 10);
+    return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static void clean_dir(const char *dir, const char *ext)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!orphan_tmp(e->d_name, ext)) continue;
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path) unlink(path);
+    }
+    closedir(d);
+}
+
+size_t batch_clean_orphans(const output_options *out, const input_list *inputs)
+{
+    if (!out->sidecar_ext) return 0;
+    size_t dirs = 0;
+    char last[4096] = "";
+    for (size_t i = 0; i < inputs->count; i++) { /* inputs of one folder are adjacent */
+        const char *p = inputs->paths[i], *slash = strrchr(p, '/');
+        char dir[4096];
+        if (!strcmp(p, "-")) continue;
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - p) : 1, slash ? p : ".");
+        if (slash == p) snprintf(dir, sizeof dir, "/");
+        if (!strcmp(dir, last)) continue;
+        snprintf(last, sizeof last, "%s", dir);
+        clean_dir(dir, out->sidecar_ext);
+        dirs++;
+    }
+    return dirs;
 }
 
 static double now_s(void)

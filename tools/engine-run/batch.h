@@ -31,6 +31,11 @@ int batch_in_shard(const char *path, unsigned k, unsigned n);
  * --resume: the sidecar exists). Returns how many were skipped as done. */
 size_t batch_select(const batch_options *b, const output_options *out, input_list *inputs);
 
+/* With --resume: remove the temporaries "IMAGE.EXT.PID.tmp" a killed run
+ * left beside the inputs (only those whose PID is gone). Returns the number
+ * of folders looked at. */
+size_t batch_clean_orphans(const output_options *out, const input_list *inputs);
+
 /* Process every input with one(user, path) → 0 ok, 1 failed, 2 fatal (stop).
  * Returns the command's exit status: 0, 1 (some failed), 2 (fatal) or 130
  * (interrupted; the image in hand was finished). */

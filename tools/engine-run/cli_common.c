@@ -75,6 +75,7 @@ void cli_collect_inputs(cli_common *c, input_list *inputs)
     if (c->batch.resume && !c->out.sidecar_ext && !c->quiet)
         fprintf(stderr, "engine-run %s: --resume skips images whose sidecar exists; without --sidecar it "
                         "does nothing\n", c->command);
+    if (c->batch.resume) batch_clean_orphans(&c->out, inputs);
     size_t done = batch_select(&c->batch, &c->out, inputs);
     if (done && !c->quiet) fprintf(stderr, "engine-run %s: %zu images already done (--resume)\n", c->command, done);
     c->batch.progress = !c->quiet && isatty(2);
