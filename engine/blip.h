@@ -80,6 +80,18 @@ blip_generate_params blip_generate_default_params(void);
 int blip_generate(blip_model *m, const float *image_embeds, const int *prompt_ids, size_t n_prompt,
                   const blip_generate_params *p, int *out_ids, size_t cap, size_t *n_out, fmt_error *err);
 
+#define BLIP_MAX_BATCH 64
+
+/* Captions of n images (≤ BLIP_MAX_BATCH), each the ids blip_generate gives
+ * it: image i's into out_ids + i·cap, their count into n_out[i]. Greedy
+ * search decodes the images together, one row each, so every step reads the
+ * decoder's weights once for all of them (what bounds decoding); with beams
+ * the images are searched one after another. The decoder keeps the keys and
+ * values of all n images (≈ 42 MB each for the base model in f32). */
+int blip_generate_batch(blip_model *m, const float *const *image_embeds, size_t n, const int *prompt_ids,
+                        size_t n_prompt, const blip_generate_params *p, int *out_ids, size_t cap, size_t *n_out,
+                        fmt_error *err);
+
 /* The decoder's logits [n][vocab_size] for ids[0..n) attending to the image
  * (one causal pass, as the model's forward): for tests and tools. */
 int blip_decoder_logits(blip_model *m, const float *image_embeds, const int *ids, size_t n, float *logits,

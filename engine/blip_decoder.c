@@ -31,16 +31,16 @@ void blip_decode_release(blip_model *m)
     memset(&m->dec, 0, sizeof m->dec);
 }
 
-/* Bytes of every buffer for (beams, cap_len, rows); 0 on overflow. */
-static size_t decode_plan(blip_model *m, blip_block *b, int beams, size_t cap_len, size_t rows)
+/* Bytes of every buffer for (slots, cap_len, rows, images); 0 on overflow. */
+static size_t decode_plan(blip_model *m, blip_block *b, int slots, size_t cap_len, size_t rows, int images)
 {
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
-    size_t B = (size_t)beams, H = (size_t)c->text_width, L = (size_t)c->text_layers, T = (size_t)c->image_tokens;
-    size_t inter = (size_t)c->text_intermediate, n = 0, total = 0, keys = T > cap_len ? T : cap_len;
+    size_t B = (size_t)slots, H = (size_t)c->text_width, L = (size_t)c->text_layers, T = (size_t)c->image_tokens;
+    size_t NI = (size_t)images, inter = (size_t)c->text_intermediate, n = 0, total = 0, keys = T > cap_len ? T : cap_len;
     /* The same sums in double tell whether any size_t product wrapped. */
     double exact = (double)B * (double)L * 2.0 * (double)cap_len * (double)H * 8.0 +
-                   (double)L * (double)T * (double)H * 8.0 + (double)rows * (double)(8 * H + inter) * 4.0 +
+                   (double)NI * (double)L * (double)T * (double)H * 8.0 + (double)rows * (double)(8 * H + inter) * 4.0 +
                    (double)keys * 64.0 * (double)m->threads * 4.0 + (double)m->threads * (double)rows * (double)(2 * H + T) * 4.0;
     if (exact > (double)(SIZE_MAX / 4)) return 0;
     size_t cache = B * L * 2 * cap_len * H;
@@ -48,7 +48,7 @@ static size_t decode_plan(blip_model *m, blip_block *b, int beams, size_t cap_le
     size_t heads = (size_t)c->text_heads, hd = H / heads;
     size_t kp = gemm_bf16_packed_size(T, hd), vp = gemm_bf16_packed_size(hd, T);
     s->kv_packed = ((kp > vp ? kp : vp) + 31) / 32 * 32;
-    size_t f32_kv = m->kv_bf16 ? 1 : L * T * H, bf16_kv = m->kv_bf16 ? L * heads * s->kv_packed : 1;
+    size_t f32_kv = m->kv_bf16 ? 1 : NI * L * T * H, bf16_kv = m->kv_bf16 ? NI * L * heads * s->kv_packed : 1;
     PLAN(s->cross_k, f32_kv, sizeof(float));
     PLAN(s->cross_v, f32_kv, sizeof(float));
     PLAN(s->cross_kp, bf16_kv, sizeof(uint16_t));
@@ -63,30 +63,43 @@ static size_t decode_plan(blip_model *m, blip_block *b, int beams, size_t cap_le
     PLAN(s->ffn, rows * inter, sizeof(float));
     PLAN(s->attn_scratch, attention_scratch(keys, m->threads), sizeof(float));
     PLAN(s->saved, B, 1);
+    PLAN(s->row_cache, rows, sizeof(int));
+    PLAN(s->row_image, rows, sizeof(int));
 #undef PLAN
     for (size_t i = 0; i < n; i++) total += arena_block_size(b[i].bytes);
     b[n] = (blip_block){NULL, 0};
     return total;
 }
 
-int blip_decode_reserve(blip_model *m, int beams, size_t cap_len, size_t rows, fmt_error *err)
+int blip_decode_reserve(blip_model *m, int slots, size_t cap_len, size_t rows, int images, fmt_error *err)
 {
     blip_decode_state *s = &m->dec;
-    if (s->mem.base && beams <= s->beams && cap_len <= s->cap_len && rows <= s->rows) return 0;
+    if (s->mem.base && slots <= s->beams && cap_len <= s->cap_len && rows <= s->rows && images <= s->images) return 0;
     /* Grow to cover what was asked before too. */
     if (s->mem.base) {
-        beams = beams > s->beams ? beams : s->beams;
+        slots = slots > s->beams ? slots : s->beams;
         cap_len = cap_len > s->cap_len ? cap_len : s->cap_len;
         rows = rows > s->rows ? rows : s->rows;
+        images = images > s->images ? images : s->images;
     }
     blip_decode_release(m);
     blip_block plan[40];
-    size_t total = decode_plan(m, plan, beams, cap_len, rows);
+    size_t total = decode_plan(m, plan, slots, cap_len, rows, images);
     if (!total || arena_init(&s->mem, total))
         return fmt_fail(err, "blip: cannot allocate %zu MB for decoding", total >> 20);
     for (blip_block *b = plan; b->dst; b++) *b->dst = arena_alloc(&s->mem, b->bytes);
-    s->beams = beams, s->cap_len = cap_len, s->rows = rows;
+    s->beams = slots, s->cap_len = cap_len, s->rows = rows, s->images = images;
     return 0;
+}
+
+void blip_rows_beams(blip_model *m, size_t rows)
+{
+    for (size_t r = 0; r < rows; r++) m->dec.row_cache[r] = (int)r, m->dec.row_image[r] = 0;
+}
+
+void blip_rows_streams(blip_model *m, const int *streams, size_t rows)
+{
+    for (size_t r = 0; r < rows; r++) m->dec.row_cache[r] = m->dec.row_image[r] = streams[r];
 }
 
 /* ---- image keys and values ------------------------------------------------------ */
@@ -114,7 +127,15 @@ static void pack_heads(blip_model *m, uint16_t *dst, const float *src, int trans
     }
 }
 
-void blip_cross_kv(blip_model *m, const float *image_embeds)
+/* Offset of (image, layer) in cross_k / cross_v, or with bf16 in cross_kp / cross_vp. */
+static size_t cross_at(const blip_model *m, int image, int layer)
+{
+    const blip_config *c = &m->config;
+    size_t il = (size_t)image * (size_t)c->text_layers + (size_t)layer;
+    return m->kv_bf16 ? il * (size_t)c->text_heads * m->dec.kv_packed : il * (size_t)c->image_tokens * (size_t)c->text_width;
+}
+
+void blip_cross_kv(blip_model *m, const float *image_embeds, int image)
 {
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
@@ -123,13 +144,13 @@ void blip_cross_kv(blip_model *m, const float *image_embeds)
     for (int l = 0; l < c->text_layers; l++) {
         const blip_bert_attention *a = &m->weights.layers[l].cross;
         gemm_epilogue ek = {a->k.bias, NULL, 0, NULL}, ev = {a->v.bias, NULL, 0, NULL};
-        size_t at = (size_t)l * heads * s->kv_packed;
+        size_t at = cross_at(m, image, l);
         linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->k.w, T, H, Wv, &ek);
         if (m->kv_bf16) pack_heads(m, s->cross_kp + at, s->kv_tmp, 0);
-        else to_head_major(s->cross_k + (size_t)l * T * H, s->kv_tmp, T, heads, hd);
+        else to_head_major(s->cross_k + at, s->kv_tmp, T, heads, hd);
         linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->v.w, T, H, Wv, &ev);
         if (m->kv_bf16) pack_heads(m, s->cross_vp + at, s->kv_tmp, 1);
-        else to_head_major(s->cross_v + (size_t)l * T * H, s->kv_tmp, T, heads, hd);
+        else to_head_major(s->cross_v + at, s->kv_tmp, T, heads, hd);
     }
 }
 
@@ -216,17 +237,18 @@ static void cached_attention(const blip_model *m, const float *q, const float *k
  * head-major: per head, for each row, two GEMVs over the head's
  * [T][head_dim] keys and values, which stay in cache from one row to the
  * next (a GEMM would re-pack them every step). Heads shared among threads. */
-static void image_attention(const blip_model *m, const float *q, size_t rows, const float *k, const float *v,
-                            float *out, float *scratch)
+static void image_attention(const blip_model *m, int layer, const float *q, size_t rows, float *out, float *scratch)
 {
+    const blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
     size_t T = (size_t)m->config.image_tokens;
     float scale = (float)(1.0 / sqrt((double)hd));
 #pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
     for (size_t h = 0; h < heads; h++) {
         float *p = scratch + (size_t)omp_get_thread_num() * T;
-        const float *kh = k + h * T * hd, *vh = v + h * T * hd;
         for (size_t r = 0; r < rows; r++) {
+            size_t at = cross_at(m, s->row_image[r], layer) + h * T * hd;
+            const float *kh = s->cross_k + at, *vh = s->cross_v + at;
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)T, (blasint)hd, 1.0f, kh, (blasint)hd, q + r * H + h * hd,
                         1, 0.0f, p, 1);
             m->kt.nn.softmax(p, 1, T, scale);
@@ -258,14 +280,16 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
     linear_run(lk, s->k, s->x, &a->k.w, rows, H, H, &ek);
     linear_run(lk, s->v, s->x, &a->v.w, rows, H, H, &ev);
     if (prefill) {
-        float *kc = cache_at(m, s->cache, 0, layer, 0), *vc = cache_at(m, s->cache, 0, layer, 1);
+        int slot = s->row_cache[0];
+        float *kc = cache_at(m, s->cache, slot, layer, 0), *vc = cache_at(m, s->cache, slot, layer, 1);
         memcpy(kc + pos * H, s->k, rows * H * sizeof(float));
         memcpy(vc + pos * H, s->v, rows * H * sizeof(float));
         attention_args at = {heads, hd, rows, pos + rows, s->q, H, kc, H, vc, H, s->ctx, H, scale, 1, pos, m->threads};
         attention(&m->kt.nn, &at, s->attn_scratch);
     } else {
-        for (size_t b = 0; b < rows; b++) { /* beam b: one query over its own pos + 1 keys */
-            float *kc = cache_at(m, s->cache, (int)b, layer, 0), *vc = cache_at(m, s->cache, (int)b, layer, 1);
+        for (size_t b = 0; b < rows; b++) { /* row b: one query over its own sequence's pos + 1 keys */
+            int slot = s->row_cache[b];
+            float *kc = cache_at(m, s->cache, slot, layer, 0), *vc = cache_at(m, s->cache, slot, layer, 1);
             memcpy(kc + pos * H, s->k + b * H, H * sizeof(float));
             memcpy(vc + pos * H, s->v + b * H, H * sizeof(float));
             cached_attention(m, s->q + b * H, kc, vc, pos + 1, s->ctx + b * H, s->attn_scratch);
@@ -274,16 +298,17 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
     attention_output(m, a, rows);
 }
 
-/* The same with bf16 keys/values, any number of rows: per head, scores =
- * Q_h K_hᵀ and out = P V_h as two bf16 GEMMs (the rows of Q_h gathered). */
-static void image_attention_bf16(const blip_model *m, int layer, const float *q, size_t rows, float *out)
+/* The same with bf16 keys/values, rows attending to one image: per head,
+ * scores = Q_h K_hᵀ and out = P V_h as two bf16 GEMMs (the rows of Q_h
+ * gathered). */
+static void image_attention_bf16(const blip_model *m, int layer, int image, const float *q, size_t rows, float *out)
 {
     const blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
     size_t T = (size_t)m->config.image_tokens;
     float scale = (float)(1.0 / sqrt((double)hd));
-    const uint16_t *kp = s->cross_kp + (size_t)layer * heads * s->kv_packed;
-    const uint16_t *vp = s->cross_vp + (size_t)layer * heads * s->kv_packed;
+    const uint16_t *kp = s->cross_kp + cross_at(m, image, layer);
+    const uint16_t *vp = s->cross_vp + cross_at(m, image, layer);
 #pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
     for (size_t h = 0; h < heads; h++) {
         float *qh = s->head_scratch + (size_t)omp_get_thread_num() * rows * (2 * hd + T), *p = qh + rows * hd;
@@ -304,17 +329,24 @@ static void cross_attention(blip_model *m, int layer, const blip_bert_attention 
     size_t H = (size_t)c->text_width, heads = (size_t)c->text_heads, hd = H / heads, T = (size_t)c->image_tokens;
     gemm_epilogue eq = {a->q.bias, NULL, 0, NULL};
     linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
-    const float *k = s->cross_k + (size_t)layer * T * H, *v = s->cross_v + (size_t)layer * T * H;
     if (m->kv_bf16) {
-        image_attention_bf16(m, layer, s->q, rows, s->ctx);
+        /* runs of rows on the same image (all of them for beams; one each
+         * for images decoded together; a prefill's rows are row 0's) */
+        for (size_t r0 = 0, r1; r0 < rows; r0 = r1) {
+            int image = s->row_image[r0];
+            for (r1 = r0 + 1; r1 < rows && (prefill || s->row_image[r1] == image); r1++) {}
+            image_attention_bf16(m, layer, image, s->q + r0 * H, r1 - r0, s->ctx + r0 * H);
+        }
     } else if (prefill) { /* the prompt's rows: a GEMM per head */
+        size_t off = cross_at(m, s->row_image[0], layer);
+        const float *k = s->cross_k + off, *v = s->cross_v + off;
         for (size_t h = 0; h < heads; h++) {
             attention_args at = {1, hd, rows, T, s->q + h * hd, H, k + h * T * hd, hd, v + h * T * hd, hd, s->ctx + h * hd,
                                  H, (float)(1.0 / sqrt((double)hd)), 0, 0, m->threads};
             attention(&m->kt.nn, &at, s->attn_scratch);
         }
     } else {
-        image_attention(m, s->q, rows, k, v, s->ctx, s->attn_scratch);
+        image_attention(m, layer, s->q, rows, s->ctx, s->attn_scratch);
     }
     attention_output(m, a, rows);
 }
@@ -359,8 +391,9 @@ int blip_decoder_logits(blip_model *m, const float *image_embeds, const int *ids
         return fmt_fail(err, "blip: %zu ids (the decoder takes 1 to %d)", n, c->max_positions);
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= c->vocab_size) return fmt_fail(err, "blip: id %d is outside the vocabulary", ids[i]);
-    if (blip_decode_reserve(m, 1, n, n, err)) return -1;
-    blip_cross_kv(m, image_embeds);
+    if (blip_decode_reserve(m, 1, n, n, 1, err)) return -1;
+    blip_cross_kv(m, image_embeds, 0);
+    blip_rows_beams(m, 1);
     blip_decode_rows(m, ids, n, 0, 1);
     blip_lm_head(m, m->dec.x, n, logits);
     return 0;

@@ -23,7 +23,8 @@ typedef struct {
 static void source_prefill(void *ctx, const int *prompt, size_t n, float *logits)
 {
     blip_source *s = ctx;
-    blip_cross_kv(s->m, s->image_embeds);
+    blip_cross_kv(s->m, s->image_embeds, 0);
+    blip_rows_beams(s->m, 1);
     blip_decode_rows(s->m, prompt, n, 0, 1);
     blip_lm_head(s->m, s->m->dec.x + (n - 1) * (size_t)s->m->config.text_width, 1, logits);
     blip_cache_broadcast(s->m, s->beams, n);
@@ -32,6 +33,7 @@ static void source_prefill(void *ctx, const int *prompt, size_t n, float *logits
 static void source_step(void *ctx, const int *tokens, int beams, size_t pos, float *logits)
 {
     blip_source *s = ctx;
+    blip_rows_beams(s->m, (size_t)beams);
     blip_decode_rows(s->m, tokens, (size_t)beams, pos, 0);
     blip_lm_head(s->m, s->m->dec.x, (size_t)beams, logits);
 }
@@ -42,20 +44,77 @@ static void source_reorder(void *ctx, const int *src, int beams, size_t len)
     blip_cache_reorder(s->m, src, beams, len);
 }
 
+/* The caption's longest length, checked against the model's positions. */
+static int caption_len(const blip_model *m, size_t n_prompt, const blip_generate_params *p, size_t *total,
+                       fmt_error *err)
+{
+    *total = blip_search_max_len(n_prompt, p);
+    /* positions 0 .. total - 2 are fed to the decoder */
+    if (*total - 1 > (size_t)m->config.max_positions)
+        return fmt_fail(err, "blip: a caption of %zu ids needs more than the model's %d positions", *total,
+                        m->config.max_positions);
+    return 0;
+}
+
 int blip_generate(blip_model *m, const float *image_embeds, const int *prompt_ids, size_t n_prompt,
                   const blip_generate_params *p, int *out_ids, size_t cap, size_t *n_out, fmt_error *err)
 {
     const blip_config *c = &m->config;
+    size_t total;
     *n_out = 0;
     if (!image_embeds || !out_ids || !p) return fmt_fail(err, "blip: missing argument");
     if (p->beams < 1 || p->beams > BLIP_MAX_BEAMS) return fmt_fail(err, "blip: %d beams (1 to %d)", p->beams, BLIP_MAX_BEAMS);
-    size_t total = blip_search_max_len(n_prompt, p);
-    /* positions 0 .. total - 2 are fed to the decoder */
-    if (total - 1 > (size_t)c->max_positions)
-        return fmt_fail(err, "blip: a caption of %zu ids needs more than the model's %d positions", total, c->max_positions);
+    if (caption_len(m, n_prompt, p, &total, err)) return -1;
     size_t rows = n_prompt > (size_t)p->beams ? n_prompt : (size_t)p->beams;
-    if (blip_decode_reserve(m, p->beams, total, rows, err)) return -1;
+    if (blip_decode_reserve(m, p->beams, total, rows, 1, err)) return -1;
     blip_source src = {m, image_embeds, p->beams};
     blip_search_model model = {&src, (size_t)c->vocab_size, c->sep_id, source_prefill, source_step, source_reorder};
     return blip_search(&model, prompt_ids, n_prompt, p, out_ids, cap, n_out, err);
+}
+
+/* ---- several images at once -------------------------------------------------- */
+
+typedef struct {
+    blip_model *m;
+    const float *const *image_embeds;
+} blip_streams_source;
+
+/* Stream i: its image's keys/values into slot i, its prompt into cache slot i. */
+static void streams_prefill(void *ctx, int stream, const int *prompt, size_t n, float *logits)
+{
+    blip_streams_source *s = ctx;
+    blip_cross_kv(s->m, s->image_embeds[stream], stream);
+    blip_rows_streams(s->m, &stream, 1);
+    blip_decode_rows(s->m, prompt, n, 0, 1);
+    blip_lm_head(s->m, s->m->dec.x + (n - 1) * (size_t)s->m->config.text_width, 1, logits);
+}
+
+static void streams_step(void *ctx, const int *streams, const int *tokens, size_t rows, size_t pos, float *logits)
+{
+    blip_streams_source *s = ctx;
+    blip_rows_streams(s->m, streams, rows);
+    blip_decode_rows(s->m, tokens, rows, pos, 0);
+    blip_lm_head(s->m, s->m->dec.x, rows, logits);
+}
+
+int blip_generate_batch(blip_model *m, const float *const *image_embeds, size_t n, const int *prompt_ids,
+                        size_t n_prompt, const blip_generate_params *p, int *out_ids, size_t cap, size_t *n_out,
+                        fmt_error *err)
+{
+    size_t total;
+    for (size_t i = 0; i < n; i++) n_out[i] = 0;
+    if (!image_embeds || !out_ids || !p) return fmt_fail(err, "blip: missing argument");
+    if (n > BLIP_MAX_BATCH) return fmt_fail(err, "blip: %zu images at once (1 to %d)", n, BLIP_MAX_BATCH);
+    if (p->beams != 1 || n == 1) { /* beams: each image's search on its own */
+        for (size_t i = 0; i < n; i++)
+            if (blip_generate(m, image_embeds[i], prompt_ids, n_prompt, p, out_ids + i * cap, cap, &n_out[i], err))
+                return -1;
+        return 0;
+    }
+    if (caption_len(m, n_prompt, p, &total, err)) return -1;
+    size_t rows = n_prompt > n ? n_prompt : n;
+    if (blip_decode_reserve(m, (int)n, total, rows, (int)n, err)) return -1;
+    blip_streams_source src = {m, image_embeds};
+    blip_search_streams model = {&src, (size_t)m->config.vocab_size, m->config.sep_id, streams_prefill, streams_step};
+    return blip_search_greedy_streams(&model, n, prompt_ids, n_prompt, p, out_ids, cap, n_out, err);
 }

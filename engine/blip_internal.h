@@ -70,17 +70,23 @@ typedef struct {
     arena mem;
     int beams;       /* sized for this many beams, */
     size_t cap_len;  /* sequences this long, */
-    size_t rows;     /* this many rows per forward */
+    size_t rows;     /* this many rows per forward, */
+    int images;      /* and the keys/values of this many images */
+    /* Row r of the next forward continues the sequence in cache slot
+     * row_cache[r] and attends to image row_image[r]; a prefill's rows all
+     * belong to row 0's. Beams of one image: r and 0; images decoded
+     * together: both the image's index. */
+    int *row_cache, *row_image;
     /* The image's keys and values, per layer and head: f32 [tokens][head_dim]
      * each, or with bf16 weights, packed for the bf16 GEMM (K_h as [tokens]
      * rows of head_dim, V_h transposed), half the bytes to read per step. */
-    float *cross_k, *cross_v;    /* f32: [layers][heads][tokens][head_dim] */
-    uint16_t *cross_kp, *cross_vp; /* bf16: [layers][heads][kv_packed] */
+    float *cross_k, *cross_v;    /* f32: [images][layers][heads][tokens][head_dim] */
+    uint16_t *cross_kp, *cross_vp; /* bf16: [images][layers][heads][kv_packed] */
     size_t kv_packed;            /* elements per packed head (64-byte multiple) */
     float *kv_tmp;               /* [tokens][H] */
     float *head_tmp;             /* [tokens][head_dim] */
     float *head_scratch;         /* per thread: [rows][head_dim + tokens + head_dim] */
-    float *cache, *cache_tmp; /* [beams][layers][2][cap_len][H] self-attention K, V */
+    float *cache, *cache_tmp; /* [beams or images][layers][2][cap_len][H] self-attention K, V */
     float *x, *h, *q, *k, *v, *ctx, *ffn, *head; /* [rows][H or I] */
     float *attn_scratch;
     unsigned char *saved;     /* [beams] reorder: old beam copied aside */
@@ -97,13 +103,20 @@ struct blip_model {
 };
 
 /* blip_decoder.c */
-int blip_decode_reserve(blip_model *m, int beams, size_t cap_len, size_t rows, fmt_error *err);
+/* Room for `slots` cached sequences (beams, or images decoded together) of
+ * cap_len ids, forwards of `rows` rows, and the keys/values of `images`. */
+int blip_decode_reserve(blip_model *m, int slots, size_t cap_len, size_t rows, int images, fmt_error *err);
 void blip_decode_release(blip_model *m);
-/* The image's cross-attention keys and values, every layer. */
-void blip_cross_kv(blip_model *m, const float *image_embeds);
-/* Decoder layers over `rows` rows. prefill: ids[r] at position pos + r of
- * beam 0 (causal); otherwise row r is beam r's next id at position pos. The
- * final hidden states are in m->dec.x. */
+/* Image `image`'s cross-attention keys and values, every layer. */
+void blip_cross_kv(blip_model *m, const float *image_embeds, int image);
+/* Rows 0 .. rows-1 are the beams of image 0 (cache slots 0 .. rows-1). */
+void blip_rows_beams(blip_model *m, size_t rows);
+/* Row r is image streams[r] with its own cache slot of the same index. */
+void blip_rows_streams(blip_model *m, const int *streams, size_t rows);
+/* Decoder layers over `rows` rows, mapped by row_cache / row_image.
+ * prefill: ids[r] at position pos + r of row 0's sequence (causal);
+ * otherwise row r's next id at position pos. The final hidden states are in
+ * m->dec.x. */
 void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, int prefill);
 /* logits[rows][V] of the hidden rows x (LM head). */
 void blip_lm_head(blip_model *m, const float *x, size_t rows, float *logits);

@@ -115,6 +115,15 @@ static void process_scores(search *s, float *scores, const int *seq, size_t len)
     if ((long)len < (long)s->p->min_length) scores[s->model->eos] = -INFINITY;
 }
 
+/* The first maximum, as torch.argmax picks it. */
+static size_t argmax(const float *x, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
 /* log_softmax of one row, in place (float32, as torch computes it). */
 static void log_softmax(float *x, size_t n)
 {
@@ -137,9 +146,7 @@ static size_t greedy(search *s, const int *prompt, size_t n_prompt)
     m->prefill(m->ctx, prompt, n_prompt, s->logits);
     for (;;) {
         process_scores(s, s->logits, seq, len);
-        size_t best = 0;
-        for (size_t i = 1; i < s->vocab; i++)
-            if (s->logits[i] > s->logits[best]) best = i;
+        size_t best = argmax(s->logits, s->vocab);
         seq[len++] = (int)best;
         if ((int)best == m->eos || len >= (size_t)s->p->max_length) return len;
         m->step(m->ctx, &seq[len - 1], 1, len - 1, s->logits);
@@ -257,22 +264,32 @@ size_t blip_search_max_len(size_t n_prompt, const blip_generate_params *p)
     return p->max_length > 0 && (size_t)p->max_length > n_prompt + 1 ? (size_t)p->max_length : n_prompt + 1;
 }
 
+/* The arguments every search checks; 0 or -1 with a reason. */
+static int check_args(size_t vocab, int eos, const int *prompt, size_t n_prompt, const blip_generate_params *p,
+                      size_t cap, fmt_error *err)
+{
+    if (p->beams < 1 || p->beams > BLIP_MAX_BEAMS) return fmt_fail(err, "blip: %d beams (1 to %d)", p->beams, BLIP_MAX_BEAMS);
+    if (p->min_length < 0) return fmt_fail(err, "blip: min_length %d is negative", p->min_length);
+    if (p->max_length < 0) return fmt_fail(err, "blip: max_length %d is negative", p->max_length);
+    if (!(p->repetition_penalty > 0) || !isfinite(p->repetition_penalty))
+        return fmt_fail(err, "blip: the repetition penalty must be a positive number");
+    if (!prompt || n_prompt < 1) return fmt_fail(err, "blip: an empty prompt");
+    if (vocab < 2 || eos < 0 || (size_t)eos >= vocab || vocab > INT32_MAX / BLIP_MAX_BEAMS)
+        return fmt_fail(err, "blip: a vocabulary of %zu with eos %d", vocab, eos);
+    for (size_t i = 0; i < n_prompt; i++)
+        if (prompt[i] < 0 || (size_t)prompt[i] >= vocab)
+            return fmt_fail(err, "blip: prompt id %d is outside the vocabulary", prompt[i]);
+    size_t need = blip_search_max_len(n_prompt, p);
+    if (cap < need) return fmt_fail(err, "blip: the output holds %zu ids, the caption may have %zu", cap, need);
+    return 0;
+}
+
 int blip_search(const blip_search_model *model, const int *prompt, size_t n_prompt, const blip_generate_params *p,
                 int *out, size_t cap, size_t *n_out, fmt_error *err)
 {
     *n_out = 0;
-    if (p->beams < 1 || p->beams > BLIP_MAX_BEAMS) return fmt_fail(err, "blip: %d beams (1 to %d)", p->beams, BLIP_MAX_BEAMS);
-    if (p->min_length < 0) return fmt_fail(err, "blip: min_length %d is negative", p->min_length);
-    if (!(p->repetition_penalty > 0) || !isfinite(p->repetition_penalty))
-        return fmt_fail(err, "blip: the repetition penalty must be a positive number");
-    if (!prompt || n_prompt < 1) return fmt_fail(err, "blip: an empty prompt");
-    if (model->vocab < 2 || model->eos < 0 || (size_t)model->eos >= model->vocab || model->vocab > INT32_MAX / BLIP_MAX_BEAMS)
-        return fmt_fail(err, "blip: a vocabulary of %zu with eos %d", model->vocab, model->eos);
-    for (size_t i = 0; i < n_prompt; i++)
-        if (prompt[i] < 0 || (size_t)prompt[i] >= model->vocab)
-            return fmt_fail(err, "blip: prompt id %d is outside the vocabulary", prompt[i]);
+    if (check_args(model->vocab, model->eos, prompt, n_prompt, p, cap, err)) return -1;
     search s = {.model = model, .p = p, .beams = p->beams, .cap_len = blip_search_max_len(n_prompt, p), .vocab = model->vocab};
-    if (cap < s.cap_len) return fmt_fail(err, "blip: the output holds %zu ids, the caption may have %zu", cap, s.cap_len);
     if (search_alloc(&s, err)) return -1;
     if (p->beams == 1) {
         *n_out = greedy(&s, prompt, n_prompt);
@@ -281,5 +298,53 @@ int blip_search(const blip_search_model *model, const int *prompt, size_t n_prom
         *n_out = beam_search(&s, prompt, n_prompt, out);
     }
     free(s.block);
+    return 0;
+}
+
+/* ---- greedy over several streams ------------------------------------------------ */
+
+/* Greedy search of every stream in lockstep: the same steps as greedy(),
+ * each stream's logits processed on their own; a stream that ends drops out
+ * of the rows fed to the model. */
+int blip_search_greedy_streams(const blip_search_streams *model, size_t n_streams, const int *prompt, size_t n_prompt,
+                               const blip_generate_params *p, int *out, size_t cap, size_t *n_out, fmt_error *err)
+{
+    for (size_t i = 0; i < n_streams; i++) n_out[i] = 0;
+    if (p->beams != 1) return fmt_fail(err, "blip: streams are searched greedily (1 beam, not %d)", p->beams);
+    if (check_args(model->vocab, model->eos, prompt, n_prompt, p, cap, err)) return -1;
+    if (n_streams == 0) return 0;
+    size_t V = model->vocab;
+    if (n_streams > SIZE_MAX / sizeof(float) / V) return fmt_fail(err, "blip: too many streams");
+    search s = {.p = p, .beams = 1, .cap_len = blip_search_max_len(n_prompt, p), .vocab = V};
+    blip_search_model eos_only = {NULL, V, model->eos, NULL, NULL, NULL};
+    s.model = &eos_only;
+    float *logits = malloc(n_streams * V * sizeof *logits);
+    int *rows = malloc(n_streams * 2 * sizeof *rows), *tokens = rows + n_streams;
+    s.gathered = malloc(s.cap_len * sizeof *s.gathered);
+    if (!logits || !rows || !s.gathered) {
+        free(logits), free(rows), free(s.gathered);
+        return fmt_fail(err, "blip: out of memory for the search");
+    }
+    for (size_t i = 0; i < n_streams; i++) {
+        memcpy(out + i * cap, prompt, n_prompt * sizeof *out);
+        model->prefill(model->ctx, (int)i, prompt, n_prompt, logits + i * V);
+        rows[i] = (int)i;
+    }
+    size_t len = n_prompt, active = n_streams;
+    while (active) {
+        size_t next = 0;
+        for (size_t r = 0; r < active; r++) {
+            float *row = logits + r * V;
+            int *seq = out + (size_t)rows[r] * cap;
+            process_scores(&s, row, seq, len);
+            int best = (int)argmax(row, V);
+            seq[len] = best;
+            n_out[rows[r]] = len + 1;
+            if (best != model->eos && len + 1 < (size_t)p->max_length) rows[next] = rows[r], tokens[next++] = best;
+        }
+        len++, active = next;
+        if (active) model->step(model->ctx, rows, tokens, active, len - 1, logits);
+    }
+    free(logits), free(rows), free(s.gathered);
     return 0;
 }

@@ -25,6 +25,19 @@ typedef struct {
     void (*reorder)(void *ctx, const int *src, int beams, size_t len);
 } blip_search_model;
 
+/* Several independent sequences (one per image) decoded together, so that a
+ * step feeds them to the network as one batch of rows. */
+typedef struct {
+    void *ctx;
+    size_t vocab;
+    int eos;
+    /* Stream i's prompt, positions 0 .. n-1: its next-token logits, one row. */
+    void (*prefill)(void *ctx, int stream, const int *prompt, size_t n, float *logits);
+    /* Row r: stream streams[r]'s next id tokens[r] at position pos (every
+     * stream still running is as long as the others). */
+    void (*step)(void *ctx, const int *streams, const int *tokens, size_t rows, size_t pos, float *logits);
+} blip_search_streams;
+
 /* The longest sequence a search can produce: max(max_length, n_prompt + 1)
  * (one id is generated even when the prompt is as long as max_length). */
 size_t blip_search_max_len(size_t n_prompt, const blip_generate_params *p);
@@ -35,5 +48,11 @@ size_t blip_search_max_len(size_t n_prompt, const blip_generate_params *p);
  * out of memory (the search's own scratch is allocated per call). */
 int blip_search(const blip_search_model *model, const int *prompt, size_t n_prompt, const blip_generate_params *p,
                 int *out, size_t cap, size_t *n_out, fmt_error *err);
+
+/* Greedy search (p->beams must be 1) of n_streams sequences from the same
+ * prompt, each exactly what blip_search would give it alone: stream i's ids
+ * go to out + i·cap, their count to n_out[i]. */
+int blip_search_greedy_streams(const blip_search_streams *model, size_t n_streams, const int *prompt, size_t n_prompt,
+                               const blip_generate_params *p, int *out, size_t cap, size_t *n_out, fmt_error *err);
 
 #endif

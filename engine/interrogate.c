@@ -41,7 +41,9 @@ struct unprompt_clip {
     category_set cats;
     float **labels;    /* per list: [n_items][dim], normalised */
     float *clip_input; /* S*S*3 */
-    float *blip_input, *blip_embeds;
+    float *blip_input;
+    float *blip_embeds; /* [embeds_cap][tokens][width] */
+    size_t embeds_cap;
     float *probs;      /* the longest list */
     char model_key[256];
 };
@@ -112,6 +114,18 @@ static int load_clip(unprompt_clip *c, const unprompt_clip_params *p, int thread
     return c->clip_input ? 0 : fmt_fail(e, "out of memory");
 }
 
+/* Room for n images' BLIP embeddings. */
+static int reserve_embeds(unprompt_clip *c, size_t n, fmt_error *e)
+{
+    if (n <= c->embeds_cap) return 0;
+    const blip_config *cfg = blip_get_config(c->blip);
+    size_t per = (size_t)cfg->image_tokens * (size_t)cfg->vision_width;
+    float *p = realloc(c->blip_embeds, n * per * sizeof *p);
+    if (!p) return fmt_fail(e, "out of memory for %zu images' embeddings", n);
+    c->blip_embeds = p, c->embeds_cap = n;
+    return 0;
+}
+
 static int load_blip(unprompt_clip *c, const char *path, int threads, fmt_error *e)
 {
     const uint8_t *vocab;
@@ -122,8 +136,7 @@ static int load_blip(unprompt_clip *c, const char *path, int threads, fmt_error 
     const blip_config *cfg = blip_get_config(c->blip);
     size_t s = (size_t)cfg->image_size;
     c->blip_input = malloc(s * s * 3 * sizeof *c->blip_input);
-    c->blip_embeds = malloc((size_t)cfg->image_tokens * (size_t)cfg->vision_width * sizeof *c->blip_embeds);
-    return c->blip_input && c->blip_embeds ? 0 : fmt_fail(e, "out of memory");
+    return c->blip_input && !reserve_embeds(c, 1, e) ? 0 : fmt_fail(e, "out of memory");
 }
 
 static int load_labels(unprompt_clip *c, const unprompt_clip_params *p, fmt_error *e)
@@ -193,21 +206,38 @@ void unprompt_clip_free(unprompt_clip *c)
 
 /* ---- running ------------------------------------------------------------------- */
 
-static int caption_image(unprompt_clip *c, const uint8_t *rgb, int w, int h, const unprompt_clip_run_params *rp,
-                         clip_internal *in, size_t *n_tokens, fmt_error *e)
+/* BLIP captions of n images, decoded together (blip_generate_batch). */
+static int caption_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n, const unprompt_clip_run_params *rp,
+                          clip_internal **in, size_t *n_tokens, fmt_error *e)
 {
     blip_generate_params gp = {rp->beams, rp->min_length, rp->max_length, rp->repetition_penalty};
     int32_t prompt[64];
     size_t n_prompt = 0, cap = (size_t)(rp->max_length > 0 ? rp->max_length : 1) + 64;
     if (bert_blip_prompt_ids(c->bert, BLIP_PROMPT, prompt, 64, &n_prompt) || n_prompt > 64)
         return fmt_fail(e, "blip: cannot tokenize the prompt");
-    in->tokens = malloc(cap * sizeof *in->tokens);
-    if (!in->tokens) return fmt_fail(e, "out of memory");
-    if (blip_preprocess(c->blip, rgb, w, h, c->blip_input, e) || blip_encode_image(c->blip, c->blip_input, c->blip_embeds, e) ||
-        blip_generate(c->blip, c->blip_embeds, prompt, n_prompt, &gp, in->tokens, cap, n_tokens, e))
-        return -1;
-    in->caption = bert_caption_alloc(c->bert, in->tokens, *n_tokens, BLIP_PROMPT, e);
-    return in->caption ? 0 : -1;
+    if (reserve_embeds(c, n, e)) return -1;
+    const blip_config *cfg = blip_get_config(c->blip);
+    size_t per = (size_t)cfg->image_tokens * (size_t)cfg->vision_width;
+    const float *embeds[UNPROMPT_MAX_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        embeds[i] = c->blip_embeds + i * per;
+        if (blip_preprocess(c->blip, im[i].rgb, im[i].width, im[i].height, c->blip_input, e) ||
+            blip_encode_image(c->blip, c->blip_input, c->blip_embeds + i * per, e))
+            return -1;
+    }
+    int *ids = malloc(n * cap * sizeof *ids);
+    if (!ids) return fmt_fail(e, "out of memory");
+    int rc = blip_generate_batch(c->blip, embeds, n, prompt, n_prompt, &gp, ids, cap, n_tokens, e);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!(in[i]->tokens = malloc((n_tokens[i] ? n_tokens[i] : 1) * sizeof *in[i]->tokens))) {
+            rc = fmt_fail(e, "out of memory");
+            break;
+        }
+        memcpy(in[i]->tokens, ids + i * cap, n_tokens[i] * sizeof *ids);
+        if (!(in[i]->caption = bert_caption_alloc(c->bert, in[i]->tokens, n_tokens[i], BLIP_PROMPT, e))) rc = -1;
+    }
+    free(ids);
+    return rc;
 }
 
 /* The image's matches in every list. */
@@ -254,38 +284,66 @@ static char *build_prompt(const char *caption, const unprompt_category_result *c
     return buf_take(&b);
 }
 
-int unprompt_clip_run_rgb(unprompt_clip *c, const uint8_t *rgb, int w, int h, const unprompt_clip_run_params *rp,
-                          unprompt_clip_result *out, char *err, size_t err_size)
+/* The image's CLIP features, then its matches in every list. */
+static int rank_rgb(unprompt_clip *c, const unprompt_rgb_image *im, float *features, clip_internal *in, fmt_error *e)
+{
+    if (clip_preprocess(&c->clip, im->rgb, im->width, im->height, c->clip_input))
+        return fmt_fail(e, "clip: bad image size %dx%d", im->width, im->height);
+    clip_encode_image(&c->clip, c->clip_input, features);
+    clip_l2_normalize(features, unprompt_clip_dim(c));
+    return rank_image(c, features, in, e);
+}
+
+/* Caption, matches and prompt of n images into in[0..n). */
+static int interrogate_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n, const unprompt_clip_run_params *rp,
+                              clip_internal **in, size_t *n_tokens, fmt_error *e)
+{
+    int rc = 0;
+    if (c->blip) rc = caption_images(c, im, n, rp, in, n_tokens, e);
+    for (size_t i = 0; !c->blip && !rc && i < n; i++)
+        if (!(in[i]->caption = strdup(""))) rc = fmt_fail(e, "out of memory");
+    float *features = malloc((unprompt_clip_dim(c) + 1) * sizeof *features);
+    if (!rc && !features) rc = fmt_fail(e, "out of memory");
+    for (size_t i = 0; !rc && c->clip_loaded && i < n; i++) rc = rank_rgb(c, &im[i], features, in[i], e);
+    free(features);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!(in[i]->prompt = build_prompt(in[i]->caption, in[i]->cats, c->cats.n, rp->include_ranks)))
+            rc = fmt_fail(e, "out of memory");
+    return rc;
+}
+
+int unprompt_clip_run_batch(unprompt_clip *c, const unprompt_rgb_image *images, size_t n,
+                            const unprompt_clip_run_params *rp, unprompt_clip_result *out, char *err, size_t err_size)
 {
     unprompt_clip_run_params def = unprompt_clip_default_run_params();
     if (!rp) rp = &def;
-    memset(out, 0, sizeof *out);
-    clip_internal *in = calloc(1, sizeof *in);
-    if (!in) return fail(err, err_size, UNPROMPT_ERR_NOMEM, "out of memory");
-    out->internal_ = in;
-    fmt_error e = {{0}};
-    size_t n_tokens = 0;
+    if (n < 1 || n > UNPROMPT_MAX_BATCH) return fail(err, err_size, UNPROMPT_ERR_ARGS, "1 to 64 images at once");
+    clip_internal *in[UNPROMPT_MAX_BATCH];
+    size_t n_tokens[UNPROMPT_MAX_BATCH] = {0};
     int rc = 0;
-    if (c->blip) rc = caption_image(c, rgb, w, h, rp, in, &n_tokens, &e);
-    else if (!(in->caption = strdup(""))) rc = fmt_fail(&e, "out of memory");
-    float *features = malloc((unprompt_clip_dim(c) + 1) * sizeof *features);
-    if (!rc && !features) rc = fmt_fail(&e, "out of memory");
-    if (!rc && c->clip_loaded && clip_preprocess(&c->clip, rgb, w, h, c->clip_input))
-        rc = fmt_fail(&e, "clip: bad image size %dx%d", w, h);
-    if (!rc && c->clip_loaded) {
-        clip_encode_image(&c->clip, c->clip_input, features);
-        clip_l2_normalize(features, unprompt_clip_dim(c));
-        rc = rank_image(c, features, in, &e);
+    fmt_error e = {{0}};
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        if (!(in[i] = calloc(1, sizeof *in[i])) && !rc) rc = fmt_fail(&e, "out of memory");
+        out[i].internal_ = in[i];
     }
-    free(features);
-    if (!rc && !(in->prompt = build_prompt(in->caption, in->cats, c->cats.n, rp->include_ranks)))
-        rc = fmt_fail(&e, "out of memory");
-    if (rc) {
-        unprompt_clip_result_free(out);
-        return fail(err, err_size, UNPROMPT_ERR_MODEL, e.msg);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!images[i].rgb || images[i].width < 1 || images[i].height < 1)
+            rc = fmt_fail(&e, "image %zu: no pixels", i);
+    if (!rc) rc = interrogate_images(c, images, n, rp, in, n_tokens, &e);
+    for (size_t i = 0; i < n; i++) {
+        if (rc) unprompt_clip_result_free(&out[i]);
+        else out[i] = (unprompt_clip_result){in[i]->prompt, in[i]->caption, in[i]->tokens, n_tokens[i], in[i]->cats,
+                                             c->cats.n, in[i]};
     }
-    *out = (unprompt_clip_result){in->prompt, in->caption, in->tokens, n_tokens, in->cats, c->cats.n, in};
-    return UNPROMPT_OK;
+    return rc ? fail(err, err_size, UNPROMPT_ERR_MODEL, e.msg) : UNPROMPT_OK;
+}
+
+int unprompt_clip_run_rgb(unprompt_clip *c, const uint8_t *rgb, int w, int h, const unprompt_clip_run_params *rp,
+                          unprompt_clip_result *out, char *err, size_t err_size)
+{
+    unprompt_rgb_image im = {rgb, w, h};
+    return unprompt_clip_run_batch(c, &im, 1, rp, out, err, err_size);
 }
 
 int unprompt_clip_run(unprompt_clip *c, const uint8_t *bytes, size_t len, const unprompt_clip_run_params *rp,

@@ -149,6 +149,61 @@ static void test_full_clip_line(void)
     unprompt_clip_free(ctx);
 }
 
+/* unprompt_clip_run_batch: the images of each setting of clip_expected.txt
+ * together (the first one twice) give the reference lines. */
+static void test_batch_equals_reference(void)
+{
+    if (!have_lists) SKIP("../shared/data (the category lists) is absent");
+    progress_count pc = {0, 0};
+    unprompt_clip *ctx = load(BLIP_FIX "tiny_blip.safetensors", &pc);
+    CHECK(ctx != NULL);
+    char *text = (char *)test_read_file(FIX "clip_expected.txt", NULL);
+    enum { MAXN = 8 };
+    unprompt_rgb_image im[MAXN + 1];
+    unsigned char *px[MAXN];
+    char *want[MAXN + 1];
+    int prev[4] = {-1, -1, -1, -1}, batches = 0;
+    size_t n = 0, checked = 0;
+    char *line = text ? strtok(text, "\n") : NULL;
+    for (;;) {
+        char name[64];
+        int set[4] = {-1, -1, -1, -1}, off = 0, w = 0, h = 0;
+        if (line && (sscanf(line, "%63[^\t]\t%d\t%d\t%d\t%d\t%n", name, &set[0], &set[1], &set[2], &set[3], &off) != 5 || !off))
+            break;
+        if (n && (!line || memcmp(set, prev, sizeof set) || n == MAXN)) { /* the previous setting's images */
+            im[n] = im[0], want[n] = want[0];
+            unprompt_clip_run_params rp = {prev[0], prev[1], prev[2], 1.0f, prev[3]};
+            unprompt_clip_result r[MAXN + 1];
+            char err[256];
+            int rc = ctx ? unprompt_clip_run_batch(ctx, im, n + 1, &rp, r, err, sizeof err) : -1;
+            CHECK(rc == UNPROMPT_OK);
+            for (size_t i = 0; rc == UNPROMPT_OK && i <= n; i++, checked++) {
+                CHECK_STR(r[i].prompt, want[i]);
+                unprompt_clip_result_free(&r[i]);
+            }
+            for (size_t i = 0; i < n; i++) free(px[i]);
+            n = 0, batches++;
+        }
+        if (!line) break;
+        sscanf(strchr(name, '_') + 1, "%dx%d", &w, &h);
+        px[n] = read_rgb(BLIP_FIX, name, (size_t)w * h * 3);
+        CHECK(px[n] != NULL);
+        if (!px[n]) break;
+        im[n] = (unprompt_rgb_image){px[n], w, h}, want[n] = line + off;
+        memcpy(prev, set, sizeof set), n++;
+        line = strtok(NULL, "\n");
+    }
+    for (size_t i = 0; i < n; i++) free(px[i]);
+    CHECK(batches >= 4 && checked >= 16);
+    /* refused sizes */
+    unprompt_clip_result r[1];
+    char err[256];
+    CHECK(ctx && unprompt_clip_run_batch(ctx, im, 0, NULL, r, err, sizeof err) == UNPROMPT_ERR_ARGS);
+    CHECK(ctx && unprompt_clip_run_batch(ctx, im, UNPROMPT_MAX_BATCH + 1, NULL, r, err, sizeof err) == UNPROMPT_ERR_ARGS);
+    free(text);
+    unprompt_clip_free(ctx);
+}
+
 static void test_json_and_embeddings(void)
 {
     /* a list of our own, so this runs without ../shared too */
@@ -279,6 +334,7 @@ int main(void)
     RUN(test_setup);
     RUN(test_ranking);
     RUN(test_full_clip_line);
+    RUN(test_batch_equals_reference);
     RUN(test_json_and_embeddings);
     RUN(test_setup_errors);
     RUN(test_cli);
