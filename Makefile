@@ -17,7 +17,7 @@ ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
 WARN     = -Wall -Wextra -Werror
 CPPFLAGS = -I. -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 CFLAGS  += -std=c11 -g $(OPT) $(WARN) -fopenmp -MMD -MP
-LDLIBS  += -lopenblas -lz -lm -fopenmp
+LDLIBS  += -lopenblas -lz -lm -fopenmp -pthread
 
 # Per-ISA kernel files get their own target flags, so the binary still runs
 # on a CPU without them; the dispatcher picks at run time.
@@ -82,7 +82,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 # The batch test also calls the CLI's sharding directly.
-BATCH_OBJ = $(BUILD)/obj/tools/engine-run/batch.o $(BUILD)/obj/tools/engine-run/output.o
+BATCH_OBJ = $(BUILD)/obj/tools/engine-run/batch.o $(BUILD)/obj/tools/engine-run/output.o $(BUILD)/obj/tools/engine-run/inputs.o
 $(BUILD)/tests/test_batch: $(BUILD)/obj/tests/test_batch.o $(BATCH_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BATCH_OBJ) $(LIB) $(LDLIBS) -o $@

@@ -53,6 +53,7 @@ static const bench_stage stages[] = {
     {"blip_image_bf16", stage_blip_image_bf16, "the same with bf16 weights", 1, NULL},
     {"blip_decode_token", stage_blip_decode_token, "BLIP decoder, ms per greedy token (BERT base, vocab 30524)", 0, NULL},
     {"blip_decode_token_bf16", stage_blip_decode_token_bf16, "the same with bf16 weights", 0, NULL},
+    {"blip_decode_batch4", stage_blip_decode_batch4, "BLIP decoder, ms per greedy token and image, 4 images at once", 0, NULL},
     {"blip_decode_beam3", stage_blip_decode_beam3, "BLIP decoder, ms per step with 3 beams", 0, NULL},
     {"blip_decode_beam3_bf16", stage_blip_decode_beam3_bf16, "the same with bf16 weights", 0, NULL},
     {"gemm_vit_l14_qkv", stage_gemm, "linear 257x1024 -> 3072 (CLIP ViT-L/14 in-projection)", 1, &vit_l14_qkv},

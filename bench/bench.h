@@ -74,5 +74,6 @@ int stage_blip_decode_token(bench_ctx *ctx, bench_result *r);
 int stage_blip_decode_token_bf16(bench_ctx *ctx, bench_result *r);
 int stage_blip_decode_beam3(bench_ctx *ctx, bench_result *r);
 int stage_blip_decode_beam3_bf16(bench_ctx *ctx, bench_result *r);
+int stage_blip_decode_batch4(bench_ctx *ctx, bench_result *r);
 
 #endif

@@ -74,39 +74,48 @@ int stage_blip_image_bf16(bench_ctx *ctx, bench_result *r) { return stage_image(
 typedef struct {
     blip_bench *b;
     blip_generate_params p;
+    int batch; /* DECODE_BATCH images at once */
     int failed;
 } decode_run;
+
+#define DECODE_BATCH 4
 
 static void run_decode(void *arg)
 {
     decode_run *d = arg;
     static const int prompt[4] = {30522, 1037, 3861, 1997}; /* [DEC] a picture of */
-    int ids[64];
-    size_t n;
-    if (blip_generate(d->b->m, d->b->embeds, prompt, 4, &d->p, ids, 64, &n, NULL) || n != (size_t)d->p.max_length)
-        d->failed = 1;
+    int ids[DECODE_BATCH * 64];
+    size_t n[DECODE_BATCH];
+    const float *embeds[DECODE_BATCH] = {d->b->embeds, d->b->embeds, d->b->embeds, d->b->embeds};
+    size_t images = d->batch ? DECODE_BATCH : 1;
+    if (blip_generate_batch(d->b->m, embeds, images, prompt, 4, &d->p, ids, 64, n, NULL)) d->failed = 1;
+    for (size_t i = 0; i < images; i++) d->failed |= n[i] != (size_t)d->p.max_length;
 }
 
-static int stage_decode(bench_ctx *ctx, bench_result *r, const char *dtype, int beams)
+/* Per token (per step with beams; per token and image with a batch). */
+static int stage_decode(bench_ctx *ctx, bench_result *r, const char *dtype, int beams, int batch)
 {
     blip_bench b;
     int rc = blip_bench_open(&b, ctx, dtype);
     if (!rc) {
         /* min_length = max_length: no early [SEP], every caption has max_length ids */
-        decode_run shortr = {&b, {beams, 5, 5, 1.0f}, 0}, longr = {&b, {beams, 48, 48, 1.0f}, 0};
+        decode_run shortr = {&b, {beams, 5, 5, 1.0f}, batch, 0}, longr = {&b, {beams, 48, 48, 1.0f}, batch, 0};
         int iters = ctx->iters < 3 ? ctx->iters : 3;
         double t_short = bench_median_ms(iters, run_decode, &shortr), t_long = bench_median_ms(iters, run_decode, &longr);
         rc = shortr.failed || longr.failed ? -1 : 0;
-        r->ms_median = (t_long - t_short) / 43.0;
+        r->ms_median = (t_long - t_short) / 43.0 / (batch ? DECODE_BATCH : 1);
         r->gb_per_s = blip_decode_weight_bytes(b.m) / (r->ms_median * 1e6);
         r->extra = t_short, r->extra_name = "ms_image_kv_and_prompt";
-        r->note = beams > 1 ? "per step, 3 beams (weights read once for all)" : "per token, greedy; GB/s = weights read";
+        r->note = beams > 1 ? "per step, 3 beams (weights read once for all)"
+                  : batch   ? "per token and image, 4 images decoded together; GB/s = weights read per image-token"
+                            : "per token, greedy; GB/s = weights read";
     }
     blip_bench_close(&b);
     return rc;
 }
 
-int stage_blip_decode_token(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "F32", 1); }
-int stage_blip_decode_token_bf16(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "BF16", 1); }
-int stage_blip_decode_beam3(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "F32", 3); }
-int stage_blip_decode_beam3_bf16(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "BF16", 3); }
+int stage_blip_decode_token(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "F32", 1, 0); }
+int stage_blip_decode_token_bf16(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "BF16", 1, 0); }
+int stage_blip_decode_beam3(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "F32", 3, 0); }
+int stage_blip_decode_beam3_bf16(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "BF16", 3, 0); }
+int stage_blip_decode_batch4(bench_ctx *ctx, bench_result *r) { return stage_decode(ctx, r, "F32", 1, 1); }

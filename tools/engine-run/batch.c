@@ -1,6 +1,7 @@
 /* Sharding, resuming, progress and interruption; see batch.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/unprompt.h"
 #include "tools/engine-run/batch.h"
 
 /* Set by the signal handler: the only state a handler may touch. */
@@ -133,31 +135,144 @@ static void show(size_t done, size_t total, double t0, int last)
     fflush(stderr);
 }
 
-int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void *user, const char *path), void *user)
+typedef struct {
+    struct sigaction old_int, old_term;
+    double t0;
+} batch_session;
+
+static void session_begin(batch_session *s)
 {
-    struct sigaction sa, old_int, old_term;
+    struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &s->old_int);
+    sigaction(SIGTERM, &sa, &s->old_term);
     batch_stop = 0;
+    s->t0 = now_s();
+}
+
+/* The exit status, after `done` of the inputs. */
+static int session_end(batch_session *s, const batch_options *b, const input_list *inputs, size_t done, int status,
+                       int failed)
+{
+    if (b->progress && inputs->count > 1) show(done, inputs->count, s->t0, 1);
+    sigaction(SIGINT, &s->old_int, NULL);
+    sigaction(SIGTERM, &s->old_term, NULL);
+    if (batch_stop) {
+        fprintf(stderr, "engine-run: interrupted after %zu of %zu images; rerun with --resume to finish\n", done,
+                inputs->count);
+        return 130;
+    }
+    return status ? status : failed ? 1 : 0;
+}
+
+int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void *user, const char *path), void *user)
+{
+    batch_session s;
+    session_begin(&s);
     int failed = inputs->errors, status = 0;
-    double t0 = now_s();
     size_t i = 0;
     for (; i < inputs->count && !batch_stop && status != 2; i++) {
         int r = one(user, inputs->paths[i]);
         if (r == 2) status = 2;
         else failed += r;
-        if (b->progress && inputs->count > 1) show(i + 1, inputs->count, t0, 0);
+        if (b->progress && inputs->count > 1) show(i + 1, inputs->count, s.t0, 0);
     }
-    if (b->progress && inputs->count > 1) show(i, inputs->count, t0, 1);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (batch_stop) {
-        fprintf(stderr, "engine-run: interrupted after %zu of %zu images; rerun with --resume to finish\n", i,
-                inputs->count);
-        return 130;
+    return session_end(&s, b, inputs, i, status, failed);
+}
+
+/* ---- groups, read ahead --------------------------------------------------------- */
+
+typedef struct {
+    batch_item *items;
+    char *const *paths;
+    size_t n;
+    int decode;
+} batch_load;
+
+static void item_load(batch_item *it, const char *path, int decode)
+{
+    memset(it, 0, sizeof *it);
+    it->path = path;
+    if (input_open(path, &it->in, it->err, sizeof it->err)) {
+        it->failed = 1;
+        return;
     }
-    return status ? status : failed ? 1 : 0;
+    if (decode && unprompt_decode_rgb(it->in.data, it->in.len, &it->rgb, &it->width, &it->height, it->err,
+                                      sizeof it->err) != UNPROMPT_OK)
+        it->undecodable = 1;
+}
+
+static void item_release(batch_item *it)
+{
+    input_close(&it->in);
+    unprompt_rgb_free(it->rgb);
+    memset(it, 0, sizeof *it);
+}
+
+static void *load_group(void *arg)
+{
+    batch_load *l = arg;
+    for (size_t i = 0; i < l->n; i++) item_load(&l->items[i], l->paths[i], l->decode);
+    return NULL;
+}
+
+/* Report the unreadable (or undecodable) items, move the others to the front. */
+static size_t keep_good(batch_item *items, size_t n, int *failed, int undecodable)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (undecodable ? items[i].undecodable : items[i].failed) {
+            fprintf(stderr, "engine-run: %s: %s\n", items[i].path, items[i].err);
+            ++*failed;
+            item_release(&items[i]);
+            continue;
+        }
+        batch_item t = items[kept];
+        items[kept++] = items[i];
+        items[i] = t;
+    }
+    return kept;
+}
+
+static size_t keep_readable(batch_item *items, size_t n, int *failed) { return keep_good(items, n, failed, 0); }
+
+size_t batch_keep_decoded(batch_item *items, size_t n, int *failed) { return keep_good(items, n, failed, 1); }
+
+int batch_run_groups(const batch_options *b, const input_list *inputs, size_t group, int decode,
+                     int (*run)(void *user, batch_item *items, size_t n), void *user)
+{
+    if (group < 1) group = 1;
+    batch_item *slots = calloc(2 * group, sizeof *slots);
+    if (!slots) {
+        fprintf(stderr, "engine-run: out of memory\n");
+        return 2;
+    }
+    batch_session s;
+    session_begin(&s);
+    int failed = inputs->errors, status = 0, cur = 0;
+    size_t done = 0, count = inputs->count;
+    batch_load next = {slots, inputs->paths, count < group ? count : group, decode};
+    load_group(&next);
+    while (done < count && !batch_stop && status != 2) {
+        size_t n = next.n, ahead = done + n < count ? count - done - n : 0;
+        batch_item *items = slots + (size_t)cur * group;
+        pthread_t loader;
+        next = (batch_load){slots + (size_t)(cur ^ 1) * group, inputs->paths + done + n, ahead < group ? ahead : group,
+                            decode};
+        int threaded = next.n && pthread_create(&loader, NULL, load_group, &next) == 0;
+        size_t ok = keep_readable(items, n, &failed);
+        int r = ok ? run(user, items, ok) : 0;
+        if (r < 0) status = 2;
+        else failed += r;
+        for (size_t i = 0; i < ok; i++) item_release(&items[i]);
+        if (threaded) pthread_join(loader, NULL);
+        else if (next.n) load_group(&next);
+        done += n, cur ^= 1;
+        if (b->progress && count > 1) show(done, count, s.t0, 0);
+    }
+    for (size_t i = 0; i < 2 * group; i++) item_release(&slots[i]); /* a group read ahead of a stop */
+    free(slots);
+    return session_end(&s, b, inputs, done, status, failed);
 }

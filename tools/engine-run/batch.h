@@ -9,6 +9,7 @@
 #define UNPROMPT_TOOLS_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tools/engine-run/inputs.h"
 #include "tools/engine-run/output.h"
@@ -40,5 +41,30 @@ size_t batch_clean_orphans(const output_options *out, const input_list *inputs);
  * Returns the command's exit status: 0, 1 (some failed), 2 (fatal) or 130
  * (interrupted; the image in hand was finished). */
 int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void *user, const char *path), void *user);
+
+/* An image of a group, read (and decoded) ahead of its turn. */
+typedef struct {
+    const char *path;
+    input_bytes in;
+    uint8_t *rgb; /* with decode: 8-bit RGB pixels, else NULL */
+    int width, height;
+    char err[256];
+    int failed;      /* unreadable: err says why */
+    int undecodable; /* read, but the pixels could not be decoded: err says why */
+} batch_item;
+
+/* Report the undecodable images of a group and move the others to the
+ * front; returns their count and adds the others to *failed. */
+size_t batch_keep_decoded(batch_item *items, size_t n, int *failed);
+
+/* Process the inputs in groups of up to `group` images: run(user, items, n)
+ * gets the group's readable images and returns how many of them failed
+ * (each reported by run), or -1 when nothing more can be done. While it
+ * works, a second thread reads the next group's files and, with `decode`,
+ * decodes their pixels (run sees undecodable ones: a file's metadata may
+ * still be read). Unreadable images are reported here. The same exit
+ * statuses as batch_run; an interrupt finishes the group in hand. */
+int batch_run_groups(const batch_options *b, const input_list *inputs, size_t group, int decode,
+                     int (*run)(void *user, batch_item *items, size_t n), void *user);
 
 #endif

@@ -44,7 +44,10 @@ typedef struct {
     unprompt_clip_params load;
     const char *clip_model, *blip_model, *categories; /* as given */
     char *clip_path, *blip_path, *lists_path;         /* resolved by clip_cli_setup */
+    size_t batch;                                     /* --batch: images captioned together */
 } clip_cli_options;
+
+#define CLI_DEFAULT_BATCH 4
 
 void clip_cli_init(clip_cli_options *o);
 int clip_parse_option(clip_cli_options *o, const cli_common *c, int argc, char **argv, int *i);

@@ -121,64 +121,87 @@ static char *join_json(const char *file, const char *prompt, const char *clip_js
     return buf_take(&b);
 }
 
-/* Interrogate one image with both models: its output text (malloc'd). */
-static char *interrogate(all_options *o, const uint8_t *data, size_t len, const char *path, char *err, size_t cap)
+/* The image's DeepBooru tags joined to its CLIP result: its output text
+ * (malloc'd), NULL with err set. */
+static char *with_tags(all_options *o, const batch_item *it, const unprompt_clip_result *cr, char *err, size_t cap)
 {
-    unprompt_clip_result cr;
     unprompt_booru_result br;
-    if (unprompt_clip_run(o->clip_ctx, data, len, &o->clip.run, &cr, err, cap) != UNPROMPT_OK) return NULL;
-    if (unprompt_booru_run(o->booru_ctx, data, len, &o->booru, &br, err, cap) != UNPROMPT_OK) {
-        unprompt_clip_result_free(&cr);
+    if (unprompt_booru_run_rgb(o->booru_ctx, it->rgb, it->width, it->height, &o->booru, &br, err, cap) != UNPROMPT_OK)
         return NULL;
-    }
     buf p;
     buf_init(&p, 0);
-    int bad = buf_append_str(&p, cr.prompt, NULL);
+    int bad = buf_append_str(&p, cr->prompt, NULL);
     if (br.prompt && br.prompt[0]) bad |= buf_append_str(&p, ", ", NULL) | buf_append_str(&p, br.prompt, NULL);
     char *prompt = bad ? NULL : buf_take(&p), *out = NULL;
     if (bad) buf_free(&p);
     if (prompt && o->common.json) {
-        char *cj = unprompt_clip_to_json(&cr, NULL), *bj = unprompt_booru_to_json(&br, NULL);
-        out = cj && bj ? join_json(path, prompt, cj, bj) : NULL;
+        char *cj = unprompt_clip_to_json(cr, NULL), *bj = unprompt_booru_to_json(&br, NULL);
+        out = cj && bj ? join_json(it->path, prompt, cj, bj) : NULL;
         unprompt_string_free(cj), unprompt_string_free(bj);
         free(prompt);
     } else {
         out = prompt;
     }
     if (!out) snprintf(err, cap, "out of memory");
-    unprompt_clip_result_free(&cr);
     unprompt_booru_result_free(&br);
     return out;
 }
 
-/* 0 done, 1 this file failed, 2 the models cannot be loaded. */
-static int all_one(void *user, const char *path)
+/* Print or write one image's text; 0, or 1 (reported). */
+static int emit(const all_options *o, const char *path, char *text, const char *err)
 {
-    all_options *o = user;
-    input_bytes in;
-    char err[256];
-    if (input_open(path, &in, err, sizeof err)) {
-        fprintf(stderr, "engine-run: %s: %s\n", path, err);
-        return 1;
-    }
-    char *text = NULL, *stored = o->prefer_metadata ? stored_prompt(in.data, in.len) : NULL;
-    int st = 0;
-    if (stored) {
-        text = o->common.json ? join_json(path, stored, NULL, NULL) : stored;
-        if (text != stored) free(stored);
-        if (!text) snprintf(err, sizeof err, "out of memory");
-    } else if (!(st = all_load(o))) {
-        text = interrogate(o, in.data, in.len, path, err, sizeof err);
-    }
-    input_close(&in);
-    if (st) return 2;
     if (!text) {
         fprintf(stderr, "engine-run: %s: %s\n", path, err);
         return 1;
     }
-    st = output_result(&o->common.out, path, text, o->common.json) < 0;
+    int status = output_result(&o->common.out, path, text, o->common.json) < 0;
     free(text);
-    return st;
+    return status;
+}
+
+/* With --prefer-metadata, print the images that carry a prompt and move the
+ * others to the front; returns how many are left to interrogate. */
+static size_t take_stored(all_options *o, batch_item *items, size_t n, int *failed)
+{
+    size_t rest = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *stored = o->prefer_metadata ? stored_prompt(items[i].in.data, items[i].in.len) : NULL;
+        if (!stored) {
+            batch_item t = items[rest];
+            items[rest++] = items[i], items[i] = t;
+            continue;
+        }
+        char *text = o->common.json ? join_json(items[i].path, stored, NULL, NULL) : stored;
+        if (text != stored) free(stored);
+        *failed += emit(o, items[i].path, text, "out of memory");
+    }
+    return rest;
+}
+
+/* A group: stored prompts first, then CLIP on the rest together, then each
+ * one's tags. Returns the failures, or -1 when the models cannot be loaded. */
+static int all_group(void *user, batch_item *items, size_t n)
+{
+    all_options *o = user;
+    int failed = 0;
+    n = take_stored(o, items, n, &failed);
+    if (!(n = batch_keep_decoded(items, n, &failed))) return failed;
+    if (all_load(o)) return -1;
+    unprompt_rgb_image im[UNPROMPT_MAX_BATCH] = {{0}};
+    unprompt_clip_result cr[UNPROMPT_MAX_BATCH];
+    char err[256] = "";
+    for (size_t i = 0; i < n; i++) im[i] = (unprompt_rgb_image){items[i].rgb, items[i].width, items[i].height};
+    if (unprompt_clip_run_batch(o->clip_ctx, im, n, &o->clip.run, cr, err, sizeof err) != UNPROMPT_OK) {
+        if (n == 1) return failed + emit(o, items[0].path, NULL, err);
+        for (size_t i = 0; i < n; i++) failed += all_group(user, &items[i], 1); /* only a bad image fails */
+        return failed;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *text = with_tags(o, &items[i], &cr[i], err, sizeof err);
+        failed += emit(o, items[i].path, text, err);
+        unprompt_clip_result_free(&cr[i]);
+    }
+    return failed;
 }
 
 int cmd_all(int argc, char **argv)
@@ -202,7 +225,7 @@ int cmd_all(int argc, char **argv)
     if (!status) {
         input_list inputs = {0};
         cli_collect_inputs(&o.common, &inputs);
-        status = batch_run(&o.common.batch, &inputs, all_one, &o);
+        status = batch_run_groups(&o.common.batch, &inputs, o.clip.batch, 1, all_group, &o);
         inputs_free(&inputs);
     }
     unprompt_clip_free(o.clip_ctx);
