@@ -260,8 +260,7 @@ static int write_lists(const char *dir)
     return 0;
 }
 
-/* Random CLIP, BLIP (and DeepDanbooru) files and four lists in dir. */
-static int write_models(const char *dir, int booru)
+int bench_write_models(const char *dir, int booru)
 {
     char clip_path[256], blip_path[256], dd_path[256], lists[256];
     snprintf(clip_path, sizeof clip_path, "%s/clip.safetensors", dir);
@@ -298,7 +297,7 @@ static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru)
 {
     char dir[128], path[256], cmd[300], err[512];
     snprintf(dir, sizeof dir, "/tmp/unprompt-bench-e2e-%ld", (long)getpid());
-    int rcode = write_models(dir, booru);
+    int rcode = bench_write_models(dir, booru);
     unprompt_clip_params p = unprompt_clip_default_params();
     char clip_path[256], blip_path[256], lists[256];
     snprintf(clip_path, sizeof clip_path, "%s/clip.safetensors", dir);

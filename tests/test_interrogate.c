@@ -261,6 +261,45 @@ static void test_setup_errors(void)
 }
 
 /* The CLI prints what the API computes; `all` appends the DeepBooru tags. */
+/* A folder of four images and an undecodable file: --batch 3 (groups of
+ * different sizes, read ahead) prints what --batch 1 prints, and only the bad
+ * file fails. Needs test_cli's weights folder. */
+static void test_cli_batches(void)
+{
+    static const char *const names[] = {"grey_1x20", "pal_64x48", "rgb_37x53", "rgba_300x80"};
+    char dir[600], path[700], args[2048];
+    snprintf(dir, sizeof dir, "%s/images", tmp);
+    CHECK(mkdir(dir, 0700) == 0);
+    for (size_t i = 0; i < 4; i++) {
+        char from[300];
+        snprintf(from, sizeof from, "tests/fixtures/deepdanbooru/%s.png", names[i]);
+        snprintf(path, sizeof path, "%s/%s.png", dir, names[i]);
+        CHECK(realpath(from, args) && symlink(args, path) == 0);
+    }
+    snprintf(path, sizeof path, "%s/broken.png", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fputs("\x89PNG\r\n\x1a\n not really", f) >= 0 && fclose(f) == 0);
+    static const char *const cmds[] = {"all", "clip", "caption"};
+    for (size_t c = 0; c < 3; c++) {
+        cli_result one, three;
+        snprintf(args, sizeof args, "%s --jsonl --batch 1 --weights %s --min-length 12 --max-length 24 %s", cmds[c], tmp, dir);
+        one = cli_run(args);
+        snprintf(args, sizeof args, "%s --jsonl --batch 3 --weights %s --min-length 12 --max-length 24 %s", cmds[c], tmp, dir);
+        three = cli_run(args);
+        CHECK(one.status == 1 && three.status == 1);
+        CHECK(one.out && three.out && strlen(one.out) > 0);
+        CHECK_STR(three.out, one.out ? one.out : "");
+        size_t lines = 0;
+        for (const char *p = three.out ? three.out : ""; (p = strchr(p, '\n')); p++) lines++;
+        CHECK(lines == 4);
+        CHECK(three.err && strstr(three.err, "broken.png") != NULL);
+        cli_free(&one), cli_free(&three);
+    }
+    cli_result r = cli_run("clip --batch 0 x.png");
+    CHECK(r.status == 2 && strstr(r.err, "--batch") != NULL);
+    cli_free(&r);
+}
+
 static void test_cli(void)
 {
     if (!have_lists) SKIP("../shared/data (the category lists) is absent");
@@ -314,6 +353,7 @@ static void test_cli(void)
     free(png);
     unprompt_clip_free(ctx);
     unprompt_booru_free(booru);
+    test_cli_batches();
     /* a stored prompt needs no model */
     cli_result r = cli_run("all --weights /nonexistent --prefer-metadata examples/sample.png");
     CHECK(r.status == 0 && strstr(r.out, "lighthouse") != NULL);
