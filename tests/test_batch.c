@@ -262,6 +262,54 @@ static void test_interrupt_and_kill(void)
     unlink(live);
 }
 
+/* batch_run_groups on its own: groups in input order with pixels decoded
+ * ahead, an unreadable path reported and counted, and SIGINT during a group
+ * letting that group finish before the run stops with 130. */
+typedef struct {
+    char seen[64][700];
+    size_t n_seen, groups, stop_after, bad_pixels;
+} group_log;
+
+static int log_group(void *user, batch_item *items, size_t n)
+{
+    group_log *g = user;
+    for (size_t i = 0; i < n && g->n_seen < 64; i++) {
+        snprintf(g->seen[g->n_seen++], sizeof g->seen[0], "%s", items[i].path);
+        g->bad_pixels += !items[i].rgb || items[i].width < 1 || items[i].height < 1 || items[i].undecodable;
+    }
+    if (++g->groups == g->stop_after) raise(SIGINT); /* as Ctrl-C in the middle of this group */
+    return 0;
+}
+
+static void test_groups_read_ahead(void)
+{
+    input_list in = {0};
+    char missing[700];
+    snprintf(missing, sizeof missing, "%s/no_such.png", images);
+    inputs_add(&in, images, 0);
+    size_t found = in.count;
+    CHECK(found == N_IMAGES);
+    char *copy = strdup(missing);
+    if (in.count == in.cap) { /* room for one more path, listed as the third */
+        in.cap = in.cap * 2 + 1;
+        in.paths = realloc(in.paths, in.cap * sizeof *in.paths);
+    }
+    memmove(in.paths + 3, in.paths + 2, (in.count - 2) * sizeof *in.paths);
+    in.paths[2] = copy, in.count++;
+    batch_options b = {0, 0, 0, 0};
+    static group_log g;
+    memset(&g, 0, sizeof g);
+    CHECK(batch_run_groups(&b, &in, 5, 1, log_group, &g) == 1); /* everything, one unreadable */
+    CHECK(g.n_seen == found && g.groups == 5 && g.bad_pixels == 0);
+    for (size_t i = 0, j = 0; i < in.count && j < g.n_seen; i++)
+        if (i != 2) CHECK(!strcmp(g.seen[j++], in.paths[i]));
+    memset(&g, 0, sizeof g);
+    g.stop_after = 2;
+    CHECK(batch_run_groups(&b, &in, 3, 1, log_group, &g) == 130);
+    CHECK(g.groups == 2 && g.n_seen == 5); /* two groups of 3, the missing file not passed on */
+    inputs_free(&in);
+}
+
 int main(void)
 {
     RUN(test_shard_hash);
@@ -271,6 +319,7 @@ int main(void)
     RUN(test_from_list);
     RUN(test_info_batch);
     RUN(test_interrupt_and_kill);
+    RUN(test_groups_read_ahead);
     for (int i = 0; i < N_IMAGES; i++) free(expected[i]);
     if (tmp) cli_rmrf(tmp);
     return test_summary("batch");
