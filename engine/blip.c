@@ -314,21 +314,25 @@ static int load_text(blip_model *m, const weights_file *wf, fmt_error *err)
 
 /* ---- the image encoder's arena ---------------------------------------------- */
 
-static int vision_alloc(blip_model *m, fmt_error *err)
+int blip_vision_alloc(blip_model *m, size_t images, fmt_error *err)
 {
     const blip_config *c = &m->config;
     blip_vision_state *s = &m->vis;
-    size_t T = (size_t)c->image_tokens, W = (size_t)c->vision_width;
-    size_t counts[8] = {T * W, T * W, T * W, 3 * T * W, T * W, T * (size_t)c->vision_mlp,
-                        attention_scratch(T, m->threads), conv2d_scratch(3, c->patch, m->threads)};
+    if (s->mem.base && images <= s->images) return 0;
+    size_t R = images * (size_t)c->image_tokens, W = (size_t)c->vision_width;
+    size_t counts[8] = {R * W, R * W, R * W, 3 * R * W, R * W, R * (size_t)c->vision_mlp,
+                        attention_scratch((size_t)c->image_tokens, m->threads), conv2d_scratch(3, c->patch, m->threads)};
     size_t total = 0;
     double exact = 0;
     for (int i = 0; i < 8; i++) exact += ((double)counts[i] + 16) * sizeof(float);
     if (exact > (double)(SIZE_MAX / 2)) return fmt_fail(err, "blip: the image encoder's activations do not fit in memory");
     for (int i = 0; i < 8; i++) total += arena_block_size(counts[i] * sizeof(float));
+    arena_free(&s->mem);
+    s->images = 0;
     if (arena_init(&s->mem, total)) return fmt_fail(err, "blip: cannot allocate %zu MB for the image encoder", total >> 20);
     float **dst[8] = {&s->x, &s->x2, &s->h, &s->qkv, &s->ctx, &s->mlp, &s->attn_scratch, &s->conv_scratch};
     for (int i = 0; i < 8; i++) *dst[i] = arena_floats(&s->mem, counts[i]);
+    s->images = images;
     return 0;
 }
 
@@ -340,7 +344,7 @@ int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, 
     if (kt) m->kt = *kt;
     else kernels_init(&m->kt);
     m->threads = threads > 0 ? threads : threads_available();
-    if (config_read(&m->config, wf, err) || load_vision(m, wf, err) || load_text(m, wf, err) || vision_alloc(m, err)) {
+    if (config_read(&m->config, wf, err) || load_vision(m, wf, err) || load_text(m, wf, err) || blip_vision_alloc(m, 1, err)) {
         blip_free(m);
         return -1;
     }

@@ -59,6 +59,14 @@ int blip_preprocess(const blip_model *m, const uint8_t *rgb, int width, int heig
  * (normalised, NHWC): the ViT's output after its final LayerNorm. */
 int blip_encode_image(blip_model *m, const float *pixels, float *embeds, fmt_error *err);
 
+#define BLIP_MAX_BATCH 64
+
+/* The same for n images (≤ BLIP_MAX_BATCH) in one pass: their tokens are
+ * stacked, so each linear layer is one GEMM of n·tokens rows; attention
+ * stays per image. embeds holds n × tokens × vision_width. The encoder's
+ * arena grows to n images on first use. */
+int blip_encode_images(blip_model *m, const float *const *pixels, size_t n, float *embeds, fmt_error *err);
+
 typedef struct {
     int beams;                /* 1: greedy search; > 1: beam search */
     int min_length;           /* [SEP] forbidden while the sequence (prompt included) is shorter */
@@ -79,8 +87,6 @@ blip_generate_params blip_generate_default_params(void);
  * cap too small) or out of memory. */
 int blip_generate(blip_model *m, const float *image_embeds, const int *prompt_ids, size_t n_prompt,
                   const blip_generate_params *p, int *out_ids, size_t cap, size_t *n_out, fmt_error *err);
-
-#define BLIP_MAX_BATCH 64
 
 /* Captions of n images (≤ BLIP_MAX_BATCH), each the ids blip_generate gives
  * it: image i's into out_ids + i·cap, their count into n_out[i]. Greedy

@@ -63,6 +63,7 @@ typedef struct {
 
 typedef struct {
     arena mem;
+    size_t images; /* sized for this many images at once */
     float *x, *x2, *h, *qkv, *ctx, *mlp, *attn_scratch, *conv_scratch;
 } blip_vision_state;
 
@@ -101,6 +102,9 @@ struct blip_model {
     int threads;
     int kv_bf16; /* the image's keys/values kept as bf16 (the model has bf16 weights) */
 };
+
+/* blip.c: the image encoder's arena, grown to `images` at once. */
+int blip_vision_alloc(blip_model *m, size_t images, fmt_error *err);
 
 /* blip_decoder.c */
 /* Room for `slots` cached sequences (beams, or images decoded together) of

@@ -142,15 +142,29 @@ static void clip_buffer_sizes(const clip_model *m, size_t sizes[8])
     for (int i = 0; i < 8; i++) sizes[i] = s[i] * sizeof(float);
 }
 
-static int clip_alloc(clip_model *m, fmt_error *err)
+/* The arena for passes of `rows` rows (at least what the towers need alone). */
+static int clip_alloc_rows(clip_model *m, size_t rows)
 {
-    size_t sizes[8], total = 0;
-    m->rows_max = clip_tokens(&m->config);
-    if (m->rows_max < CLIP_TEXT_BATCH_ROWS) m->rows_max = CLIP_TEXT_BATCH_ROWS;
-    if (m->rows_max < (size_t)m->config.context_length) m->rows_max = (size_t)m->config.context_length;
+    size_t sizes[8], total = 0, old = m->rows_max;
+    if (rows < clip_tokens(&m->config)) rows = clip_tokens(&m->config);
+    if (rows < CLIP_TEXT_BATCH_ROWS) rows = CLIP_TEXT_BATCH_ROWS;
+    if (rows < (size_t)m->config.context_length) rows = (size_t)m->config.context_length;
+    if (m->mem.base && rows <= old) return 0;
+    if (rows > SIZE_MAX / 64 / (4 * clip_width_max(&m->config) + 1)) return -1;
+    m->rows_max = rows;
     clip_buffer_sizes(m, sizes);
     for (int i = 0; i < 8; i++) total += arena_block_size(sizes[i]);
-    if (arena_init(&m->mem, total)) return fmt_fail(err, "clip: cannot allocate %zu MB of activations", total >> 20);
+    arena_free(&m->mem);
+    if (arena_init(&m->mem, total)) {
+        m->rows_max = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int clip_alloc(clip_model *m, fmt_error *err)
+{
+    if (clip_alloc_rows(m, 0)) return fmt_fail(err, "clip: cannot allocate the activations");
     return 0;
 }
 
@@ -205,11 +219,13 @@ static void clip_attention(const clip_model *m, const clip_tower *t, const clip_
     size_t w = (size_t)t->width, hd = w / (size_t)t->heads;
     attention_args a = {(size_t)t->heads, hd, 0, 0, NULL, 3 * w, NULL, 3 * w, NULL, 3 * w, NULL, w,
                         1.0f / sqrtf((float)hd), causal, 0, m->threads};
-    if (n_segs == 1) {
-        a.lq = a.lk = segs[0].len;
-        a.q = b->qkv + segs[0].start * 3 * w, a.k = a.q + w, a.v = a.q + 2 * w;
-        a.out = b->att + segs[0].start * w;
-        attention(&m->kt->nn, &a, b->scratch);
+    if (n_segs == 1 || segs[0].len > (size_t)m->config.context_length) {
+        for (size_t s = 0; s < n_segs; s++) { /* long sequences (images): each with every thread */
+            a.lq = a.lk = segs[s].len;
+            a.q = b->qkv + segs[s].start * 3 * w, a.k = a.q + w, a.v = a.q + 2 * w;
+            a.out = b->att + segs[s].start * w;
+            attention(&m->kt->nn, &a, b->scratch);
+        }
         return;
     }
     /* Many short sequences: one per thread, each with its own scratch. */
@@ -263,20 +279,32 @@ static void clip_gather_patches(const clip_config *c, const float *img, float *p
         }
 }
 
-void clip_encode_image(clip_model *m, const float *x, float *features)
+int clip_encode_images(clip_model *m, const float *const *x, size_t n, float *features)
 {
     const clip_config *c = &m->config;
+    size_t w = (size_t)c->vision_width, tokens = clip_tokens(c), rows = n * tokens;
+    if (n < 1 || n > CLIP_MAX_IMAGES || clip_alloc_rows(m, rows)) return -1;
     clip_buffers b = clip_take_buffers(m);
-    size_t w = (size_t)c->vision_width, tokens = clip_tokens(c);
-    clip_gather_patches(c, x, b.patches);
-    memcpy(b.y, m->class_embedding, w * sizeof *b.y);
-    layer_linear_run(m->kt, &m->patch, b.y + w, b.patches, tokens - 1, NULL, NULL);
-    for (size_t i = 0; i < tokens * w; i++) b.y[i] += m->vision_positions[i];
-    m->kt->nn.layernorm(b.x, b.y, m->ln_pre.gamma, m->ln_pre.beta, tokens, w, c->eps);
-    clip_segment all = {0, tokens};
-    clip_tower_forward(m, &m->vision, &b, tokens, &all, 1, 0);
-    m->kt->nn.layernorm(b.h, b.x, m->ln_post.gamma, m->ln_post.beta, 1, w, c->eps);
-    layer_linear_run(m->kt, &m->visual_proj, features, b.h, 1, NULL, NULL);
+    clip_segment segs[CLIP_MAX_IMAGES];
+    for (size_t i = 0; i < n; i++) { /* [class, patches] + positions, image after image */
+        float *y = b.y + i * tokens * w;
+        clip_gather_patches(c, x[i], b.patches);
+        memcpy(y, m->class_embedding, w * sizeof *y);
+        layer_linear_run(m->kt, &m->patch, y + w, b.patches, tokens - 1, NULL, NULL);
+        for (size_t j = 0; j < tokens * w; j++) y[j] += m->vision_positions[j];
+        segs[i] = (clip_segment){i * tokens, tokens};
+    }
+    m->kt->nn.layernorm(b.x, b.y, m->ln_pre.gamma, m->ln_pre.beta, rows, w, c->eps);
+    clip_tower_forward(m, &m->vision, &b, rows, segs, n, 0);
+    for (size_t i = 0; i < n; i++) /* each image's class token */
+        m->kt->nn.layernorm(b.h + i * w, b.x + i * tokens * w, m->ln_post.gamma, m->ln_post.beta, 1, w, c->eps);
+    layer_linear_run(m->kt, &m->visual_proj, features, b.h, n, NULL, NULL);
+    return 0;
+}
+
+void clip_encode_image(clip_model *m, const float *x, float *features)
+{
+    clip_encode_images(m, &x, 1, features); /* one image always fits the arena sized at load */
 }
 
 double clip_image_flops(const clip_model *m)

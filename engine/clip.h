@@ -85,6 +85,15 @@ double clip_text_flops(const clip_model *m, size_t tokens);
  * normalised (clip_preprocess). Not L2-normalised. */
 void clip_encode_image(clip_model *m, const float *x, float *features);
 
+#define CLIP_MAX_IMAGES 64
+
+/* The same for n images (≤ CLIP_MAX_IMAGES) in one pass: their tokens are
+ * stacked, so each linear layer is one GEMM of n·tokens rows (the weights
+ * are packed once for all), attention stays per image. features holds
+ * n × embed_dim. The activation arena grows to n images on first use;
+ * -1 when it cannot. */
+int clip_encode_images(clip_model *m, const float *const *x, size_t n, float *features);
+
 /* n phrases of token ids: ids[i] points at lens[i] ids, SOT first, EOT last
  * (1 ≤ lens[i] ≤ context_length). features[i*E…] = text tower at EOT.
  * -1 (features untouched) on bad lengths. */

@@ -40,8 +40,10 @@ struct unprompt_clip {
     bert_tokenizer *bert;
     category_set cats;
     float **labels;    /* per list: [n_items][dim], normalised */
-    float *clip_input; /* S*S*3 */
-    float *blip_input;
+    float *clip_input; /* [clip_inputs_cap][S*S*3] */
+    size_t clip_inputs_cap;
+    float *blip_input; /* [blip_inputs_cap][S*S*3] */
+    size_t blip_inputs_cap;
     float *blip_embeds; /* [embeds_cap][tokens][width] */
     size_t embeds_cap;
     float *probs;      /* the longest list */
@@ -111,6 +113,7 @@ static int load_clip(unprompt_clip *c, const unprompt_clip_params *p, int thread
              cv ? cv : "?");
     size_t s = (size_t)c->clip.config.image_size;
     c->clip_input = malloc(s * s * 3 * sizeof *c->clip_input);
+    c->clip_inputs_cap = 1;
     return c->clip_input ? 0 : fmt_fail(e, "out of memory");
 }
 
@@ -136,6 +139,7 @@ static int load_blip(unprompt_clip *c, const char *path, int threads, fmt_error 
     const blip_config *cfg = blip_get_config(c->blip);
     size_t s = (size_t)cfg->image_size;
     c->blip_input = malloc(s * s * 3 * sizeof *c->blip_input);
+    c->blip_inputs_cap = 1;
     return c->blip_input && !reserve_embeds(c, 1, e) ? 0 : fmt_fail(e, "out of memory");
 }
 
@@ -218,13 +222,18 @@ static int caption_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t
     if (reserve_embeds(c, n, e)) return -1;
     const blip_config *cfg = blip_get_config(c->blip);
     size_t per = (size_t)cfg->image_tokens * (size_t)cfg->vision_width;
-    const float *embeds[UNPROMPT_MAX_BATCH];
-    for (size_t i = 0; i < n; i++) {
-        embeds[i] = c->blip_embeds + i * per;
-        if (blip_preprocess(c->blip, im[i].rgb, im[i].width, im[i].height, c->blip_input, e) ||
-            blip_encode_image(c->blip, c->blip_input, c->blip_embeds + i * per, e))
-            return -1;
+    size_t px = (size_t)cfg->image_size * (size_t)cfg->image_size * 3;
+    if (n > c->blip_inputs_cap) {
+        float *p = realloc(c->blip_input, n * px * sizeof *p);
+        if (!p) return fmt_fail(e, "out of memory for %zu images", n);
+        c->blip_input = p, c->blip_inputs_cap = n;
     }
+    const float *embeds[UNPROMPT_MAX_BATCH], *pixels[UNPROMPT_MAX_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        embeds[i] = c->blip_embeds + i * per, pixels[i] = c->blip_input + i * px;
+        if (blip_preprocess(c->blip, im[i].rgb, im[i].width, im[i].height, c->blip_input + i * px, e)) return -1;
+    }
+    if (blip_encode_images(c->blip, pixels, n, c->blip_embeds, e)) return -1;
     int *ids = malloc(n * cap * sizeof *ids);
     if (!ids) return fmt_fail(e, "out of memory");
     int rc = blip_generate_batch(c->blip, embeds, n, prompt, n_prompt, &gp, ids, cap, n_tokens, e);
@@ -284,14 +293,30 @@ static char *build_prompt(const char *caption, const unprompt_category_result *c
     return buf_take(&b);
 }
 
-/* The image's CLIP features, then its matches in every list. */
-static int rank_rgb(unprompt_clip *c, const unprompt_rgb_image *im, float *features, clip_internal *in, fmt_error *e)
+/* The images' CLIP features (one pass of the tower for all), then each
+ * one's matches in every list. */
+static int rank_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n, clip_internal **in, fmt_error *e)
 {
-    if (clip_preprocess(&c->clip, im->rgb, im->width, im->height, c->clip_input))
-        return fmt_fail(e, "clip: bad image size %dx%d", im->width, im->height);
-    clip_encode_image(&c->clip, c->clip_input, features);
-    clip_l2_normalize(features, unprompt_clip_dim(c));
-    return rank_image(c, features, in, e);
+    size_t s = (size_t)c->clip.config.image_size, per = s * s * 3, dim = unprompt_clip_dim(c);
+    if (n > c->clip_inputs_cap) {
+        float *p = realloc(c->clip_input, n * per * sizeof *p);
+        if (!p) return fmt_fail(e, "out of memory for %zu images", n);
+        c->clip_input = p, c->clip_inputs_cap = n;
+    }
+    const float *x[UNPROMPT_MAX_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        x[i] = c->clip_input + i * per;
+        if (clip_preprocess(&c->clip, im[i].rgb, im[i].width, im[i].height, c->clip_input + i * per))
+            return fmt_fail(e, "clip: bad image size %dx%d", im[i].width, im[i].height);
+    }
+    float *features = malloc(n * dim * sizeof *features);
+    int rc = features && !clip_encode_images(&c->clip, x, n, features) ? 0 : fmt_fail(e, "out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        clip_l2_normalize(features + i * dim, dim);
+        rc = rank_image(c, features + i * dim, in[i], e);
+    }
+    free(features);
+    return rc;
 }
 
 /* Caption, matches and prompt of n images into in[0..n). */
@@ -302,10 +327,7 @@ static int interrogate_images(unprompt_clip *c, const unprompt_rgb_image *im, si
     if (c->blip) rc = caption_images(c, im, n, rp, in, n_tokens, e);
     for (size_t i = 0; !c->blip && !rc && i < n; i++)
         if (!(in[i]->caption = strdup(""))) rc = fmt_fail(e, "out of memory");
-    float *features = malloc((unprompt_clip_dim(c) + 1) * sizeof *features);
-    if (!rc && !features) rc = fmt_fail(e, "out of memory");
-    for (size_t i = 0; !rc && c->clip_loaded && i < n; i++) rc = rank_rgb(c, &im[i], features, in[i], e);
-    free(features);
+    if (!rc && c->clip_loaded) rc = rank_images(c, im, n, in, e);
     for (size_t i = 0; !rc && i < n; i++)
         if (!(in[i]->prompt = build_prompt(in[i]->caption, in[i]->cats, c->cats.n, rp->include_ranks)))
             rc = fmt_fail(e, "out of memory");

@@ -207,6 +207,33 @@ static void test_preprocess_is_pixel_exact(void)
     weights_close(wf);
 }
 
+/* Images encoded together (image 1, 0, 1, 2) equal the reference of each. */
+static void check_images_together(blip_model *m)
+{
+    fmt_error err;
+    const json_value *imgs = json_get(expected, "images");
+    size_t n_img = imgs ? imgs->count : 0, per = 17 * 32;
+    CHECK(n_img >= 3);
+    if (n_img < 3) return;
+    static const int order[4] = {1, 0, 1, 2};
+    float *px[3], *want[3], *got = malloc(4 * per * sizeof *got);
+    for (size_t i = 0; i < 3; i++) {
+        const char *name = json_str(json_get(&imgs->items[i], "name"));
+        px[i] = read_fixture(name, ".pixels.f32", 32 * 32 * 3 * 4), want[i] = read_fixture(name, ".embeds.f32", per * 4);
+    }
+    int ok = got && px[0] && px[1] && px[2] && want[0] && want[1] && want[2];
+    CHECK(ok);
+    const float *pix[4] = {px[1], px[0], px[1], px[2]};
+    CHECK(ok && blip_encode_images(m, pix, 4, got, &err) == 0);
+    for (size_t i = 0; ok && i < 4; i++) {
+        const float *w = want[order[i]];
+        CHECK(max_diff(got + i * per, w, per) <= 1e-4 * max_abs(w, per));
+    }
+    CHECK(blip_encode_images(m, pix, 0, got, &err) == -1);
+    for (size_t i = 0; i < 3; i++) free(px[i]), free(want[i]);
+    free(got);
+}
+
 static void test_image_embeddings_match(void)
 {
     weights_file *wf;
@@ -230,6 +257,7 @@ static void test_image_embeddings_match(void)
         }
         free(px), free(want), free(got);
     }
+    check_images_together(m);
     blip_free(m);
     weights_close(wf);
 }
