@@ -18,6 +18,7 @@ struct unprompt_booru {
     deepdanbooru model;
     uint8_t *filled; /* DD_INPUT² × 3 */
     float *input;    /* DD_INPUT² × 3 */
+    int threads;
 };
 
 typedef struct {
@@ -37,7 +38,7 @@ int unprompt_booru_load(unprompt_booru **out, const char *model_path, int thread
     *out = NULL;
     unprompt_booru *b = calloc(1, sizeof *b);
     if (!b) return fail(err, err_size, UNPROMPT_ERR_NOMEM, "out of memory");
-    threads = threads_set(threads);
+    b->threads = threads = threads_set(threads);
     kernels_init(&b->kt);
     fmt_error e = {{0}};
     size_t n = (size_t)DD_INPUT * DD_INPUT * 3;
@@ -108,6 +109,7 @@ int unprompt_booru_run_rgb(unprompt_booru *b, const uint8_t *rgb, int width, int
                            size_t err_size)
 {
     memset(out, 0, sizeof *out);
+    threads_use(b->threads);
     image_view src = {rgb, width, height, 3};
     if (width < 1 || height < 1 || resample_fill(&src, b->filled, DD_INPUT, DD_INPUT))
         return fail(err, err_size, UNPROMPT_ERR_FORMAT, "image: cannot resize");

@@ -48,6 +48,7 @@ struct unprompt_clip {
     size_t embeds_cap;
     float *probs;      /* the longest list */
     char model_key[256];
+    int threads;
 };
 
 typedef struct {
@@ -174,7 +175,7 @@ int unprompt_clip_load(unprompt_clip **out, const unprompt_clip_params *p, char 
     *out = NULL;
     unprompt_clip *c = calloc(1, sizeof *c);
     if (!c) return fail(err, err_size, UNPROMPT_ERR_NOMEM, "out of memory");
-    int threads = threads_set(p->threads);
+    int threads = c->threads = threads_set(p->threads);
     kernels_init(&c->kt);
     fmt_error e = {{0}};
     int rc = UNPROMPT_OK;
@@ -340,6 +341,7 @@ int unprompt_clip_run_batch(unprompt_clip *c, const unprompt_rgb_image *images, 
     unprompt_clip_run_params def = unprompt_clip_default_run_params();
     if (!rp) rp = &def;
     if (n < 1 || n > UNPROMPT_MAX_BATCH) return fail(err, err_size, UNPROMPT_ERR_ARGS, "1 to 64 images at once");
+    threads_use(c->threads);
     clip_internal *in[UNPROMPT_MAX_BATCH];
     size_t n_tokens[UNPROMPT_MAX_BATCH] = {0};
     int rc = 0;
@@ -400,6 +402,7 @@ int unprompt_clip_embed_image(unprompt_clip *c, const uint8_t *bytes, size_t len
     int w = 0, h = 0;
     fmt_error e = {{0}};
     if (!c->clip_loaded) return fail(err, err_size, UNPROMPT_ERR_ARGS, "no CLIP model loaded");
+    threads_use(c->threads);
     if (pixels_decode_rgb(bytes, len, &rgb, &w, &h, &e)) return fail(err, err_size, UNPROMPT_ERR_FORMAT, e.msg);
     int rc = clip_preprocess(&c->clip, rgb, w, h, c->clip_input);
     free(rgb);
@@ -415,6 +418,7 @@ int unprompt_clip_embed_text(unprompt_clip *c, const char *text, int *tokens, si
     fmt_error e = {{0}};
     const char *one[1] = {text};
     if (!c->clip_loaded) return fail(err, err_size, UNPROMPT_ERR_ARGS, "no CLIP model loaded");
+    threads_use(c->threads);
     if (clip_tokenize(c->tok, text, tokens, CLIP_CONTEXT, n_tokens))
         return fail(err, err_size, UNPROMPT_ERR_ARGS, "cannot tokenize the text");
     if (encode_phrases(c, one, 1, features, &e)) return fail(err, err_size, UNPROMPT_ERR_MODEL, e.msg);

@@ -27,3 +27,5 @@ int threads_set(int n)
 }
 
 int threads_get(void) { return omp_get_max_threads(); }
+
+void threads_use(int n) { omp_set_num_threads(n > 0 ? n : 1); }

@@ -3,6 +3,7 @@
  * concurrently; --resume completes an interrupted run; SIGINT finishes the
  * image in hand and exits 130; after kill -9 no sidecar is half-written and
  * --resume completes the set. */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -262,26 +263,49 @@ static void test_interrupt_and_kill(void)
     unlink(live);
 }
 
-/* batch_run_groups on its own: groups in input order with pixels decoded
- * ahead, an unreadable path reported and counted, and SIGINT during a group
- * letting that group finish before the run stops with 130. */
+/* batch_run_groups on its own: every readable image reaches run() once with
+ * its pixels, results are written (here as sidecars) and an unreadable path
+ * is counted, with one worker or two; SIGINT during a group lets the groups
+ * in hand finish and be written, and the run stops with 130. */
 typedef struct {
-    char seen[64][700];
+    pthread_mutex_t lock;
     size_t n_seen, groups, stop_after, bad_pixels;
 } group_log;
 
 static int log_group(void *user, batch_item *items, size_t n)
 {
     group_log *g = user;
-    for (size_t i = 0; i < n && g->n_seen < 64; i++) {
-        snprintf(g->seen[g->n_seen++], sizeof g->seen[0], "%s", items[i].path);
+    pthread_mutex_lock(&g->lock);
+    g->n_seen += n;
+    for (size_t i = 0; i < n; i++) {
         g->bad_pixels += !items[i].rgb || items[i].width < 1 || items[i].height < 1 || items[i].undecodable;
+        const char *slash = strrchr(items[i].path, '/');
+        items[i].text = strdup(slash ? slash + 1 : items[i].path);
     }
-    if (++g->groups == g->stop_after) raise(SIGINT); /* as Ctrl-C in the middle of this group */
+    int stop = ++g->groups == g->stop_after;
+    pthread_mutex_unlock(&g->lock);
+    if (stop) raise(SIGINT); /* as Ctrl-C in the middle of this group */
     return 0;
 }
 
-static void test_groups_read_ahead(void)
+/* Sidecars "IMAGE.grp" (extension replaced) holding the image's name: how many; removes them. */
+static size_t take_group_sidecars(const input_list *in)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < in->count; i++) {
+        char *side = sidecar_path(in->paths[i], ".grp");
+        char *t = side ? (char *)test_read_file(side, NULL) : NULL;
+        const char *slash = strrchr(in->paths[i], '/');
+        if (t) CHECK(!strncmp(t, slash + 1, strlen(slash + 1)));
+        found += t != NULL;
+        free(t);
+        if (side) unlink(side);
+        free(side);
+    }
+    return found;
+}
+
+static void test_groups(void)
 {
     input_list in = {0};
     char missing[700];
@@ -289,24 +313,32 @@ static void test_groups_read_ahead(void)
     inputs_add(&in, images, 0);
     size_t found = in.count;
     CHECK(found == N_IMAGES);
-    char *copy = strdup(missing);
-    if (in.count == in.cap) { /* room for one more path, listed as the third */
+    if (in.count == in.cap) { /* room for one more path, listed third */
         in.cap = in.cap * 2 + 1;
         in.paths = realloc(in.paths, in.cap * sizeof *in.paths);
     }
     memmove(in.paths + 3, in.paths + 2, (in.count - 2) * sizeof *in.paths);
-    in.paths[2] = copy, in.count++;
+    in.paths[2] = strdup(missing), in.count++;
     batch_options b = {0, 0, 0, 0};
+    output_options out = {".grp", 1, 1};
     static group_log g;
-    memset(&g, 0, sizeof g);
-    CHECK(batch_run_groups(&b, &in, 5, 1, log_group, &g) == 1); /* everything, one unreadable */
-    CHECK(g.n_seen == found && g.groups == 5 && g.bad_pixels == 0);
-    for (size_t i = 0, j = 0; i < in.count && j < g.n_seen; i++)
-        if (i != 2) CHECK(!strcmp(g.seen[j++], in.paths[i]));
-    memset(&g, 0, sizeof g);
-    g.stop_after = 2;
-    CHECK(batch_run_groups(&b, &in, 3, 1, log_group, &g) == 130);
+    void *users[2] = {&g, &g};
+    pthread_mutex_init(&g.lock, NULL);
+    for (size_t workers = 1; workers <= 2; workers++) {
+        g.n_seen = g.groups = g.stop_after = g.bad_pixels = 0;
+        batch_groups bg = {5, workers, 1, users, log_group, &out, 0};
+        CHECK(batch_run_groups(&b, &in, &bg) == 1); /* everything, one unreadable */
+        CHECK(g.n_seen == found && g.groups == 5 && g.bad_pixels == 0);
+        CHECK(take_group_sidecars(&in) == found);
+    }
+    g.n_seen = g.groups = g.bad_pixels = 0, g.stop_after = 2;
+    batch_groups one = {3, 1, 1, users, log_group, &out, 0};
+    CHECK(batch_run_groups(&b, &in, &one) == 130);
     CHECK(g.groups == 2 && g.n_seen == 5); /* two groups of 3, the missing file not passed on */
+    size_t written = take_group_sidecars(&in);
+    if (written != 5) fprintf(stderr, "    %zu sidecars after the interrupt\n", written);
+    CHECK(written == 5);
+    pthread_mutex_destroy(&g.lock);
     inputs_free(&in);
 }
 
@@ -319,7 +351,7 @@ int main(void)
     RUN(test_from_list);
     RUN(test_info_batch);
     RUN(test_interrupt_and_kill);
-    RUN(test_groups_read_ahead);
+    RUN(test_groups);
     for (int i = 0; i < N_IMAGES; i++) free(expected[i]);
     if (tmp) cli_rmrf(tmp);
     return test_summary("batch");

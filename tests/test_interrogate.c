@@ -262,8 +262,8 @@ static void test_setup_errors(void)
 
 /* The CLI prints what the API computes; `all` appends the DeepBooru tags. */
 /* A folder of four images and an undecodable file: --batch 3 (groups of
- * different sizes, read ahead) prints what --batch 1 prints, and only the bad
- * file fails. Needs test_cli's weights folder. */
+ * different sizes, read ahead) and --workers 2 print what --batch 1 prints,
+ * in the same order, and only the bad file fails. Needs test_cli's weights folder. */
 static void test_cli_batches(void)
 {
     static const char *const names[] = {"grey_1x20", "pal_64x48", "rgb_37x53", "rgba_300x80"};
@@ -286,9 +286,14 @@ static void test_cli_batches(void)
         one = cli_run(args);
         snprintf(args, sizeof args, "%s --jsonl --batch 3 --weights %s --min-length 12 --max-length 24 %s", cmds[c], tmp, dir);
         three = cli_run(args);
-        CHECK(one.status == 1 && three.status == 1);
+        snprintf(args, sizeof args, "%s --jsonl --batch 2 --workers 2 --weights %s --min-length 12 --max-length 24 %s",
+                 cmds[c], tmp, dir);
+        cli_result two = cli_run(args);
+        CHECK(one.status == 1 && three.status == 1 && two.status == 1);
         CHECK(one.out && three.out && strlen(one.out) > 0);
         CHECK_STR(three.out, one.out ? one.out : "");
+        CHECK_STR(two.out, one.out ? one.out : ""); /* two workers, written in input order */
+        cli_free(&two);
         size_t lines = 0;
         for (const char *p = three.out ? three.out : ""; (p = strchr(p, '\n')); p++) lines++;
         CHECK(lines == 4);

@@ -182,14 +182,7 @@ int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void 
     return session_end(&s, b, inputs, i, status, failed);
 }
 
-/* ---- groups, read ahead --------------------------------------------------------- */
-
-typedef struct {
-    batch_item *items;
-    char *const *paths;
-    size_t n;
-    int decode;
-} batch_load;
+/* ---- groups: read ahead, run by workers, written in order ------------------------ */
 
 static void item_load(batch_item *it, const char *path, int decode)
 {
@@ -208,25 +201,22 @@ static void item_release(batch_item *it)
 {
     input_close(&it->in);
     unprompt_rgb_free(it->rgb);
+    free(it->text);
     memset(it, 0, sizeof *it);
 }
 
-static void *load_group(void *arg)
+void batch_item_fail(batch_item *it, const char *why)
 {
-    batch_load *l = arg;
-    for (size_t i = 0; i < l->n; i++) item_load(&l->items[i], l->paths[i], l->decode);
-    return NULL;
+    it->failed = 1;
+    if (why != it->err) snprintf(it->err, sizeof it->err, "%s", why);
 }
 
-/* Report the unreadable (or undecodable) items, move the others to the front. */
-static size_t keep_good(batch_item *items, size_t n, int *failed, int undecodable)
+size_t batch_keep_decoded(batch_item *items, size_t n)
 {
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        if (undecodable ? items[i].undecodable : items[i].failed) {
-            fprintf(stderr, "engine-run: %s: %s\n", items[i].path, items[i].err);
-            ++*failed;
-            item_release(&items[i]);
+        if (items[i].undecodable) {
+            batch_item_fail(&items[i], items[i].err);
             continue;
         }
         batch_item t = items[kept];
@@ -236,43 +226,224 @@ static size_t keep_good(batch_item *items, size_t n, int *failed, int undecodabl
     return kept;
 }
 
-static size_t keep_readable(batch_item *items, size_t n, int *failed) { return keep_good(items, n, failed, 0); }
+typedef enum { SLOT_FREE, SLOT_LOADING, SLOT_QUEUED, SLOT_RUNNING, SLOT_DONE } slot_state;
 
-size_t batch_keep_decoded(batch_item *items, size_t n, int *failed) { return keep_good(items, n, failed, 1); }
+typedef struct {
+    batch_item *items;
+    size_t n, index; /* the group's size and its place in the run */
+    slot_state state;
+    int fatal;
+} batch_slot;
 
-int batch_run_groups(const batch_options *b, const input_list *inputs, size_t group, int decode,
-                     int (*run)(void *user, batch_item *items, size_t n), void *user)
+typedef struct {
+    const batch_groups *g;
+    pthread_mutex_t lock;
+    pthread_cond_t work, done;
+    batch_slot *slots;
+    size_t n_slots, next_start; /* the next group a worker takes */
+    int quit;
+} batch_pool;
+
+typedef struct {
+    batch_pool *pool;
+    size_t index;
+} batch_worker;
+
+/* The queued slot of the lowest group index, or NULL. */
+static batch_slot *first_queued(batch_pool *p)
 {
-    if (group < 1) group = 1;
-    batch_item *slots = calloc(2 * group, sizeof *slots);
-    if (!slots) {
-        fprintf(stderr, "engine-run: out of memory\n");
+    for (size_t i = 0; i < p->n_slots; i++)
+        if (p->slots[i].state == SLOT_QUEUED && p->slots[i].index == p->next_start) return &p->slots[i];
+    return NULL;
+}
+
+/* The items this run() may see: readable ones, in order. */
+static size_t readable_front(batch_item *items, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].failed) continue;
+        batch_item t = items[kept];
+        items[kept++] = items[i];
+        items[i] = t;
+    }
+    return kept;
+}
+
+static void *worker_main(void *arg)
+{
+    batch_worker *w = arg;
+    batch_pool *p = w->pool;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        batch_slot *s;
+        while (!(s = first_queued(p)) && !p->quit) pthread_cond_wait(&p->work, &p->lock);
+        if (!s) break;
+        s->state = SLOT_RUNNING, p->next_start++;
+        pthread_mutex_unlock(&p->lock);
+        size_t ok = readable_front(s->items, s->n);
+        int fatal = ok && p->g->run(p->g->users[w->index], s->items, ok) < 0;
+        pthread_mutex_lock(&p->lock);
+        s->state = SLOT_DONE, s->fatal = fatal;
+        pthread_cond_broadcast(&p->done);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* Write a finished group in input order; returns its failures. After a
+ * fatal error (reported by run) the images without a result are left. */
+static int emit_group(const batch_groups *g, batch_slot *s)
+{
+    int failed = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        batch_item *it = &s->items[i];
+        if (s->fatal && !it->text && !it->failed) {
+            item_release(it);
+            continue;
+        }
+        if (it->failed || !it->text) {
+            fprintf(stderr, "engine-run: %s: %s\n", it->path, it->failed ? it->err : "no result");
+            failed++;
+        } else if (output_result(g->out, it->path, it->text, g->json) < 0) {
+            failed++;
+        }
+        item_release(it);
+    }
+    return failed;
+}
+
+static batch_slot *slot_in(batch_pool *p, slot_state st, size_t index)
+{
+    for (size_t i = 0; i < p->n_slots; i++)
+        if (p->slots[i].state == st && (st == SLOT_FREE || p->slots[i].index == index)) return &p->slots[i];
+    return NULL;
+}
+
+static size_t count_state(const batch_pool *p, slot_state st)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_slots; i++) n += p->slots[i].state == st;
+    return n;
+}
+
+/* Items back in input order (run() may have moved them). */
+static int by_order(const void *a, const void *b)
+{
+    const batch_item *x = a, *y = b;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+typedef struct {
+    batch_pool pool;
+    batch_worker *workers;
+    pthread_t *threads;
+    size_t started;
+    batch_item *items;
+} batch_run_state;
+
+static int pool_start(batch_run_state *r, const batch_groups *g)
+{
+    batch_pool *p = &r->pool;
+    memset(r, 0, sizeof *r);
+    p->g = g;
+    p->n_slots = 2 * g->workers + 1;
+    p->slots = calloc(p->n_slots, sizeof *p->slots);
+    r->items = calloc(p->n_slots * g->group, sizeof *r->items);
+    r->workers = calloc(g->workers, sizeof *r->workers);
+    r->threads = calloc(g->workers, sizeof *r->threads);
+    if (!p->slots || !r->items || !r->workers || !r->threads) return -1;
+    for (size_t i = 0; i < p->n_slots; i++) p->slots[i].items = r->items + i * g->group;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->done, NULL);
+    for (; r->started < g->workers; r->started++) {
+        r->workers[r->started] = (batch_worker){p, r->started};
+        if (pthread_create(&r->threads[r->started], NULL, worker_main, &r->workers[r->started])) break;
+    }
+    return r->started ? 0 : -1;
+}
+
+static void pool_stop(batch_run_state *r)
+{
+    batch_pool *p = &r->pool;
+    if (r->started) {
+        pthread_mutex_lock(&p->lock);
+        p->quit = 1;
+        pthread_cond_broadcast(&p->work);
+        pthread_mutex_unlock(&p->lock);
+        for (size_t i = 0; i < r->started; i++) pthread_join(r->threads[i], NULL);
+        pthread_mutex_destroy(&p->lock);
+        pthread_cond_destroy(&p->work);
+        pthread_cond_destroy(&p->done);
+    }
+    for (size_t i = 0; r->items && i < p->n_slots * p->g->group; i++) item_release(&r->items[i]);
+    free(p->slots), free(r->items), free(r->workers), free(r->threads);
+}
+
+/* Wait for a worker to finish something, or 0.1 s (to notice a signal). */
+static void wait_done(batch_pool *p)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += 100000000;
+    if (t.tv_nsec >= 1000000000) t.tv_sec++, t.tv_nsec -= 1000000000;
+    pthread_cond_timedwait(&p->done, &p->lock, &t);
+}
+
+int batch_run_groups(const batch_options *b, const input_list *inputs, const batch_groups *g)
+{
+    batch_run_state r;
+    if (pool_start(&r, g)) {
+        pool_stop(&r);
+        fprintf(stderr, "engine-run: cannot start the workers\n");
         return 2;
     }
+    batch_pool *p = &r.pool;
     batch_session s;
     session_begin(&s);
-    int failed = inputs->errors, status = 0, cur = 0;
-    size_t done = 0, count = inputs->count;
-    batch_load next = {slots, inputs->paths, count < group ? count : group, decode};
-    load_group(&next);
-    while (done < count && !batch_stop && status != 2) {
-        size_t n = next.n, ahead = done + n < count ? count - done - n : 0;
-        batch_item *items = slots + (size_t)cur * group;
-        pthread_t loader;
-        next = (batch_load){slots + (size_t)(cur ^ 1) * group, inputs->paths + done + n, ahead < group ? ahead : group,
-                            decode};
-        int threaded = next.n && pthread_create(&loader, NULL, load_group, &next) == 0;
-        size_t ok = keep_readable(items, n, &failed);
-        int r = ok ? run(user, items, ok) : 0;
-        if (r < 0) status = 2;
-        else failed += r;
-        for (size_t i = 0; i < ok; i++) item_release(&items[i]);
-        if (threaded) pthread_join(loader, NULL);
-        else if (next.n) load_group(&next);
-        done += n, cur ^= 1;
-        if (b->progress && count > 1) show(done, count, s.t0, 0);
+    int failed = inputs->errors, fatal = 0;
+    size_t count = inputs->count, n_groups = (count + g->group - 1) / g->group, next_load = 0, next_emit = 0, done = 0;
+    pthread_mutex_lock(&p->lock);
+    while (next_emit < n_groups) {
+        batch_slot *sl = slot_in(p, SLOT_DONE, next_emit);
+        if (sl) { /* write the next group in order */
+            pthread_mutex_unlock(&p->lock);
+            fatal |= sl->fatal;
+            qsort(sl->items, sl->n, sizeof *sl->items, by_order);
+            failed += emit_group(g, sl);
+            done += sl->n;
+            if (b->progress && count > 1) show(done, count, s.t0, 0);
+            pthread_mutex_lock(&p->lock);
+            sl->state = SLOT_FREE, next_emit++;
+            continue;
+        }
+        int stopping = batch_stop || fatal;
+        if (stopping) { /* groups not started are dropped; those running finish */
+            for (size_t i = 0; i < p->n_slots; i++)
+                if (p->slots[i].state == SLOT_QUEUED) {
+                    for (size_t j = 0; j < p->slots[i].n; j++) item_release(&p->slots[i].items[j]);
+                    p->slots[i].state = SLOT_FREE;
+                }
+            if (!count_state(p, SLOT_RUNNING) && !count_state(p, SLOT_DONE)) break;
+        }
+        batch_slot *fr = slot_in(p, SLOT_FREE, 0);
+        if (!stopping && next_load < n_groups && fr && count_state(p, SLOT_QUEUED) < g->workers) {
+            size_t first = next_load * g->group, n = count - first < g->group ? count - first : g->group;
+            fr->state = SLOT_LOADING;
+            pthread_mutex_unlock(&p->lock);
+            for (size_t i = 0; i < n; i++) {
+                item_load(&fr->items[i], inputs->paths[first + i], g->decode);
+                fr->items[i].order = i;
+            }
+            pthread_mutex_lock(&p->lock);
+            fr->n = n, fr->index = next_load++, fr->fatal = 0, fr->state = SLOT_QUEUED;
+            pthread_cond_broadcast(&p->work);
+            continue;
+        }
+        wait_done(p);
     }
-    for (size_t i = 0; i < 2 * group; i++) item_release(&slots[i]); /* a group read ahead of a stop */
-    free(slots);
-    return session_end(&s, b, inputs, done, status, failed);
+    pthread_mutex_unlock(&p->lock);
+    pool_stop(&r);
+    return session_end(&s, b, inputs, done, fatal ? 2 : 0, failed);
 }

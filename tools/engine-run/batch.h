@@ -42,29 +42,42 @@ size_t batch_clean_orphans(const output_options *out, const input_list *inputs);
  * (interrupted; the image in hand was finished). */
 int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void *user, const char *path), void *user);
 
-/* An image of a group, read (and decoded) ahead of its turn. */
+/* An image of a group: read (and decoded) ahead of its turn, then given its
+ * result by the command. */
 typedef struct {
     const char *path;
     input_bytes in;
     uint8_t *rgb; /* with decode: 8-bit RGB pixels, else NULL */
     int width, height;
     char err[256];
-    int failed;      /* unreadable: err says why */
+    int failed;      /* unreadable, or the command failed on it: err says why */
     int undecodable; /* read, but the pixels could not be decoded: err says why */
+    char *text;      /* the command's output for it (malloc'd), written in input order */
+    size_t order;    /* its place in the group */
 } batch_item;
 
-/* Report the undecodable images of a group and move the others to the
- * front; returns their count and adds the others to *failed. */
-size_t batch_keep_decoded(batch_item *items, size_t n, int *failed);
+/* Mark the undecodable images of a group failed and move the others to the
+ * front; returns their count. */
+size_t batch_keep_decoded(batch_item *items, size_t n);
+/* Mark one item failed with a reason. */
+void batch_item_fail(batch_item *it, const char *why);
 
-/* Process the inputs in groups of up to `group` images: run(user, items, n)
- * gets the group's readable images and returns how many of them failed
- * (each reported by run), or -1 when nothing more can be done. While it
- * works, a second thread reads the next group's files and, with `decode`,
- * decodes their pixels (run sees undecodable ones: a file's metadata may
- * still be read). Unreadable images are reported here. The same exit
- * statuses as batch_run; an interrupt finishes the group in hand. */
-int batch_run_groups(const batch_options *b, const input_list *inputs, size_t group, int decode,
-                     int (*run)(void *user, batch_item *items, size_t n), void *user);
+typedef struct {
+    size_t group;   /* images per run() call (--batch) */
+    size_t workers; /* run() calls at once, each on its own thread (--workers) */
+    int decode;     /* decode pixels when reading ahead */
+    void **users;   /* per worker: run()'s context */
+    /* Fill each item's text, or mark it failed; -1 when nothing more can be
+     * done (the models cannot be loaded). Called on a worker's thread. */
+    int (*run)(void *user, batch_item *items, size_t n);
+    const output_options *out;
+    int json;
+} batch_groups;
+
+/* Process the inputs in groups: the calling thread reads (and decodes) the
+ * groups ahead of the workers and writes the results in input order; each
+ * worker runs whole groups. The same exit statuses as batch_run; an
+ * interrupt lets the groups in hand finish and be written. */
+int batch_run_groups(const batch_options *b, const input_list *inputs, const batch_groups *g);
 
 #endif

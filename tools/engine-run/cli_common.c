@@ -80,3 +80,10 @@ void cli_collect_inputs(cli_common *c, input_list *inputs)
     if (done && !c->quiet) fprintf(stderr, "engine-run %s: %zu images already done (--resume)\n", c->command, done);
     c->batch.progress = !c->quiet && isatty(2);
 }
+
+int cli_worker_threads(const cli_common *c, size_t workers)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t total = c->threads > 0 ? (size_t)c->threads : cores > 0 ? (size_t)cores : 1;
+    return workers > 1 ? (int)(total / workers > 0 ? total / workers : 1) : c->threads;
+}

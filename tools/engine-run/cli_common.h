@@ -45,9 +45,15 @@ typedef struct {
     const char *clip_model, *blip_model, *categories; /* as given */
     char *clip_path, *blip_path, *lists_path;         /* resolved by clip_cli_setup */
     size_t batch;                                     /* --batch: images captioned together */
+    size_t workers;                                   /* --workers: groups run at once */
 } clip_cli_options;
 
 #define CLI_DEFAULT_BATCH 4
+#define CLI_MAX_WORKERS 16
+
+/* Threads for each of `workers` contexts: --threads (or every core) shared
+ * out, at least 1 each. */
+int cli_worker_threads(const cli_common *c, size_t workers);
 
 void clip_cli_init(clip_cli_options *o);
 int clip_parse_option(clip_cli_options *o, const cli_common *c, int argc, char **argv, int *i);

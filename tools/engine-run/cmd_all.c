@@ -2,6 +2,7 @@
  * matches) followed by the DeepBooru tags, the combination users paste back
  * into the WebUI; or, with --prefer-metadata, the prompt stored in the file
  * when it has one (the models are then loaded only if some file has none). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,17 @@ typedef struct {
     unprompt_booru_params booru;
     const char *booru_model;
     int prefer_metadata;
-    /* loaded on first need */
+    char *booru_path;     /* resolved on first need */
+    int setup_done, load_failed;
+    pthread_mutex_t load_lock; /* workers load their models one at a time */
+} all_options;
+
+/* One worker's models, loaded on first need. */
+typedef struct {
+    all_options *o;
     unprompt_clip *clip_ctx;
     unprompt_booru *booru_ctx;
-    int load_failed;
-} all_options;
+} all_worker;
 
 static void all_usage(FILE *f)
 {
@@ -64,23 +71,34 @@ static int all_option(all_options *o, int argc, char **argv, int *i)
     return 0;
 }
 
-/* Both models, once; 0 or an exit status (reported). */
-static int all_load(all_options *o)
+/* A worker's two models, once; 0 or an exit status (reported once). */
+static int all_load(all_worker *w)
 {
-    if (o->clip_ctx) return 0;
-    if (o->load_failed) return 2;
+    all_options *o = w->o;
+    if (w->clip_ctx) return 0;
     char err[512];
-    int st = clip_cli_setup(&o->clip, &o->common, 1, 1, 1);
-    char *booru_path = st ? NULL : cli_model_path(&o->common, o->booru_model, "deepdanbooru.safetensors");
-    if (!st && !booru_path) st = 2;
-    if (!st && unprompt_booru_load(&o->booru_ctx, booru_path, o->common.threads, err, sizeof err) != UNPROMPT_OK)
-        st = cli_model_missing(&o->common, booru_path, err);
-    if (!st && unprompt_clip_load(&o->clip_ctx, &o->clip.load, err, sizeof err) != UNPROMPT_OK) {
+    int threads = cli_worker_threads(&o->common, o->clip.workers), st = 0;
+    pthread_mutex_lock(&o->load_lock);
+    if (!o->setup_done) {
+        o->setup_done = 1;
+        st = clip_cli_setup(&o->clip, &o->common, 1, 1, 1);
+        if (!st && !(o->booru_path = cli_model_path(&o->common, o->booru_model, "deepdanbooru.safetensors"))) st = 2;
+        o->clip.load.threads = threads;
+        o->load_failed = st != 0;
+    }
+    st = o->load_failed ? 2 : 0;
+    if (!st && unprompt_booru_load(&w->booru_ctx, o->booru_path, threads, err, sizeof err) != UNPROMPT_OK)
+        st = cli_model_missing(&o->common, o->booru_path, err);
+    if (!st && unprompt_clip_load(&w->clip_ctx, &o->clip.load, err, sizeof err) != UNPROMPT_OK) {
         fprintf(stderr, "engine-run all: %s\n", err);
         st = 2;
     }
-    free(booru_path);
-    o->load_failed = st != 0;
+    if (st) {
+        unprompt_booru_free(w->booru_ctx), unprompt_clip_free(w->clip_ctx);
+        w->booru_ctx = NULL, w->clip_ctx = NULL;
+        o->load_failed = 1;
+    }
+    pthread_mutex_unlock(&o->load_lock);
     return st;
 }
 
@@ -123,10 +141,11 @@ static char *join_json(const char *file, const char *prompt, const char *clip_js
 
 /* The image's DeepBooru tags joined to its CLIP result: its output text
  * (malloc'd), NULL with err set. */
-static char *with_tags(all_options *o, const batch_item *it, const unprompt_clip_result *cr, char *err, size_t cap)
+static char *with_tags(const all_worker *w, const batch_item *it, const unprompt_clip_result *cr, char *err, size_t cap)
 {
+    const all_options *o = w->o;
     unprompt_booru_result br;
-    if (unprompt_booru_run_rgb(o->booru_ctx, it->rgb, it->width, it->height, &o->booru, &br, err, cap) != UNPROMPT_OK)
+    if (unprompt_booru_run_rgb(w->booru_ctx, it->rgb, it->width, it->height, &o->booru, &br, err, cap) != UNPROMPT_OK)
         return NULL;
     buf p;
     buf_init(&p, 0);
@@ -147,21 +166,9 @@ static char *with_tags(all_options *o, const batch_item *it, const unprompt_clip
     return out;
 }
 
-/* Print or write one image's text; 0, or 1 (reported). */
-static int emit(const all_options *o, const char *path, char *text, const char *err)
-{
-    if (!text) {
-        fprintf(stderr, "engine-run: %s: %s\n", path, err);
-        return 1;
-    }
-    int status = output_result(&o->common.out, path, text, o->common.json) < 0;
-    free(text);
-    return status;
-}
-
-/* With --prefer-metadata, print the images that carry a prompt and move the
- * others to the front; returns how many are left to interrogate. */
-static size_t take_stored(all_options *o, batch_item *items, size_t n, int *failed)
+/* With --prefer-metadata, give the images that carry a prompt their text
+ * and move the others to the front; returns how many are left. */
+static size_t take_stored(const all_options *o, batch_item *items, size_t n)
 {
     size_t rest = 0;
     for (size_t i = 0; i < n; i++) {
@@ -171,37 +178,36 @@ static size_t take_stored(all_options *o, batch_item *items, size_t n, int *fail
             items[rest++] = items[i], items[i] = t;
             continue;
         }
-        char *text = o->common.json ? join_json(items[i].path, stored, NULL, NULL) : stored;
-        if (text != stored) free(stored);
-        *failed += emit(o, items[i].path, text, "out of memory");
+        items[i].text = o->common.json ? join_json(items[i].path, stored, NULL, NULL) : stored;
+        if (items[i].text != stored) free(stored);
+        if (!items[i].text) batch_item_fail(&items[i], "out of memory");
     }
     return rest;
 }
 
 /* A group: stored prompts first, then CLIP on the rest together, then each
- * one's tags. Returns the failures, or -1 when the models cannot be loaded. */
+ * one's tags. -1 when the models cannot be loaded. */
 static int all_group(void *user, batch_item *items, size_t n)
 {
-    all_options *o = user;
-    int failed = 0;
-    n = take_stored(o, items, n, &failed);
-    if (!(n = batch_keep_decoded(items, n, &failed))) return failed;
-    if (all_load(o)) return -1;
+    all_worker *w = user;
+    n = take_stored(w->o, items, n);
+    if (!(n = batch_keep_decoded(items, n))) return 0;
+    if (all_load(w)) return -1;
     unprompt_rgb_image im[UNPROMPT_MAX_BATCH] = {{0}};
     unprompt_clip_result cr[UNPROMPT_MAX_BATCH];
     char err[256] = "";
     for (size_t i = 0; i < n; i++) im[i] = (unprompt_rgb_image){items[i].rgb, items[i].width, items[i].height};
-    if (unprompt_clip_run_batch(o->clip_ctx, im, n, &o->clip.run, cr, err, sizeof err) != UNPROMPT_OK) {
-        if (n == 1) return failed + emit(o, items[0].path, NULL, err);
-        for (size_t i = 0; i < n; i++) failed += all_group(user, &items[i], 1); /* only a bad image fails */
-        return failed;
+    if (unprompt_clip_run_batch(w->clip_ctx, im, n, &w->o->clip.run, cr, err, sizeof err) != UNPROMPT_OK) {
+        if (n == 1) batch_item_fail(&items[0], err);
+        for (size_t i = 0; n > 1 && i < n; i++) all_group(user, &items[i], 1); /* only a bad image fails */
+        return 0;
     }
     for (size_t i = 0; i < n; i++) {
-        char *text = with_tags(o, &items[i], &cr[i], err, sizeof err);
-        failed += emit(o, items[i].path, text, err);
+        if (!(items[i].text = with_tags(w, &items[i], &cr[i], items[i].err, sizeof items[i].err)))
+            batch_item_fail(&items[i], items[i].err);
         unprompt_clip_result_free(&cr[i]);
     }
-    return failed;
+    return 0;
 }
 
 int cmd_all(int argc, char **argv)
@@ -213,6 +219,7 @@ int cmd_all(int argc, char **argv)
     o.booru = unprompt_booru_default_params();
     o.common.files = calloc((size_t)argc, sizeof *o.common.files);
     if (!o.common.files) return 2;
+    pthread_mutex_init(&o.load_lock, NULL);
     int status = 0;
     for (int i = 1; i < argc && !status; i++) {
         int r = all_option(&o, argc, argv, &i);
@@ -221,15 +228,21 @@ int cmd_all(int argc, char **argv)
         else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
     }
     if (!status && o.common.n_files == 0 && !o.common.from_list) all_usage(stderr), status = 2;
-    if (!status && !o.prefer_metadata) status = all_load(&o);
+    all_worker workers[CLI_MAX_WORKERS];
+    void *users[CLI_MAX_WORKERS];
+    size_t n_workers = o.clip.workers;
+    for (size_t k = 0; k < n_workers; k++) workers[k] = (all_worker){&o, NULL, NULL}, users[k] = &workers[k];
+    for (size_t k = 0; !status && !o.prefer_metadata && k < n_workers; k++) status = all_load(&workers[k]);
     if (!status) {
         input_list inputs = {0};
         cli_collect_inputs(&o.common, &inputs);
-        status = batch_run_groups(&o.common.batch, &inputs, o.clip.batch, 1, all_group, &o);
+        batch_groups g = {o.clip.batch, n_workers, 1, users, all_group, &o.common.out, o.common.json};
+        status = batch_run_groups(&o.common.batch, &inputs, &g);
         inputs_free(&inputs);
     }
-    unprompt_clip_free(o.clip_ctx);
-    unprompt_booru_free(o.booru_ctx);
+    for (size_t k = 0; k < n_workers; k++) unprompt_clip_free(workers[k].clip_ctx), unprompt_booru_free(workers[k].booru_ctx);
+    pthread_mutex_destroy(&o.load_lock);
+    free(o.booru_path);
     clip_cli_free(&o.clip);
     free(o.common.files);
     return status < 0 ? 0 : status;
