@@ -6,6 +6,7 @@
  * reference's. Also: the label cache is reused on a second load, the JSON
  * form, embeddings, and set-up errors. */
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/unprompt.h"
@@ -261,6 +262,59 @@ static void test_setup_errors(void)
 }
 
 /* The CLI prints what the API computes; `all` appends the DeepBooru tags. */
+/* `all --workers 2 --sidecar` killed with SIGKILL mid-run leaves whole
+ * sidecars only; --resume completes the set, every sidecar equal to a
+ * one-image run. */
+static void test_cli_kill_and_resume(void)
+{
+    enum { N = 120 };
+    char dir[600], path[700], cmd[4096], first[700];
+    snprintf(dir, sizeof dir, "%s/kill", tmp);
+    CHECK(mkdir(dir, 0700) == 0);
+    size_t len = 0;
+    unsigned char *png = test_read_file("tests/fixtures/deepdanbooru/rgb_37x53.png", &len);
+    for (int i = 0; png && i < N; i++) {
+        snprintf(path, sizeof path, "%s/%03d.png", dir, i);
+        FILE *f = fopen(path, "wb");
+        CHECK(f && fwrite(png, 1, len, f) == len && fclose(f) == 0);
+    }
+    free(png);
+    const char *opts = "all -q --min-length 12 --max-length 24 --workers 2 --batch 3 --sidecar --resume";
+    snprintf(first, sizeof first, "%s/%03d.txt", dir, 0);
+    snprintf(cmd, sizeof cmd,
+             "exec 2>/dev/null; %s/engine-run %s --weights %s %s & pid=$!; i=0; "
+             "while [ ! -e %s ] && [ $i -lt 600 ]; do sleep 0.02; i=$((i+1)); done; sleep 0.1; kill -9 $pid; wait $pid",
+             cli_build_dir(), opts, tmp, dir, first);
+    int st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 128 + 9);
+    snprintf(cmd, sizeof cmd, "all --min-length 12 --max-length 24 --weights %s %s/000.png", tmp, dir);
+    cli_result one = cli_run(cmd);
+    CHECK(one.status == 0 && one.out);
+    size_t before = 0, after = 0, wrong = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "%s/%03d.txt", dir, i);
+        char *t = (char *)test_read_file(path, NULL);
+        before += t != NULL;
+        wrong += t && one.out && strcmp(t, one.out);
+        free(t);
+    }
+    CHECK(before > 0 && before < N && wrong == 0);
+    snprintf(cmd, sizeof cmd, "%s --weights %s %s", opts, tmp, dir);
+    cli_result r = cli_run(cmd);
+    CHECK(r.status == 0);
+    cli_free(&r);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "%s/%03d.txt", dir, i);
+        char *t = (char *)test_read_file(path, NULL);
+        after += t != NULL;
+        wrong += !t || (one.out && strcmp(t, one.out));
+        free(t);
+    }
+    CHECK(after == N && wrong == 0);
+    if (getenv("TEST_VERBOSE")) fprintf(stderr, "    kill -9 after %zu of %d sidecars; --resume wrote the rest\n", before, N);
+    cli_free(&one);
+}
+
 /* A folder of four images and an undecodable file: --batch 3 (groups of
  * different sizes, read ahead) and --workers 2 print what --batch 1 prints,
  * in the same order, and only the bad file fails. Needs test_cli's weights folder. */
@@ -303,6 +357,7 @@ static void test_cli_batches(void)
     cli_result r = cli_run("clip --batch 0 x.png");
     CHECK(r.status == 2 && strstr(r.err, "--batch") != NULL);
     cli_free(&r);
+    test_cli_kill_and_resume();
 }
 
 static void test_cli(void)
