@@ -32,9 +32,12 @@ static void apply_epilogue(float *C, size_t ldc, size_t r0, size_t r1, size_t c0
 #define LINEAR_FEW_ROWS 8
 #define LINEAR_FEW_ROWS_BLOCK (256u << 10) /* bytes of weights per block */
 
-/* One thread's share: C[r0:r1][c0:c1] by single-threaded OpenBLAS. */
+typedef void (*gemv_fn)(float *y, const float *W, const float *x, size_t n, size_t K);
+
+/* One thread's share: C[r0:r1][c0:c1] by single-threaded OpenBLAS, or for
+ * one to a few rows by the level's gemv. */
 static void linear_slice(float *C, const float *A, const float *W, size_t N, size_t K, size_t r0, size_t r1,
-                         size_t c0, size_t c1, const gemm_epilogue *ep)
+                         size_t c0, size_t c1, const gemm_epilogue *ep, gemv_fn gemv)
 {
     size_t m = r1 - r0, n = c1 - c0;
     if (m == 0 || n == 0) return;
@@ -42,8 +45,7 @@ static void linear_slice(float *C, const float *A, const float *W, size_t N, siz
     if (K == 0) {
         for (size_t r = 0; r < m; r++) memset(c + r * N, 0, n * sizeof *c);
     } else if (m == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)n, (blasint)K, 1.0f, W + c0 * K, (blasint)K, A + r0 * K, 1,
-                    0.0f, c, 1);
+        gemv(c, W + c0 * K, A + r0 * K, n, K);
     } else if (m <= LINEAR_FEW_ROWS) {
         /* A few rows (decoding with beams): GEMVs over blocks of weight rows
          * small enough to stay in L2 while every row of A passes, so the
@@ -52,9 +54,7 @@ static void linear_slice(float *C, const float *A, const float *W, size_t N, siz
         nb = nb < 16 ? 16 : nb / 16 * 16;
         for (size_t j = 0; j < n; j += nb) {
             size_t cols = n - j < nb ? n - j : nb;
-            for (size_t r = 0; r < m; r++)
-                cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)cols, (blasint)K, 1.0f, W + (c0 + j) * K, (blasint)K,
-                            A + (r0 + r) * K, 1, 0.0f, c + r * N + j, 1);
+            for (size_t r = 0; r < m; r++) gemv(c + r * N + j, W + (c0 + j) * K, A + (r0 + r) * K, cols, K);
         }
     } else {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)K, 1.0f, A + r0 * K,
@@ -72,13 +72,13 @@ static void linear_slice(float *C, const float *A, const float *W, size_t N, siz
  * OpenBLAS's own pool fighting OpenMP's spinning workers cost up to 3x. */
 #define LINEAR_ROW_BLOCK 256
 
-static void linear_blas(float *C, const float *A, const float *W, size_t M, size_t N, size_t K,
-                        const gemm_epilogue *ep)
+void linear_with_gemv(float *C, const float *A, const float *W, size_t M, size_t N, size_t K, const gemm_epilogue *ep,
+                      gemv_fn gemv)
 {
     if (M == 0 || N == 0) return;
     int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (nt <= 1 || (double)M * N * K < LINEAR_PARALLEL_MIN) {
-        linear_slice(C, A, W, N, K, 0, M, 0, N, ep);
+        linear_slice(C, A, W, N, K, 0, M, 0, N, ep, gemv);
         return;
     }
     if (M >= 2 * LINEAR_ROW_BLOCK * (size_t)nt) {
@@ -86,7 +86,7 @@ static void linear_blas(float *C, const float *A, const float *W, size_t M, size
 #pragma omp parallel for schedule(dynamic) num_threads(nt)
         for (size_t b = 0; b < blocks; b++) {
             size_t r0 = b * LINEAR_ROW_BLOCK, r1 = r0 + LINEAR_ROW_BLOCK < M ? r0 + LINEAR_ROW_BLOCK : M;
-            linear_slice(C, A, W, N, K, r0, r1, 0, N, ep);
+            linear_slice(C, A, W, N, K, r0, r1, 0, N, ep, gemv);
         }
         return;
     }
@@ -98,9 +98,9 @@ static void linear_blas(float *C, const float *A, const float *W, size_t M, size
         if (split_cols) step = (step + 15) / 16 * 16;
         size_t lo = id * step < total ? id * step : total, hi = lo + step < total ? lo + step : total;
         if (split_cols)
-            linear_slice(C, A, W, N, K, 0, M, lo, hi, ep);
+            linear_slice(C, A, W, N, K, 0, M, lo, hi, ep, gemv);
         else
-            linear_slice(C, A, W, N, K, lo, hi, 0, N, ep);
+            linear_slice(C, A, W, N, K, lo, hi, 0, N, ep, gemv);
     }
 }
 
@@ -179,9 +179,22 @@ static void f32_to_bf16(uint16_t *dst, const float *src, size_t n)
     }
 }
 
+/* The reference gemv: OpenBLAS's (what the scalar level and NEON use). */
+static void gemv_blas(float *y, const float *W, const float *x, size_t n, size_t K)
+{
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)n, (blasint)K, 1.0f, W, (blasint)K, x, 1, 0.0f, y, 1);
+}
+
+static void linear_blas(float *C, const float *A, const float *W, size_t M, size_t N, size_t K,
+                        const gemm_epilogue *ep)
+{
+    linear_with_gemv(C, A, W, M, N, K, ep, gemv_blas);
+}
+
 void linalg_kernels_scalar(linalg_kernels *k)
 {
     k->linear = linear_blas;
+    k->gemv = gemv_blas;
     k->f16_to_f32 = f16_to_f32;
     k->f32_to_f16 = f32_to_f16;
     k->bf16_to_f32 = bf16_to_f32;

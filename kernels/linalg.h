@@ -44,7 +44,15 @@ typedef struct {
     void (*f32_to_f16)(uint16_t *dst, const float *src, size_t n);
     void (*bf16_to_f32)(float *dst, const uint16_t *src, size_t n);
     void (*f32_to_bf16)(uint16_t *dst, const float *src, size_t n);
+    /* y[n] = W[n][K] · x[K], single-threaded: the products of decoding (one
+     * to a few rows), bound by reading W once. */
+    void (*gemv)(float *y, const float *W, const float *x, size_t n, size_t K);
 } linalg_kernels;
+
+/* `linear` with a given gemv for its products of 1 to 8 rows (each level
+ * installs it with its own gemv). */
+void linear_with_gemv(float *C, const float *A, const float *W, size_t M, size_t N, size_t K, const gemm_epilogue *ep,
+                      void (*gemv)(float *y, const float *W, const float *x, size_t n, size_t K));
 
 /* Output size of a convolution / pooling along one axis. */
 int conv_out_size(int in, int k, int pad_lo, int pad_hi, int stride);

@@ -21,6 +21,41 @@ static void relu_ref(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
 }
 
+/* Every level's gemv against a double-precision loop and against the
+ * scalar level's (OpenBLAS), on ragged shapes: rows not a multiple of 4,
+ * K not a multiple of 8 or 16, sizes 1. */
+static void test_gemv_levels(void)
+{
+    static const char *const levels[] = {"scalar", "avx2", "avx512", "avx512bf16", "neon"};
+    static const size_t shapes[][2] = {{1, 1}, {1, 17}, {3, 5}, {4, 16}, {5, 31}, {7, 768}, {9, 3072}, {130, 33}, {64, 1}};
+    kernel_table ref;
+    kernels_init_level(&ref, "scalar");
+    size_t levels_run = 0;
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        kernel_table t;
+        if (kernels_init_level(&t, levels[l])) continue;
+        levels_run++;
+        for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+            size_t n = shapes[c][0], K = shapes[c][1];
+            float *W = rvec(n * K), *x = rvec(K), *y = rvec(n + 1), *yr = rvec(n + 1);
+            float guard = y[n];
+            t.linalg.gemv(y, W, x, n, K);
+            ref.linalg.gemv(yr, W, x, n, K);
+            double worst = 0, vs_ref = 0;
+            for (size_t i = 0; i < n; i++) {
+                double acc = 0;
+                for (size_t k = 0; k < K; k++) acc += (double)W[i * K + k] * x[k];
+                worst = fmax(worst, fabs(acc - y[i]));
+                vs_ref = fmax(vs_ref, fabs((double)yr[i] - y[i]));
+            }
+            CHECK(worst <= 1e-6 * (double)K + 1e-6 && vs_ref <= 2e-6 * (double)K + 1e-6);
+            CHECK(y[n] == guard); /* nothing written past n */
+            free(W), free(x), free(y), free(yr);
+        }
+    }
+    CHECK(levels_run >= 1);
+}
+
 static void test_linear_against_naive(void)
 {
     kernel_table t;
@@ -170,6 +205,7 @@ static void test_conversions(void)
 
 int main(void)
 {
+    RUN(test_gemv_levels);
     RUN(test_linear_against_naive);
     RUN(test_conv_against_direct);
     RUN(test_pools);
