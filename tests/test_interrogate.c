@@ -7,6 +7,7 @@
  * form, embeddings, and set-up errors. */
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include "engine/unprompt.h"
@@ -417,6 +418,33 @@ static void test_cli(void)
     /* a stored prompt needs no model */
     cli_result r = cli_run("all --weights /nonexistent --prefer-metadata examples/sample.png");
     CHECK(r.status == 0 && strstr(r.out, "lighthouse") != NULL);
+    cli_free(&r);
+    /* ... also when its pixels cannot be decoded (IDAT garbage, CRCs right) */
+    size_t slen = 0;
+    unsigned char *sample = test_read_file("examples/sample.png", &slen);
+    CHECK(sample && slen > 100);
+    for (size_t pos = 8; sample && pos + 12 <= slen;) {
+        uint32_t n = (uint32_t)sample[pos] << 24 | (uint32_t)sample[pos + 1] << 16 | (uint32_t)sample[pos + 2] << 8 | sample[pos + 3];
+        if (pos + 12 + n > slen) break;
+        if (!memcmp(sample + pos + 4, "IDAT", 4)) {
+            memset(sample + pos + 8, 0xA5, n);
+            uLong crc = crc32(0L, sample + pos + 4, n + 4);
+            for (int b = 0; b < 4; b++) sample[pos + 8 + n + b] = (unsigned char)(crc >> (24 - 8 * b));
+        }
+        pos += 12 + n;
+    }
+    char broken[700], cmdline[1600];
+    snprintf(broken, sizeof broken, "%s/stored_prompt_broken_pixels.png", tmp);
+    FILE *bf = fopen(broken, "wb");
+    CHECK(bf && sample && fwrite(sample, 1, slen, bf) == slen && fclose(bf) == 0);
+    free(sample);
+    snprintf(cmdline, sizeof cmdline, "all --weights /nonexistent --prefer-metadata %s", broken);
+    r = cli_run(cmdline);
+    CHECK(r.status == 0 && strstr(r.out, "lighthouse") != NULL);
+    cli_free(&r);
+    snprintf(cmdline, sizeof cmdline, "booru --weights %s %s", tmp, broken);
+    r = cli_run(cmdline);
+    CHECK(r.status == 1); /* the pixels really are undecodable */
     cli_free(&r);
     r = cli_run("clip --weights /nonexistent examples/sample.png");
     CHECK(r.status == 2 && strstr(r.err, "make weights") != NULL);

@@ -184,7 +184,7 @@ int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void 
 
 /* ---- groups: read ahead, run by workers, written in order ------------------------ */
 
-static void item_load(batch_item *it, const char *path, int decode)
+static void item_load(batch_item *it, const char *path, const batch_groups *g)
 {
     memset(it, 0, sizeof *it);
     it->path = path;
@@ -192,6 +192,7 @@ static void item_load(batch_item *it, const char *path, int decode)
         it->failed = 1;
         return;
     }
+    int decode = g->decode && (!g->needs_pixels || g->needs_pixels(g->needs_ctx, it->in.data, it->in.len));
     if (decode && unprompt_decode_rgb(it->in.data, it->in.len, &it->rgb, &it->width, &it->height, it->err,
                                       sizeof it->err) != UNPROMPT_OK)
         it->undecodable = 1;
@@ -433,7 +434,7 @@ int batch_run_groups(const batch_options *b, const input_list *inputs, const bat
             fr->state = SLOT_LOADING;
             pthread_mutex_unlock(&p->lock);
             for (size_t i = 0; i < n; i++) {
-                item_load(&fr->items[i], inputs->paths[first + i], g->decode);
+                item_load(&fr->items[i], inputs->paths[first + i], g);
                 fr->items[i].order = i;
             }
             pthread_mutex_lock(&p->lock);

@@ -65,7 +65,10 @@ void batch_item_fail(batch_item *it, const char *why);
 typedef struct {
     size_t group;   /* images per run() call (--batch) */
     size_t workers; /* run() calls at once, each on its own thread (--workers) */
-    int decode;     /* decode pixels when reading ahead */
+    int decode;     /* decode pixels when reading ahead, */
+    /* unless this says a file needs none (NULL: every file does) */
+    int (*needs_pixels)(const void *ctx, const uint8_t *data, size_t len);
+    const void *needs_ctx;
     void **users;   /* per worker: run()'s context */
     /* Fill each item's text, or mark it failed; -1 when nothing more can be
      * done (the models cannot be loaded). Called on a worker's thread. */

@@ -166,6 +166,16 @@ static char *with_tags(const all_worker *w, const batch_item *it, const unprompt
     return out;
 }
 
+/* The read-ahead's question: with --prefer-metadata, a file with a stored
+ * prompt needs no pixels. */
+static int needs_pixels(const void *ctx, const uint8_t *data, size_t len)
+{
+    const all_options *o = ctx;
+    char *stored = o->prefer_metadata ? stored_prompt(data, len) : NULL;
+    free(stored);
+    return stored == NULL;
+}
+
 /* With --prefer-metadata, give the images that carry a prompt their text
  * and move the others to the front; returns how many are left. */
 static size_t take_stored(const all_options *o, batch_item *items, size_t n)
@@ -236,7 +246,7 @@ int cmd_all(int argc, char **argv)
     if (!status) {
         input_list inputs = {0};
         cli_collect_inputs(&o.common, &inputs);
-        batch_groups g = {o.clip.batch, n_workers, 1, users, all_group, &o.common.out, o.common.json};
+        batch_groups g = {o.clip.batch, n_workers, 1, needs_pixels, &o, users, all_group, &o.common.out, o.common.json};
         status = batch_run_groups(&o.common.batch, &inputs, &g);
         inputs_free(&inputs);
     }

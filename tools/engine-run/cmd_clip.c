@@ -312,7 +312,7 @@ static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name
         clip_run run[CLI_MAX_WORKERS];
         void *users[CLI_MAX_WORKERS];
         for (size_t w = 0; w < workers; w++) run[w] = (clip_run){&o, ctx[w]}, users[w] = &run[w];
-        batch_groups g = {o.clip.batch, workers, mode != MODE_EMBED, users, clip_group, &o.common.out,
+        batch_groups g = {o.clip.batch, workers, mode != MODE_EMBED, NULL, NULL, users, clip_group, &o.common.out,
                           o.common.json || mode == MODE_EMBED};
         status = batch_run_groups(&o.common.batch, &inputs, &g);
         inputs_free(&inputs);
