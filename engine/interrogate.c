@@ -101,6 +101,16 @@ static int encode_phrases(void *user, const char *const *phrases, size_t n, floa
     return rc;
 }
 
+/* *buf holds *cap images of `per` floats: grow it to n. */
+static int reserve_images(float **buf, size_t *cap, size_t n, size_t per, fmt_error *e)
+{
+    if (n <= *cap && *buf) return 0;
+    float *p = realloc(*buf, n * per * sizeof *p);
+    if (!p) return fmt_fail(e, "out of memory for %zu images", n);
+    *buf = p, *cap = n;
+    return 0;
+}
+
 static int load_clip(unprompt_clip *c, const unprompt_clip_params *p, int threads, fmt_error *e)
 {
     if (weights_open(&c->clip_file, p->clip_model, e) || clip_load(&c->clip, c->clip_file, &c->kt, threads, e))
@@ -113,22 +123,9 @@ static int load_clip(unprompt_clip *c, const unprompt_clip_params *p, int thread
     snprintf(c->model_key, sizeof c->model_key, "clip %s %s converter %s", sha ? sha : p->clip_model, dt ? dt : "?",
              cv ? cv : "?");
     size_t s = (size_t)c->clip.config.image_size;
-    c->clip_input = malloc(s * s * 3 * sizeof *c->clip_input);
-    c->clip_inputs_cap = 1;
-    return c->clip_input ? 0 : fmt_fail(e, "out of memory");
+    return reserve_images(&c->clip_input, &c->clip_inputs_cap, 1, s * s * 3, e);
 }
 
-/* Room for n images' BLIP embeddings. */
-static int reserve_embeds(unprompt_clip *c, size_t n, fmt_error *e)
-{
-    if (n <= c->embeds_cap) return 0;
-    const blip_config *cfg = blip_get_config(c->blip);
-    size_t per = (size_t)cfg->image_tokens * (size_t)cfg->vision_width;
-    float *p = realloc(c->blip_embeds, n * per * sizeof *p);
-    if (!p) return fmt_fail(e, "out of memory for %zu images' embeddings", n);
-    c->blip_embeds = p, c->embeds_cap = n;
-    return 0;
-}
 
 static int load_blip(unprompt_clip *c, const char *path, int threads, fmt_error *e)
 {
@@ -138,10 +135,11 @@ static int load_blip(unprompt_clip *c, const char *path, int threads, fmt_error 
     if (weights_bytes(c->blip_file, "tokenizer.vocab", &vocab, &len, e)) return fmt_prefix(e, "blip: ");
     if (bert_tokenizer_load(&c->bert, (const char *)vocab, len, e)) return fmt_prefix(e, "blip: ");
     const blip_config *cfg = blip_get_config(c->blip);
-    size_t s = (size_t)cfg->image_size;
-    c->blip_input = malloc(s * s * 3 * sizeof *c->blip_input);
-    c->blip_inputs_cap = 1;
-    return c->blip_input && !reserve_embeds(c, 1, e) ? 0 : fmt_fail(e, "out of memory");
+    size_t s = (size_t)cfg->image_size, tokens = (size_t)cfg->image_tokens * (size_t)cfg->vision_width;
+    return reserve_images(&c->blip_input, &c->blip_inputs_cap, 1, s * s * 3, e) ||
+                   reserve_images(&c->blip_embeds, &c->embeds_cap, 1, tokens, e)
+               ? -1
+               : 0;
 }
 
 static int load_labels(unprompt_clip *c, const unprompt_clip_params *p, fmt_error *e)
@@ -220,15 +218,12 @@ static int caption_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t
     size_t n_prompt = 0, cap = (size_t)(rp->max_length > 0 ? rp->max_length : 1) + 64;
     if (bert_blip_prompt_ids(c->bert, BLIP_PROMPT, prompt, 64, &n_prompt) || n_prompt > 64)
         return fmt_fail(e, "blip: cannot tokenize the prompt");
-    if (reserve_embeds(c, n, e)) return -1;
     const blip_config *cfg = blip_get_config(c->blip);
     size_t per = (size_t)cfg->image_tokens * (size_t)cfg->vision_width;
     size_t px = (size_t)cfg->image_size * (size_t)cfg->image_size * 3;
-    if (n > c->blip_inputs_cap) {
-        float *p = realloc(c->blip_input, n * px * sizeof *p);
-        if (!p) return fmt_fail(e, "out of memory for %zu images", n);
-        c->blip_input = p, c->blip_inputs_cap = n;
-    }
+    if (reserve_images(&c->blip_embeds, &c->embeds_cap, n, per, e) ||
+        reserve_images(&c->blip_input, &c->blip_inputs_cap, n, px, e))
+        return -1;
     const float *embeds[UNPROMPT_MAX_BATCH], *pixels[UNPROMPT_MAX_BATCH];
     for (size_t i = 0; i < n; i++) {
         embeds[i] = c->blip_embeds + i * per, pixels[i] = c->blip_input + i * px;
@@ -299,11 +294,7 @@ static char *build_prompt(const char *caption, const unprompt_category_result *c
 static int rank_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n, clip_internal **in, fmt_error *e)
 {
     size_t s = (size_t)c->clip.config.image_size, per = s * s * 3, dim = unprompt_clip_dim(c);
-    if (n > c->clip_inputs_cap) {
-        float *p = realloc(c->clip_input, n * per * sizeof *p);
-        if (!p) return fmt_fail(e, "out of memory for %zu images", n);
-        c->clip_input = p, c->clip_inputs_cap = n;
-    }
+    if (reserve_images(&c->clip_input, &c->clip_inputs_cap, n, per, e)) return -1;
     const float *x[UNPROMPT_MAX_BATCH];
     for (size_t i = 0; i < n; i++) {
         x[i] = c->clip_input + i * per;

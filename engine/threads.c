@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "engine/threads.h"
+#include "engine/unprompt.h"
 
 int threads_available(void)
 {
@@ -29,3 +30,5 @@ int threads_set(int n)
 int threads_get(void) { return omp_get_max_threads(); }
 
 void threads_use(int n) { omp_set_num_threads(n > 0 ? n : 1); }
+
+int unprompt_cpu_count(void) { return threads_available(); }

@@ -148,6 +148,10 @@ void unprompt_booru_result_free(unprompt_booru_result *result);
 /* {"file", "prompt", "tags": [{"tag", "score"}…]} (file may be NULL → null). */
 char *unprompt_booru_to_json(const unprompt_booru_result *result, const char *file);
 
+/* The CPUs this process may run on (its affinity mask): what threads ≤ 0
+ * means in the load functions. */
+int unprompt_cpu_count(void);
+
 /* Decode an encoded image (PNG, JPEG, BMP, GIF first frame) to 8-bit RGB
  * as the models read it (alpha dropped, 16-bit and palette expanded);
  * *rgb is freed with unprompt_rgb_free. */

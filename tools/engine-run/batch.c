@@ -212,19 +212,23 @@ void batch_item_fail(batch_item *it, const char *why)
     if (why != it->err) snprintf(it->err, sizeof it->err, "%s", why);
 }
 
-size_t batch_keep_decoded(batch_item *items, size_t n)
+size_t batch_pending_front(batch_item *items, size_t n)
 {
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        if (items[i].undecodable) {
-            batch_item_fail(&items[i], items[i].err);
-            continue;
-        }
+        if (items[i].failed || items[i].text) continue;
         batch_item t = items[kept];
         items[kept++] = items[i];
         items[i] = t;
     }
     return kept;
+}
+
+size_t batch_keep_decoded(batch_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].undecodable && !items[i].text) batch_item_fail(&items[i], items[i].err);
+    return batch_pending_front(items, n);
 }
 
 typedef enum { SLOT_FREE, SLOT_LOADING, SLOT_QUEUED, SLOT_RUNNING, SLOT_DONE } slot_state;
@@ -258,19 +262,6 @@ static batch_slot *first_queued(batch_pool *p)
     return NULL;
 }
 
-/* The items this run() may see: readable ones, in order. */
-static size_t readable_front(batch_item *items, size_t n)
-{
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].failed) continue;
-        batch_item t = items[kept];
-        items[kept++] = items[i];
-        items[i] = t;
-    }
-    return kept;
-}
-
 static void *worker_main(void *arg)
 {
     batch_worker *w = arg;
@@ -282,7 +273,7 @@ static void *worker_main(void *arg)
         if (!s) break;
         s->state = SLOT_RUNNING, p->next_start++;
         pthread_mutex_unlock(&p->lock);
-        size_t ok = readable_front(s->items, s->n);
+        size_t ok = batch_pending_front(s->items, s->n); /* the readable ones */
         int fatal = ok && p->g->run(p->g->users[w->index], s->items, ok) < 0;
         pthread_mutex_lock(&p->lock);
         s->state = SLOT_DONE, s->fatal = fatal;

@@ -56,8 +56,11 @@ typedef struct {
     size_t order;    /* its place in the group */
 } batch_item;
 
-/* Mark the undecodable images of a group failed and move the others to the
- * front; returns their count. */
+/* Move the items still to do (neither failed nor given a text) to the
+ * front; returns their count. The group is put back in input order before
+ * it is written. */
+size_t batch_pending_front(batch_item *items, size_t n);
+/* Mark the undecodable images still to do failed, then batch_pending_front. */
 size_t batch_keep_decoded(batch_item *items, size_t n);
 /* Mark one item failed with a reason. */
 void batch_item_fail(batch_item *it, const char *why);

@@ -83,7 +83,6 @@ void cli_collect_inputs(cli_common *c, input_list *inputs)
 
 int cli_worker_threads(const cli_common *c, size_t workers)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t total = c->threads > 0 ? (size_t)c->threads : cores > 0 ? (size_t)cores : 1;
+    size_t total = (size_t)(c->threads > 0 ? c->threads : unprompt_cpu_count());
     return workers > 1 ? (int)(total / workers > 0 ? total / workers : 1) : c->threads;
 }

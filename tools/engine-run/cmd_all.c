@@ -176,23 +176,16 @@ static int needs_pixels(const void *ctx, const uint8_t *data, size_t len)
     return stored == NULL;
 }
 
-/* With --prefer-metadata, give the images that carry a prompt their text
- * and move the others to the front; returns how many are left. */
-static size_t take_stored(const all_options *o, batch_item *items, size_t n)
+/* With --prefer-metadata, give the images that carry a prompt their text. */
+static void take_stored(const all_options *o, batch_item *items, size_t n)
 {
-    size_t rest = 0;
-    for (size_t i = 0; i < n; i++) {
-        char *stored = o->prefer_metadata ? stored_prompt(items[i].in.data, items[i].in.len) : NULL;
-        if (!stored) {
-            batch_item t = items[rest];
-            items[rest++] = items[i], items[i] = t;
-            continue;
-        }
+    for (size_t i = 0; o->prefer_metadata && i < n; i++) {
+        char *stored = stored_prompt(items[i].in.data, items[i].in.len);
+        if (!stored) continue;
         items[i].text = o->common.json ? join_json(items[i].path, stored, NULL, NULL) : stored;
         if (items[i].text != stored) free(stored);
         if (!items[i].text) batch_item_fail(&items[i], "out of memory");
     }
-    return rest;
 }
 
 /* A group: stored prompts first, then CLIP on the rest together, then each
@@ -200,8 +193,8 @@ static size_t take_stored(const all_options *o, batch_item *items, size_t n)
 static int all_group(void *user, batch_item *items, size_t n)
 {
     all_worker *w = user;
-    n = take_stored(w->o, items, n);
-    if (!(n = batch_keep_decoded(items, n))) return 0;
+    take_stored(w->o, items, n);
+    if (!(n = batch_keep_decoded(items, n))) return 0; /* the rest, with pixels */
     if (all_load(w)) return -1;
     unprompt_rgb_image im[UNPROMPT_MAX_BATCH] = {{0}};
     unprompt_clip_result cr[UNPROMPT_MAX_BATCH];

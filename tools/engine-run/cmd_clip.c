@@ -93,10 +93,14 @@ int clip_parse_option(clip_cli_options *o, const cli_common *c, int argc, char *
     const char *a = argv[*i];
     int n = 0, r;
     if (!strcmp(a, "--beams")) return int_option(c, argc, argv, i, 1, 64, &o->run.beams);
-    if (!strcmp(a, "--batch") || !strcmp(a, "--workers")) {
-        int many = a[2] == 'b';
-        r = int_option(c, argc, argv, i, 1, many ? UNPROMPT_MAX_BATCH : CLI_MAX_WORKERS, &n);
-        *(many ? &o->batch : &o->workers) = (size_t)n;
+    if (!strcmp(a, "--batch")) {
+        r = int_option(c, argc, argv, i, 1, UNPROMPT_MAX_BATCH, &n);
+        o->batch = (size_t)n;
+        return r;
+    }
+    if (!strcmp(a, "--workers")) {
+        r = int_option(c, argc, argv, i, 1, CLI_MAX_WORKERS, &n);
+        o->workers = (size_t)n;
         return r;
     }
     if (!strcmp(a, "--min-length")) return int_option(c, argc, argv, i, 0, 512, &o->run.min_length);
