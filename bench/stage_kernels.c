@@ -23,17 +23,36 @@ static float *random_floats(size_t n, float scale)
 
 /* ---- GEMM ----------------------------------------------------------------- */
 
+/* The weights as the engine's loaders leave them: packed into panels where
+ * the level prefers its own f32 GEMM (gemm_f32.h), else row-major for
+ * `linear`. `packed` is the caller's to free; the note names the path. */
+static int engine_weights(const kernel_table *kt, const float *w, size_t n, size_t k, weight_panel *panel,
+                          linear_weights *lw, float **packed, bench_result *r)
+{
+    *packed = NULL;
+    *lw = (linear_weights){w, NULL, NULL};
+    r->note = "OpenBLAS sgemm";
+    if (!kt->f32p.preferred) return 0;
+    size_t floats = gemm_f32_packed_size(n, k);
+    *packed = floats ? aligned_alloc(64, (floats * sizeof **packed + 63) / 64 * 64) : NULL;
+    if (!*packed) return -1;
+    gemm_f32_use_packed(&kt->f32p, *packed, w, n, k, panel, lw);
+    r->note = "packed f32 panels";
+    return 0;
+}
+
 typedef struct {
     const kernel_table *kt;
     const bench_gemm_shape *s;
     float *a, *w, *c, *bias, *res;
+    linear_weights lw;
     gemm_epilogue ep;
 } gemm_run;
 
 static void run_gemm(void *p)
 {
     gemm_run *g = p;
-    g->kt->linalg.linear(g->c, g->a, g->w, (size_t)g->s->m, (size_t)g->s->n, (size_t)g->s->k, &g->ep);
+    linear_run(&g->kt->linalg, g->c, g->a, &g->lw, (size_t)g->s->m, (size_t)g->s->n, (size_t)g->s->k, &g->ep);
 }
 
 int stage_gemm(bench_ctx *ctx, bench_result *r)
@@ -43,8 +62,10 @@ int stage_gemm(bench_ctx *ctx, bench_result *r)
     const bench_gemm_shape *s = ctx->param;
     size_t m = (size_t)s->m, n = (size_t)s->n, k = (size_t)s->k;
     gemm_run g = {&kt, s, random_floats(m * k, 1), random_floats(n * k, 0.1f), random_floats(m * n, 1),
-                  random_floats(n, 1), random_floats(m * n, 1), {0}};
-    int ok = g.a && g.w && g.c && g.bias && g.res;
+                  random_floats(n, 1), random_floats(m * n, 1), {0}, {0}};
+    weight_panel panel;
+    float *packed = NULL;
+    int ok = g.a && g.w && g.c && g.bias && g.res && !engine_weights(&kt, g.w, n, k, &panel, &g.lw, &packed, r);
     if (ok) {
         g.ep.bias = g.bias;
         if (s->ep == BENCH_EP_BIAS_GELU) g.ep.act = kt.nn.gelu;
@@ -52,7 +73,7 @@ int stage_gemm(bench_ctx *ctx, bench_result *r)
         r->ms_median = bench_median_ms(ctx->iters, run_gemm, &g);
         r->gflops = 2.0 * (double)m * n * k / (r->ms_median * 1e6);
     }
-    free(g.a), free(g.w), free(g.c), free(g.bias), free(g.res);
+    free(g.a), free(g.w), free(g.c), free(g.bias), free(g.res), free(packed);
     return ok ? 0 : -1;
 }
 
@@ -63,6 +84,7 @@ typedef struct {
     const bench_conv_shape *s;
     conv_geometry geo;
     float *x, *w, *y, *bias, *scratch;
+    linear_weights lw;
     gemm_epilogue ep;
     int threads;
 } conv_run;
@@ -70,8 +92,7 @@ typedef struct {
 static void run_conv(void *p)
 {
     conv_run *c = p;
-    linear_weights lw = {c->w, NULL, NULL};
-    conv2d(&c->kt->linalg, c->y, c->x, c->s->h, c->s->w, c->s->cin, &lw, c->s->cout, c->s->k, &c->geo, &c->ep,
+    conv2d(&c->kt->linalg, c->y, c->x, c->s->h, c->s->w, c->s->cin, &c->lw, c->s->cout, c->s->k, &c->geo, &c->ep,
            c->scratch, c->threads);
 }
 
@@ -84,18 +105,21 @@ int stage_conv(bench_ctx *ctx, bench_result *r)
     int oh = conv_out_size(s->h, s->k, s->pad_lo, s->pad_hi, s->stride);
     int ow = conv_out_size(s->w, s->k, s->pad_lo, s->pad_hi, s->stride);
     size_t in = (size_t)s->h * s->w * s->cin, out = (size_t)oh * ow * s->cout;
-    size_t wn = (size_t)s->cout * s->k * s->k * s->cin;
+    size_t wk = (size_t)s->k * s->k * s->cin, wn = (size_t)s->cout * wk;
     conv_run c = {&kt, s, geo, random_floats(in, 1), random_floats(wn, 0.1f), random_floats(out, 1),
                   random_floats((size_t)s->cout, 0.1f), random_floats(conv2d_scratch(s->cin, s->k, ctx->threads), 0),
-                  {0}, ctx->threads};
-    int ok = c.x && c.w && c.y && c.bias && c.scratch;
+                  {0}, {0}, ctx->threads};
+    weight_panel panel;
+    float *packed = NULL;
+    int ok = c.x && c.w && c.y && c.bias && c.scratch &&
+             !engine_weights(&kt, c.w, (size_t)s->cout, wk, &panel, &c.lw, &packed, r);
     if (ok) {
         c.ep.bias = c.bias;
         if (s->k == 1) c.ep.act = kt.nn.relu;
         r->ms_median = bench_median_ms(ctx->iters, run_conv, &c);
         r->gflops = 2.0 * (double)out * s->k * s->k * s->cin / (r->ms_median * 1e6);
     }
-    free(c.x), free(c.w), free(c.y), free(c.bias), free(c.scratch);
+    free(c.x), free(c.w), free(c.y), free(c.bias), free(c.scratch), free(packed);
     return ok ? 0 : -1;
 }
 

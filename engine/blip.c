@@ -147,20 +147,35 @@ static int set_matrix(blip_model *m, const weights_file *wf, const tensor *t, co
         uint16_t *p = n ? own(m, n * sizeof(uint16_t), 1) : NULL;
         if (!p) return fmt_fail(err, "blip: out of memory packing bf16 weights");
         gemm_bf16_pack(p, data, l->out, l->in);
-        l->panel = (bf16_panel){p, l->out, l->in};
+        l->panel = (weight_panel){p, l->out, l->in, sizeof *p};
         l->w = (linear_weights){NULL, &l->panel, m->kt.bf16.gemm_bf16};
         return 0;
     }
-    if (t->type == DTYPE_F32 && data == t->data) {
+    int pack = m->kt.f32p.preferred;
+    if (t->type == DTYPE_F32 && data == t->data && !pack) {
         l->w = (linear_weights){data, NULL, NULL};
         return 0;
     }
-    float *p = own(m, l->out * l->in * sizeof(float), 1);
-    if (!p) return fmt_fail(err, "blip: out of memory converting weights");
+    /* f32 wanted: converted into an owned copy, or (packing levels) into a
+     * temporary the panels are packed from. */
+    size_t n = l->out * l->in, packed = pack ? gemm_f32_packed_size(l->out, l->in) : 0;
+    int convert = t->type != DTYPE_F32 || (!pack && data != t->data);
+    float *f = NULL, *q = packed ? own(m, packed * sizeof *q, 1) : NULL;
+    if (convert) f = pack ? malloc(n * sizeof *f) : own(m, n * sizeof *f, 1);
+    if ((convert && !f) || (pack && !q)) {
+        if (pack) free(f);
+        return fmt_fail(err, "blip: out of memory converting weights");
+    }
     tensor view = *t;
     view.data = (void *)data;
-    weights_to_f32(p, &view);
-    l->w = (linear_weights){p, NULL, NULL};
+    if (f) weights_to_f32(f, &view);
+    const float *src = f ? f : data;
+    if (pack) {
+        gemm_f32_use_packed(&m->kt.f32p, q, src, l->out, l->in, &l->panel, &l->w);
+        free(f);
+    } else {
+        l->w = (linear_weights){src, NULL, NULL};
+    }
     (void)wf;
     return 0;
 }
@@ -348,7 +363,7 @@ int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, 
         blip_free(m);
         return -1;
     }
-    m->kv_bf16 = m->weights.layers[0].cross.k.w.f32 == NULL;
+    m->kv_bf16 = m->weights.layers[0].cross.k.w.panel && m->weights.layers[0].cross.k.panel.elem_bytes == 2;
     *out = m;
     return 0;
 }
@@ -379,7 +394,7 @@ double blip_image_flops(const blip_model *m)
 
 static double linear_bytes(const blip_linear *l)
 {
-    return (double)l->out * (double)l->in * (l->w.f32 ? 4.0 : 2.0);
+    return (double)l->out * (double)l->in * (l->w.f32 ? 4.0 : (double)l->panel.elem_bytes);
 }
 
 double blip_decode_weight_bytes(const blip_model *m)

@@ -314,7 +314,7 @@ static void image_attention_bf16(const blip_model *m, int layer, int image, cons
         float *qh = s->head_scratch + (size_t)omp_get_thread_num() * rows * (2 * hd + T), *p = qh + rows * hd;
         float *oh = p + rows * T;
         for (size_t r = 0; r < rows; r++) memcpy(qh + r * hd, q + r * H + h * hd, hd * sizeof(float));
-        bf16_panel K = {kp + h * s->kv_packed, T, hd}, Vt = {vp + h * s->kv_packed, hd, T};
+        weight_panel K = {kp + h * s->kv_packed, T, hd, 2}, Vt = {vp + h * s->kv_packed, hd, T, 2};
         m->kt.bf16.gemm_bf16(p, qh, &K, rows, NULL);
         m->kt.nn.softmax(p, rows, T, scale);
         m->kt.bf16.gemm_bf16(oh, p, &Vt, rows, NULL);

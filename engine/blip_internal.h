@@ -13,7 +13,7 @@
 /* y = x·Wᵀ + bias, W [out][in]: f32 (in the mapping or converted) or bf16 panels. */
 typedef struct {
     linear_weights w;
-    bf16_panel panel;
+    weight_panel panel;
     const float *bias; /* [out] */
     size_t out, in;
 } blip_linear;

@@ -91,7 +91,7 @@ static int clip_load_vision(clip_model *m, fmt_error *err)
     size_t conv_shape[4] = {w, 3, pp, pp}, pos_shape[2] = {clip_tokens(c), w};
     const float *conv;
     if (wp_f32(p, "visual.conv1.weight", 4, conv_shape, &conv, err)) return -1;
-    m->patch = (layer_linear){{conv, NULL, NULL}, {NULL, 0, 0}, NULL, w, 3 * pp * pp};
+    m->patch = (layer_linear){{conv, NULL, NULL}, {NULL, 0, 0, 0}, NULL, w, 3 * pp * pp};
     return wp_f32(p, "visual.class_embedding", 1, &w, &m->class_embedding, err) ||
            wp_f32(p, "visual.positional_embedding", 2, pos_shape, &m->vision_positions, err) ||
            wp_norm(p, "visual.ln_pre", w, &m->ln_pre, err) || wp_norm(p, "visual.ln_post", w, &m->ln_post, err) ||

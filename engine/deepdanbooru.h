@@ -12,7 +12,6 @@
 
 #include "engine/arena.h"
 #include "engine/weights.h"
-#include "kernels/gemm_bf16.h"
 #include "kernels/kernels.h"
 
 #define DD_CONVS 179
@@ -22,8 +21,8 @@ typedef struct {
     int k, stride;
     conv_geometry geo;
     int cin, cout;
-    linear_weights w;    /* [cout][k][k][cin]: f32, or packed bf16 panels */
-    bf16_panel panel;
+    linear_weights w;    /* [cout][k][k][cin]: f32, or packed panels */
+    weight_panel panel;
     const float *bias;   /* [cout] or NULL (the head has none) */
 } dd_conv;
 
@@ -35,8 +34,8 @@ typedef struct {
 
 typedef struct {
     dd_conv conv[DD_CONVS];
-    float *owned;     /* re-laid or converted f32 weights (k > 1, or f16) */
-    uint16_t *packed; /* bf16 weights packed for the bf16 GEMM */
+    float *owned;          /* re-laid or converted f32 weights (k > 1, or f16), unpacked */
+    unsigned char *packed; /* weights packed into panels (bf16, or f32 where preferred) */
     const char **tags; /* n_tags names, pointing into tag_text */
     char *tag_text;
 } dd_weights;

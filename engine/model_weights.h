@@ -17,7 +17,7 @@
 
 typedef struct {
     linear_weights w;
-    bf16_panel panel; /* what w.bf16 points at, when bf16 */
+    weight_panel panel; /* what w.bf16 points at, when bf16 */
     const float *bias; /* [out] or NULL */
     size_t out, in;
 } layer_linear;

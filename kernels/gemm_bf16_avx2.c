@@ -24,7 +24,7 @@ static inline __attribute__((always_inline)) void half_rows(const int rows, floa
     __m256 c0[MR], c1[MR];
     UNROLL
     for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm256_setzero_ps();
-    for (size_t q = 0; q < kpairs; q++, w += 2 * GEMM_BF16_NR, a += 2) {
+    for (size_t q = 0; q < kpairs; q++, w += 2 * GEMM_PANEL_NR, a += 2) {
         __m256i v0 = _mm256_loadu_si256((const __m256i *)w), v1 = _mm256_loadu_si256((const __m256i *)(w + 16));
         __m256 w0e = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16));
         __m256 w0o = _mm256_castsi256_ps(_mm256_and_si256(v0, hi));
@@ -63,27 +63,28 @@ static void half(float *C, size_t ldc, const float *a, size_t lda, const uint16_
     }
 }
 
-static void tile(float *C, size_t ldc, const void *a, size_t lda, const uint16_t *w, size_t kpairs, size_t rows,
+static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
                  size_t cols, int accumulate)
 {
-    if (cols == GEMM_BF16_NR) {
+    const uint16_t *w = panel;
+    if (cols == GEMM_PANEL_NR) {
         half(C, ldc, a, lda, w, kpairs, rows, accumulate);
         half(C + 16, ldc, a, lda, w + 32, kpairs, rows, accumulate);
         return;
     }
-    float buf[MR * GEMM_BF16_NR];
+    float buf[MR * GEMM_PANEL_NR];
     for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < cols; j++) buf[r * GEMM_BF16_NR + j] = accumulate ? C[r * ldc + j] : 0;
-    half(buf, GEMM_BF16_NR, a, lda, w, kpairs, rows, 1);
-    if (cols > 16) half(buf + 16, GEMM_BF16_NR, a, lda, w + 32, kpairs, rows, 1);
+        for (size_t j = 0; j < cols; j++) buf[r * GEMM_PANEL_NR + j] = accumulate ? C[r * ldc + j] : 0;
+    half(buf, GEMM_PANEL_NR, a, lda, w, kpairs, rows, 1);
+    if (cols > 16) half(buf + 16, GEMM_PANEL_NR, a, lda, w + 32, kpairs, rows, 1);
     for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < cols; j++) C[r * ldc + j] = buf[r * GEMM_BF16_NR + j];
+        for (size_t j = 0; j < cols; j++) C[r * ldc + j] = buf[r * GEMM_PANEL_NR + j];
 }
 
-static void gemm(float *C, const float *A, const bf16_panel *W, size_t M, const gemm_epilogue *ep)
+static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
-    static const gemm_bf16_micro mk = {"avx2", MR, 256, 8, 4, gemm_bf16_prep_f32, tile};
-    gemm_bf16_drive(&mk, C, A, W, M, ep);
+    static const gemm_panel_micro mk = {"avx2", MR, 256, 8, 4, 2, gemm_panel_prep_f32, tile, gemm_panel_epilogue_avx2};
+    gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 
 void bf16_kernels_avx2(bf16_kernels *k)

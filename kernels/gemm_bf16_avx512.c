@@ -25,8 +25,8 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     __m512 c0[MR], c1[MR];
     UNROLL
     for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
-    for (size_t q = 0; q < kpairs; q++, w += 2 * GEMM_BF16_NR, a += 2) {
-        __m512i v0 = _mm512_loadu_si512(w), v1 = _mm512_loadu_si512(w + GEMM_BF16_NR);
+    for (size_t q = 0; q < kpairs; q++, w += 2 * GEMM_PANEL_NR, a += 2) {
+        __m512i v0 = _mm512_loadu_si512(w), v1 = _mm512_loadu_si512(w + GEMM_PANEL_NR);
         __m512 w0e = _mm512_castsi512_ps(_mm512_slli_epi32(v0, 16));
         __m512 w0o = _mm512_castsi512_ps(_mm512_and_si512(v0, hi));
         __m512 w1e = _mm512_castsi512_ps(_mm512_slli_epi32(v1, 16));
@@ -54,9 +54,10 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     }
 }
 
-static void tile(float *C, size_t ldc, const void *a, size_t lda, const uint16_t *w, size_t kpairs, size_t rows,
+static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
                  size_t cols, int accumulate)
 {
+    const uint16_t *w = panel;
     switch (rows) {
 #define ROWS(n) \
     case n: tile_rows(n, C, ldc, a, lda, w, kpairs, cols, accumulate); break;
@@ -67,10 +68,10 @@ static void tile(float *C, size_t ldc, const void *a, size_t lda, const uint16_t
     }
 }
 
-static void gemm(float *C, const float *A, const bf16_panel *W, size_t M, const gemm_epilogue *ep)
+static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
-    static const gemm_bf16_micro mk = {"avx512", MR, 256, 8, 4, gemm_bf16_prep_f32, tile};
-    gemm_bf16_drive(&mk, C, A, W, M, ep);
+    static const gemm_panel_micro mk = {"avx512", MR, 256, 8, 4, 2, gemm_panel_prep_f32, tile, gemm_panel_epilogue_avx512};
+    gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 
 void bf16_kernels_avx512(bf16_kernels *k)

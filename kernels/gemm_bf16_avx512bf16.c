@@ -57,8 +57,8 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     __m512 c0[MR], c1[MR];
     UNROLL
     for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
-    for (size_t q = 0; q < kpairs; q++, w += 2 * GEMM_BF16_NR, a += 2) {
-        __m512bh w0 = (__m512bh)_mm512_loadu_si512(w), w1 = (__m512bh)_mm512_loadu_si512(w + GEMM_BF16_NR);
+    for (size_t q = 0; q < kpairs; q++, w += 2 * GEMM_PANEL_NR, a += 2) {
+        __m512bh w0 = (__m512bh)_mm512_loadu_si512(w), w1 = (__m512bh)_mm512_loadu_si512(w + GEMM_PANEL_NR);
         UNROLL
         for (int r = 0; r < rows; r++) {
             __m512bh ar = bcast_pair(a + (size_t)r * lda);
@@ -80,9 +80,10 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     }
 }
 
-static void tile(float *C, size_t ldc, const void *a, size_t lda, const uint16_t *w, size_t kpairs, size_t rows,
+static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
                  size_t cols, int accumulate)
 {
+    const uint16_t *w = panel;
     switch (rows) {
 #define ROWS(n) \
     case n: tile_rows(n, C, ldc, a, lda, w, kpairs, cols, accumulate); break;
@@ -93,12 +94,12 @@ static void tile(float *C, size_t ldc, const void *a, size_t lda, const uint16_t
     }
 }
 
-static void gemm(float *C, const float *A, const bf16_panel *W, size_t M, const gemm_epilogue *ep)
+static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
     /* K blocks of 384: a 14-row block of A is 10.5 KiB (L1), a chunk of 16
      * panels 384 KiB (L2). */
-    static const gemm_bf16_micro mk = {"avx512bf16", MR, 384, 16, 2, prep_a_bf16, tile};
-    gemm_bf16_drive(&mk, C, A, W, M, ep);
+    static const gemm_panel_micro mk = {"avx512bf16", MR, 384, 16, 2, 2, prep_a_bf16, tile, gemm_panel_epilogue_avx512};
+    gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 
 void bf16_kernels_avx512bf16(bf16_kernels *k)

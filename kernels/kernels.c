@@ -8,6 +8,7 @@ static void install_all(kernel_table *t)
     nn_install(&t->nn, &t->cpu);
     linalg_install(&t->linalg, &t->cpu);
     bf16_install(&t->bf16, &t->cpu);
+    f32_panel_install(&t->f32p, &t->cpu);
 }
 
 void kernels_init(kernel_table *t)

@@ -7,6 +7,7 @@
  *   kernels/nn_*.c      activation, normalisation, softmax, attention
  *   kernels/linalg_*.c  GEMM, convolution, pooling, dtype conversion
  *   kernels/gemm_bf16_*.c  GEMM with packed bf16 weights (bf16_install)
+ *   kernels/gemm_f32_*.c   GEMM with packed f32 weights (f32_panel_install)
  * Each family provides `void <family>_install(kernel_table *t, const cpu_features *f)`
  * which sets its entries; kernels_init() calls them all. */
 #ifndef UNPROMPT_KERNELS_KERNELS_H
@@ -25,6 +26,7 @@ typedef struct kernel_table kernel_table;
 #include "kernels/nn.h"
 #include "kernels/linalg.h"
 #include "kernels/gemm_bf16.h"
+#include "kernels/gemm_f32.h"
 
 struct kernel_table {
     cpu_features cpu;
@@ -32,6 +34,7 @@ struct kernel_table {
     nn_kernels nn;
     linalg_kernels linalg;
     bf16_kernels bf16;     /* kernels/gemm_bf16.h */
+    f32_panel_kernels f32p; /* kernels/gemm_f32.h */
 };
 
 /* Fill the table for this CPU (respecting UNPROMPT_ISA). */

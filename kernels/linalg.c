@@ -259,7 +259,7 @@ void linear_run(const linalg_kernels *lk, float *C, const float *A, const linear
                 size_t K, const gemm_epilogue *ep)
 {
     if (w->f32) lk->linear(C, A, w->f32, M, N, K, ep);
-    else w->bf16_gemm(C, A, w->bf16, M, ep);
+    else w->panel_gemm(C, A, w->panel, M, ep);
 }
 
 void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const linear_weights *weight,

@@ -18,15 +18,16 @@ typedef struct {
     void (*act)(float *x, size_t n); /* e.g. nn_kernels.gelu */
 } gemm_epilogue;
 
-/* The weights of a product: f32 [N][K] (the nn.Linear layout), or packed
- * bf16 panels (kernels/gemm_bf16.h) with the kernel that multiplies them. */
-struct bf16_panel;
-typedef void (*gemm_bf16_fn)(float *C, const float *A, const struct bf16_panel *W, size_t M,
-                             const gemm_epilogue *ep);
+/* The weights of a product: f32 [N][K] (the nn.Linear layout, multiplied by
+ * `linear`), or weights packed into panels at load time (kernels/gemm_panel.h:
+ * bf16 or f32) with the kernel that multiplies them. */
+struct weight_panel;
+typedef void (*gemm_panel_fn)(float *C, const float *A, const struct weight_panel *W, size_t M,
+                              const gemm_epilogue *ep);
 typedef struct {
     const float *f32;
-    const struct bf16_panel *bf16; /* used when f32 is NULL */
-    gemm_bf16_fn bf16_gemm;
+    const struct weight_panel *panel; /* used when f32 is NULL */
+    gemm_panel_fn panel_gemm;
 } linear_weights;
 
 typedef struct {

@@ -385,8 +385,9 @@ static void check_batch(blip_model *m, int bf16)
     free(px);
 }
 
-/* With every kernel level this CPU has (the f32 products are OpenBLAS's;
- * layer norm, softmax, GELU, exp differ per level). */
+/* With every kernel level this CPU has (the f32 products are packed panels
+ * at the AVX-512 levels and OpenBLAS below; layer norm, softmax, GELU, exp
+ * differ per level). */
 static void test_greedy_and_beam_ids_equal(void)
 {
     static const char *const levels[] = {"avx512bf16", "avx512", "avx2", "neon", "scalar"};

@@ -168,6 +168,9 @@ static void test_image_features(void)
     CHECK(m.config.vision_width == 32 && m.config.text_width == 24 && m.config.embed_dim == 16);
     CHECK(m.bpe_merges && m.bpe_merges_len > 0);
     CHECK_NEAR(m.logit_scale, log(1 / 0.07), 1e-5);
+    /* f32 weights packed into panels exactly where the level prefers it */
+    const layer_linear *fc = &m.vision.blocks[0].c_fc;
+    CHECK(kt.f32p.preferred ? fc->w.panel && fc->panel.elem_bytes == 4 : fc->w.f32 != NULL);
     check_images(&m, 0.99999, 1e-4);
     clip_free(&m);
     weights_close(wf);
@@ -186,6 +189,23 @@ static void test_text_features(void)
     weights_close(wf);
 }
 
+/* The same goldens with the other f32 path: weights left row-major for
+ * OpenBLAS when this CPU packs them, packed when it does not (AVX-512). */
+static void test_features_other_f32_path(void)
+{
+    kernel_table saved = kt;
+    const char *other = kt.f32p.preferred ? "avx2" : "avx512";
+    if (kernels_init_level(&kt, other) != 0) {
+        kt = saved;
+        if (saved.f32p.preferred) kernels_init_level(&kt, "scalar");
+        else SKIP("this CPU has no AVX-512, so f32 weights are never packed here");
+    }
+    CHECK(kt.f32p.preferred != saved.f32p.preferred);
+    test_image_features();
+    test_text_features();
+    kt = saved;
+}
+
 /* bf16 weights: the same model rounded; features stay close. */
 static void test_bf16_weights(void)
 {
@@ -195,7 +215,7 @@ static void test_bf16_weights(void)
         CHECK(0);
         return;
     }
-    CHECK(m.vision.blocks[0].c_fc.w.bf16 != NULL && m.vision.blocks[0].c_fc.w.f32 == NULL);
+    CHECK(m.vision.blocks[0].c_fc.w.panel != NULL && m.vision.blocks[0].c_fc.panel.elem_bytes == 2);
     check_images(&m, 0.999, 0.05);
     check_text(&m, 0.999, 0.05);
     clip_free(&m);
@@ -311,6 +331,7 @@ int main(void)
     RUN(test_convert);
     RUN(test_image_features);
     RUN(test_text_features);
+    RUN(test_features_other_f32_path);
     RUN(test_bf16_weights);
     RUN(test_preprocess);
     RUN(test_bad_text_input);

@@ -12,6 +12,7 @@
 #include "format/safetensors.h"
 #include "format/sha256.h"
 #include "format/torch_ckpt.h"
+#include "kernels/kernels.h"
 #include "kernels/resample.h"
 #include "tests/test.h"
 #include "tests/cli.h"
@@ -218,6 +219,20 @@ static void test_probabilities_and_tag_lines_f32(void)
     unprompt_booru_free(m);
 }
 
+/* The same goldens with f32 weights left row-major for OpenBLAS (the
+ * levels below AVX-512), where this CPU would pack them into panels. */
+static void test_probabilities_unpacked_f32(void)
+{
+    kernel_table t;
+    kernels_init(&t);
+    if (!t.f32p.preferred) SKIP("this CPU does not pack f32 weights: the test above ran the unpacked path");
+    setenv("UNPROMPT_ISA", "avx2", 1);
+    kernels_init(&t);
+    CHECK(!t.f32p.preferred);
+    test_probabilities_and_tag_lines_f32();
+    unsetenv("UNPROMPT_ISA"); /* kernels_init has just said it was not capped before */
+}
+
 static void test_bf16_weights_give_the_same_tag_lines(void)
 {
     unprompt_booru *m;
@@ -266,6 +281,7 @@ int main(void)
     RUN(test_convert_refuses_damaged_checkpoints);
     RUN(test_resize_and_fill_matches_pillow);
     RUN(test_probabilities_and_tag_lines_f32);
+    RUN(test_probabilities_unpacked_f32);
     RUN(test_bf16_weights_give_the_same_tag_lines);
     RUN(test_cli_prints_the_webui_line);
     RUN(test_missing_model_and_bad_images);

@@ -91,7 +91,7 @@ typedef struct {
     size_t M, N, K;
     float *A, *Ar, *bias, *res, *C, *ref; /* Ar: A rounded to bf16 */
     uint16_t *w, *pk;
-    bf16_panel W;
+    weight_panel W;
 } problem;
 
 static problem make(size_t M, size_t N, size_t K)
@@ -106,7 +106,7 @@ static problem make(size_t M, size_t N, size_t K)
     free(h);
     p.w = rweights(N, K);
     p.pk = packed(p.w, N, K);
-    p.W = (bf16_panel){p.pk, N, K};
+    p.W = (weight_panel){p.pk, N, K, 2};
     return p;
 }
 
@@ -265,7 +265,7 @@ static void check_against_f32(const char *level)
         float *A = rvec(M * K), *Wf = rvec(N * K), *bias = rvec(N), *C = rvec(M * N), *R = rvec(M * N);
         uint16_t *pk = malloc(gemm_bf16_packed_size(N, K) * sizeof *pk);
         gemm_bf16_pack_f32(pk, Wf, N, K);
-        bf16_panel W = {pk, N, K};
+        weight_panel W = {pk, N, K, 2};
         gemm_epilogue ep = {bias, NULL, 0, NULL};
         t.bf16.gemm_bf16(C, A, &W, M, &ep);
         t.linalg.linear(R, A, Wf, M, N, K, &ep);

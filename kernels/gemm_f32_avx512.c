@@ -1,0 +1,75 @@
+/* f32 GEMM micro-kernel for AVX-512 on packed panels (gemm_f32.h): a tile is
+ * MR rows × 32 columns, 2·MR zmm accumulators; per k, two panel vectors and
+ * one broadcast of A per row (folded into the FMA as a memory operand). */
+#include <immintrin.h>
+
+#include "kernels/kernels.h"
+
+/* Full unrolling of the row loops (trip counts are constants once inlined),
+ * so the accumulators live in registers. */
+#if defined(__clang__)
+#define UNROLL _Pragma("unroll")
+#else
+#define UNROLL _Pragma("GCC unroll 16")
+#endif
+
+#define MR 12
+
+static inline __attribute__((always_inline)) void tile_rows(const int rows, float *C, size_t ldc, const float *a,
+                                                            size_t lda, const float *w, size_t kpairs, size_t cols,
+                                                            int accumulate)
+{
+    __m512 c0[MR], c1[MR];
+    UNROLL
+    for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    for (size_t k = 0; k < 2 * kpairs; k++, w += GEMM_PANEL_NR, a++) {
+        __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+        UNROLL
+        for (int r = 0; r < rows; r++) {
+            __m512 ar = _mm512_set1_ps(a[(size_t)r * lda]);
+            c0[r] = _mm512_fmadd_ps(ar, w0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(ar, w1, c1[r]);
+        }
+    }
+    __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    UNROLL
+    for (int r = 0; r < rows; r++) {
+        float *cr = C + (size_t)r * ldc;
+        if (accumulate) {
+            c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
+            c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
+        }
+        _mm512_mask_storeu_ps(cr, m0, c0[r]);
+        _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
+    }
+}
+
+static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
+                 size_t cols, int accumulate)
+{
+    const float *w = panel;
+    switch (rows) {
+#define ROWS(n) \
+    case n: tile_rows(n, C, ldc, a, lda, w, kpairs, cols, accumulate); break;
+        ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
+        ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
+#undef ROWS
+    default: break;
+    }
+}
+
+static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
+{
+    /* K blocks of 256: a 12-row block of A is 12 KiB (L1); one panel's
+     * slice 32 KiB, a chunk of 8 panels 256 KiB (L2). */
+    static const gemm_panel_micro mk = {"avx512", MR, 256, 8, 4, 4, gemm_panel_prep_f32, tile, gemm_panel_epilogue_avx512};
+    gemm_panel_drive(&mk, C, A, W, M, ep);
+}
+
+void f32_panel_kernels_avx512(f32_panel_kernels *k)
+{
+    k->gemm_f32 = gemm;
+    k->name = "avx512";
+    k->preferred = 1;
+}

@@ -1,0 +1,78 @@
+/* GEMM against weights packed once, at load time, into column panels:
+ *
+ *     C[M][N] = act(A[M][K] · W[N][K]ᵀ + bias + residual)
+ *
+ * A is f32 (activations), W the nn.Linear layout [out][in] re-laid into
+ * panels of GEMM_PANEL_NR = 32 output columns, K padded to an even Kp. Two
+ * families store their weights this way: bf16 (kernels/gemm_bf16.h, k-pairs
+ * interleaved for vdpbf16ps) and f32 (kernels/gemm_f32.h, one row of 32
+ * floats per k). In both, a K block [k0, k0 + kc) with k0 even is the
+ * contiguous slice of each panel starting k0 · 32 elements in, and a panel
+ * is Kp · 32 elements long.
+ *
+ * The blocking, threading and epilogue are shared (gemm_panel_drive); each
+ * ISA variant provides a micro-kernel:
+ *   prep_a  converts a block of A (rows ≤ mr, kc values from k0 even) into
+ *           the form `tile` reads: rows of lda_dst elements of a_bytes each,
+ *           the odd tail padded with zero;
+ *   tile    computes a rows × cols (≤ 32) block of C from that and kpairs
+ *           k-pairs of one panel, storing it (accumulate = 0) or adding to C
+ *           (accumulate = 1).
+ *
+ * Threads: OpenMP over column chunks (and row blocks when there are fewer
+ * chunks than threads), handed out dynamically. The epilogue runs on each
+ * block of rows right after its last K block, while it is in cache; `act`
+ * must be element-wise (it is called on row segments). C must not alias A or
+ * the residual. */
+#ifndef UNPROMPT_KERNELS_GEMM_PANEL_H
+#define UNPROMPT_KERNELS_GEMM_PANEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/linalg.h"
+
+#define GEMM_PANEL_NR 32
+
+/* A packed weight matrix: `data` as a family's pack function wrote it
+ * (64-byte aligned is best), N output features, K input features, and the
+ * bytes of one stored weight (2: bf16, 4: f32). */
+typedef struct weight_panel {
+    const void *data;
+    size_t N, K;
+    size_t elem_bytes;
+} weight_panel;
+
+typedef struct {
+    const char *name;
+    int mr;      /* most rows per tile, ≤ GEMM_PANEL_MAX_MR */
+    int kc;      /* k per cache block (even, ≤ GEMM_PANEL_MAX_KC) */
+    int ncp;     /* panels per column chunk (the chunk's KC slice stays in L2) */
+    int a_bytes; /* 2 (A as bf16) or 4 (A as f32) */
+    int w_bytes; /* 2 (bf16 panels) or 4 (f32 panels) */
+    void (*prep_a)(void *dst, size_t lda_dst, const float *A, size_t lda, size_t rows, size_t kc);
+    void (*tile)(float *C, size_t ldc, const void *a, size_t lda, const void *w, size_t kpairs, size_t rows,
+                 size_t cols, int accumulate);
+    /* the epilogue over a finished block (gemm_panel_epilogue or a level's) */
+    void (*epilogue)(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1, const gemm_epilogue *ep);
+} gemm_panel_micro;
+
+#define GEMM_PANEL_MAX_MR 16
+#define GEMM_PANEL_MAX_KC 512
+
+void gemm_panel_drive(const gemm_panel_micro *mk, float *C, const float *A, const weight_panel *W, size_t M,
+                      const gemm_epilogue *ep);
+/* prep_a for micro-kernels that read A as f32: copy, zero the odd tail. */
+void gemm_panel_prep_f32(void *dst, size_t lda_dst, const float *A, size_t lda, size_t rows, size_t kc);
+/* The epilogue over C[m0:m1][n0:n1]: bias, then residual, then act; the
+ * vector versions give identical results. */
+void gemm_panel_epilogue(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1, const gemm_epilogue *ep);
+void gemm_panel_epilogue_avx2(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1,
+                              const gemm_epilogue *ep);
+void gemm_panel_epilogue_avx512(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1,
+                                const gemm_epilogue *ep);
+/* Number of panels and k-pairs of an N × K matrix; 0 panels when the packed
+ * size (panels · kpairs · 2 · 32 elements) would overflow size_t. */
+size_t gemm_panel_count(size_t N, size_t K, size_t *kpairs);
+
+#endif
