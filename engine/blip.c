@@ -151,31 +151,16 @@ static int set_matrix(blip_model *m, const weights_file *wf, const tensor *t, co
         l->w = (linear_weights){NULL, &l->panel, m->kt.bf16.gemm_bf16};
         return 0;
     }
-    int pack = m->kt.f32p.preferred;
-    if (t->type == DTYPE_F32 && data == t->data && !pack) {
+    if (t->type == DTYPE_F32 && data == t->data) {
         l->w = (linear_weights){data, NULL, NULL};
         return 0;
     }
-    /* f32 wanted: converted into an owned copy, or (packing levels) into a
-     * temporary the panels are packed from. */
-    size_t n = l->out * l->in, packed = pack ? gemm_f32_packed_size(l->out, l->in) : 0;
-    int convert = t->type != DTYPE_F32 || (!pack && data != t->data);
-    float *f = NULL, *q = packed ? own(m, packed * sizeof *q, 1) : NULL;
-    if (convert) f = pack ? malloc(n * sizeof *f) : own(m, n * sizeof *f, 1);
-    if ((convert && !f) || (pack && !q)) {
-        if (pack) free(f);
-        return fmt_fail(err, "blip: out of memory converting weights");
-    }
+    float *p = own(m, l->out * l->in * sizeof(float), 1);
+    if (!p) return fmt_fail(err, "blip: out of memory converting weights");
     tensor view = *t;
     view.data = (void *)data;
-    if (f) weights_to_f32(f, &view);
-    const float *src = f ? f : data;
-    if (pack) {
-        gemm_f32_use_packed(&m->kt.f32p, q, src, l->out, l->in, &l->panel, &l->w);
-        free(f);
-    } else {
-        l->w = (linear_weights){src, NULL, NULL};
-    }
+    weights_to_f32(p, &view);
+    l->w = (linear_weights){p, NULL, NULL};
     (void)wf;
     return 0;
 }
@@ -351,6 +336,41 @@ int blip_vision_alloc(blip_model *m, size_t images, fmt_error *err)
     return 0;
 }
 
+/* One layer's f32 weights into panels, the mapped source released. */
+static int pack_linear(blip_model *m, blip_linear *l)
+{
+    if (!l->w.f32 || !m->kt.f32p.preferred) return 0;
+    size_t n = gemm_f32_packed_size(l->out, l->in);
+    float *p = n ? own(m, n * sizeof *p, 1) : NULL;
+    if (!p) return -1;
+    const float *src = l->w.f32;
+    gemm_f32_use_packed(&m->kt.f32p, p, src, l->out, l->in, &l->panel, &l->w);
+    weights_release_floats(m->file, src, l->out * l->in);
+    return 0;
+}
+
+/* Both towers' f32 weights into panels where the kernel level prefers them
+ * (kernels/gemm_f32.h, engine/unprompt.h "Weights"). */
+static int blip_pack_weights(blip_model *m)
+{
+    blip_weights *w = &m->weights;
+    int bad = 0;
+    for (int i = 0; i < m->config.vision_layers; i++) {
+        blip_vit_block *b = &w->blocks[i];
+        bad |= pack_linear(m, &b->qkv) | pack_linear(m, &b->proj) | pack_linear(m, &b->fc1) | pack_linear(m, &b->fc2);
+    }
+    for (int i = 0; i < m->config.text_layers; i++) {
+        blip_bert_layer *l = &w->layers[i];
+        blip_bert_attention *a[2] = {&l->self, &l->cross};
+        for (int j = 0; j < 2; j++)
+            bad |= pack_linear(m, &a[j]->q) | pack_linear(m, &a[j]->k) | pack_linear(m, &a[j]->v) |
+                   pack_linear(m, &a[j]->o);
+        bad |= pack_linear(m, &l->inter) | pack_linear(m, &l->out);
+    }
+    bad |= pack_linear(m, &w->head_dense) | pack_linear(m, &w->decoder);
+    return bad ? -1 : 0;
+}
+
 int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
 {
     *out = NULL;
@@ -364,6 +384,11 @@ int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, 
         return -1;
     }
     m->kv_bf16 = m->weights.layers[0].cross.k.w.panel && m->weights.layers[0].cross.k.panel.elem_bytes == 2;
+    m->file = wf;
+    if (blip_pack_weights(m)) {
+        blip_free(m);
+        return fmt_fail(err, "blip: out of memory re-laying the weights");
+    }
     *out = m;
     return 0;
 }

@@ -45,6 +45,7 @@ typedef struct blip_model blip_model;
  * available. -1 with a reason on a missing tensor, a shape that does not
  * match the config, or a config out of range. */
 int blip_load(blip_model **out, const weights_file *w, const kernel_table *kt, int threads, fmt_error *err);
+
 void blip_free(blip_model *m);
 const blip_config *blip_get_config(const blip_model *m);
 

@@ -8,6 +8,7 @@
 #include "engine/arena.h"
 #include "engine/blip.h"
 #include "engine/tensor.h"
+#include "engine/weights.h"
 #include "kernels/gemm_bf16.h"
 
 /* y = x·Wᵀ + bias, W [out][in]: f32 (in the mapping or converted) or bf16 panels. */
@@ -99,6 +100,7 @@ struct blip_model {
     blip_vision_state vis;
     blip_decode_state dec;
     kernel_table kt;
+    const weights_file *file; /* the mapping the weights are views into */
     int threads;
     int kv_bf16; /* the image's keys/values kept as bf16 (the model has bf16 weights) */
 };

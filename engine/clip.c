@@ -178,6 +178,20 @@ static clip_buffers clip_take_buffers(clip_model *m)
     return (clip_buffers){p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
 }
 
+/* The image tower's f32 weights into panels where the kernel level prefers
+ * them (kernels/gemm_f32.h, engine/unprompt.h "Weights"); the text tower
+ * stays as mapped: with a warm label cache it does not run. */
+static int clip_pack_image_tower(clip_model *m)
+{
+    int bad = 0;
+    for (int i = 0; i < m->vision.layers; i++) {
+        clip_block *b = &m->vision.blocks[i];
+        bad |= wp_pack_linear(&m->pool, &b->in_proj) | wp_pack_linear(&m->pool, &b->out_proj) |
+               wp_pack_linear(&m->pool, &b->c_fc) | wp_pack_linear(&m->pool, &b->c_proj);
+    }
+    return bad ? -1 : 0;
+}
+
 int clip_load(clip_model *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
 {
     memset(m, 0, sizeof *m);
@@ -190,7 +204,8 @@ int clip_load(clip_model *m, const weights_file *wf, const kernel_table *kt, int
         return -1;
     }
     if (clip_parse_config(weights_meta(wf, "unprompt.config"), &m->config, err) || clip_load_vision(m, err) ||
-        clip_load_text(m, wf, err) || clip_alloc(m, err)) {
+        clip_load_text(m, wf, err) || clip_alloc(m, err) ||
+        (clip_pack_image_tower(m) && fmt_fail(err, "clip: out of memory re-laying the image tower"))) {
         clip_free(m);
         return -1;
     }

@@ -75,6 +75,7 @@ int clip_parse_config(const char *json, clip_config *c, fmt_error *err);
 /* Load from an open converted file (kept open by the caller while the
  * model lives) for `threads` threads. */
 int clip_load(clip_model *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err);
+
 void clip_free(clip_model *m);
 
 /* Floating-point operations of one image / one text row. */

@@ -34,8 +34,10 @@ typedef struct {
 
 typedef struct {
     dd_conv conv[DD_CONVS];
-    float *owned;          /* re-laid or converted f32 weights (k > 1, or f16), unpacked */
-    unsigned char *packed; /* weights packed into panels (bf16, or f32 where preferred) */
+    float *owned;      /* re-laid or converted f32 weights (k > 1, or f16); freed once packed */
+    float *owned_bias; /* biases converted to f32 */
+    uint16_t *packed;  /* bf16 weights packed for the bf16 GEMM */
+    float *packed_f32; /* f32 weights packed by dd_pack_weights, or NULL */
     const char **tags; /* n_tags names, pointing into tag_text */
     char *tag_text;
 } dd_weights;
@@ -53,6 +55,7 @@ typedef struct {
     dd_weights weights;
     dd_state state;
     const kernel_table *kt;
+    const weights_file *file; /* the mapping the f32 1×1 weights are views into */
 } deepdanbooru;
 
 /* The architecture itself: the [cout, cin, k, k] of every n_Conv_i of
@@ -68,6 +71,7 @@ int dd_layer_shapes(int width_div, int n_tags, dd_layer_shape shapes[DD_CONVS]);
  * `threads` threads. -1 with a reason on a missing or inconsistent layer. */
 int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err);
 void dd_free(deepdanbooru *m);
+
 
 /* Floating-point operations of one dd_forward (2 per multiply-add). */
 double dd_model_flops(const deepdanbooru *m);

@@ -67,33 +67,13 @@ int wp_f32(weight_pool *p, const char *name, int rank, const size_t *shape, cons
     return 0;
 }
 
-/* f32 weights where the level packs them (gemm_f32.h): into panels owned by
- * the pool, converting first when stored as f16. */
-static int pack_f32(weight_pool *p, const char *name, const tensor *t, layer_linear *l, fmt_error *err)
-{
-    size_t n = gemm_f32_packed_size(l->out, l->in);
-    float *packed = n ? pool_alloc(p, n * sizeof *packed) : NULL;
-    float *tmp = t->type == DTYPE_F32 ? NULL : malloc(l->out * l->in * sizeof *tmp);
-    if (!packed || (t->type != DTYPE_F32 && !tmp)) {
-        free(tmp);
-        return fmt_fail(err, "out of memory packing %s", name);
-    }
-    if (tmp) weights_to_f32(tmp, t);
-    gemm_f32_use_packed(&p->kt->f32p, packed, tmp ? tmp : t->data, l->out, l->in, &l->panel, &l->w);
-    free(tmp);
-    return 0;
-}
-
 static int set_matrix(weight_pool *p, const char *name, const tensor *t, layer_linear *l, fmt_error *err)
 {
-    int pack = p->kt->f32p.preferred && t->type != DTYPE_BF16;
-    if (t->type == DTYPE_F32 && !pack) {
+    if (t->type == DTYPE_F32) {
         l->w = (linear_weights){t->data, NULL, NULL};
         return 0;
     }
-    if (pack) {
-        if (pack_f32(p, name, t, l, err)) return -1;
-    } else if (t->type == DTYPE_BF16) {
+    if (t->type == DTYPE_BF16) {
         size_t n = gemm_bf16_packed_size(l->out, l->in);
         uint16_t *packed = n ? pool_alloc(p, n * sizeof *packed) : NULL;
         if (!packed) return fmt_fail(err, "out of memory packing %s", name);
@@ -179,4 +159,16 @@ void layer_linear_run(const kernel_table *kt, const layer_linear *l, float *y, c
 {
     gemm_epilogue ep = {l->bias, residual, l->out, act};
     linear_run(&kt->linalg, y, x, &l->w, m, l->out, l->in, &ep);
+}
+
+int wp_pack_linear(weight_pool *p, layer_linear *l)
+{
+    if (!l->w.f32 || !p->kt->f32p.preferred) return 0;
+    size_t n = gemm_f32_packed_size(l->out, l->in);
+    float *packed = n ? pool_alloc(p, n * sizeof *packed) : NULL;
+    if (!packed) return -1;
+    const float *src = l->w.f32;
+    gemm_f32_use_packed(&p->kt->f32p, packed, src, l->out, l->in, &l->panel, &l->w);
+    weights_release_floats(p->file, src, l->out * l->in);
+    return 0;
 }

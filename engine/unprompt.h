@@ -98,6 +98,17 @@ void unprompt_string_free(char *s);
  * OPENBLAS_CORETYPE or UNPROMPT_NO_BLAS_REEXEC in the environment: no-op. */
 int unprompt_blas_reexec(char **argv);
 
+/* ---- Weights ----------------------------------------------------------- */
+
+/* Weights are memory-mapped from the converted files. On CPUs with AVX-512
+ * the loaders re-lay the f32 weights of the image towers, the caption
+ * decoder and DeepDanbooru into panels for the engine's own GEMM (8–25 %
+ * less time per image than OpenBLAS on the mapped layout). That costs a
+ * private copy of those weights and about a second at load on 2 cores
+ * (bf16 files are always re-laid). It is done at every load, whatever the
+ * job, so that one machine prints the same numbers for an image however the
+ * work was split: single runs, shards, resumed runs, batches. */
+
 /* ---- Interrogate DeepBooru --------------------------------------------- */
 
 typedef struct unprompt_booru unprompt_booru; /* a loaded model; one per thread */

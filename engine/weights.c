@@ -93,13 +93,21 @@ int weights_bytes(const weights_file *w, const char *name, const uint8_t **data,
     return 0;
 }
 
+void weights_release_floats(const weights_file *w, const float *data, size_t n)
+{
+    const uint8_t *lo_map = w->map.data, *p = (const uint8_t *)data;
+    if (!lo_map || p < lo_map || p > lo_map + w->map.len) return;
+    if (n > (w->map.len - (size_t)(p - lo_map)) / sizeof *data) return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) / page * page;
+    uintptr_t hi = ((uintptr_t)p + n * sizeof *data) / page * page;
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void weights_release(const weights_file *w, const tensor *t)
 {
-    if (!w->map.data) return;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t lo = ((uintptr_t)t->data + page - 1) / page * page;
-    uintptr_t hi = ((uintptr_t)t->data + tensor_nbytes(t)) / page * page;
-    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    /* whole pages inside the tensor only; counted in floats, rounded down */
+    weights_release_floats(w, t->data, tensor_nbytes(t) / sizeof(float));
 }
 
 void weights_to_f32(float *dst, const tensor *t)

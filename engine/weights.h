@@ -30,6 +30,9 @@ int weights_bytes(const weights_file *w, const char *name, const uint8_t **data,
  * the kernel drop its pages from this process (they stay in the page cache).
  * Keeps RSS at one copy of re-laid weights. No-op for in-memory files. */
 void weights_release(const weights_file *w, const tensor *t);
+/* The same for n floats at data; nothing when they are not all inside the
+ * mapping (copies made by the loaders, in-memory files). */
+void weights_release_floats(const weights_file *w, const float *data, size_t n);
 /* Copy any float tensor into dst as f32 (dst holds tensor_numel floats). */
 void weights_to_f32(float *dst, const tensor *t);
 

@@ -219,13 +219,13 @@ static void test_probabilities_and_tag_lines_f32(void)
     unprompt_booru_free(m);
 }
 
-/* The same goldens with f32 weights left row-major for OpenBLAS (the
- * levels below AVX-512), where this CPU would pack them into panels. */
+/* The same goldens with f32 weights left as mapped for OpenBLAS (the
+ * levels below AVX-512), where this CPU would re-lay them into panels. */
 static void test_probabilities_unpacked_f32(void)
 {
     kernel_table t;
     kernels_init(&t);
-    if (!t.f32p.preferred) SKIP("this CPU does not pack f32 weights: the test above ran the unpacked path");
+    if (!t.f32p.preferred) SKIP("this CPU never re-lays f32 weights: the test above ran the mapped path");
     setenv("UNPROMPT_ISA", "avx2", 1);
     kernels_init(&t);
     CHECK(!t.f32p.preferred);
