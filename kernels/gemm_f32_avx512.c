@@ -3,15 +3,9 @@
  * one broadcast of A per row (folded into the FMA as a memory operand). */
 #include <immintrin.h>
 
+#include "kernels/gemm_tile_avx512.h"
 #include "kernels/kernels.h"
 
-/* Full unrolling of the row loops (trip counts are constants once inlined),
- * so the accumulators live in registers. */
-#if defined(__clang__)
-#define UNROLL _Pragma("unroll")
-#else
-#define UNROLL _Pragma("GCC unroll 16")
-#endif
 
 #define MR 12
 
@@ -31,18 +25,7 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
             c1[r] = _mm512_fmadd_ps(ar, w1, c1[r]);
         }
     }
-    __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-    __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
-    UNROLL
-    for (int r = 0; r < rows; r++) {
-        float *cr = C + (size_t)r * ldc;
-        if (accumulate) {
-            c0[r] = _mm512_add_ps(c0[r], _mm512_maskz_loadu_ps(m0, cr));
-            c1[r] = _mm512_add_ps(c1[r], _mm512_maskz_loadu_ps(m1, cr + 16));
-        }
-        _mm512_mask_storeu_ps(cr, m0, c0[r]);
-        _mm512_mask_storeu_ps(cr + 16, m1, c1[r]);
-    }
+    tile_store_avx512(rows, C, ldc, c0, c1, cols, accumulate);
 }
 
 static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,

@@ -11,23 +11,6 @@
 /* Below this many multiply-adds a product runs on one thread. */
 #define LINEAR_PARALLEL_MIN (1u << 18)
 
-/* The epilogue over C[r0:r1][c0:c1], right after that slice was computed. */
-static void apply_epilogue(float *C, size_t ldc, size_t r0, size_t r1, size_t c0, size_t c1,
-                           const gemm_epilogue *ep)
-{
-    if (!ep || (!ep->bias && !ep->residual && !ep->act)) return;
-    for (size_t r = r0; r < r1; r++) {
-        float *row = C + r * ldc;
-        if (ep->bias)
-            for (size_t j = c0; j < c1; j++) row[j] += ep->bias[j];
-        if (ep->residual) {
-            const float *res = ep->residual + r * ep->ldr;
-            for (size_t j = c0; j < c1; j++) row[j] += res[j];
-        }
-        if (ep->act) ep->act(row + c0, c1 - c0);
-    }
-}
-
 /* Up to this many rows, products run as blocked GEMVs (see linear_slice). */
 #define LINEAR_FEW_ROWS 8
 #define LINEAR_FEW_ROWS_BLOCK (256u << 10) /* bytes of weights per block */
@@ -60,7 +43,7 @@ static void linear_slice(float *C, const float *A, const float *W, size_t N, siz
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)m, (blasint)n, (blasint)K, 1.0f, A + r0 * K,
                     (blasint)K, W + c0 * K, (blasint)K, 0.0f, c, (blasint)N);
     }
-    apply_epilogue(C, N, r0, r1, c0, c1, ep);
+    gemm_panel_epilogue(C, N, r0, r1, c0, c1, ep); /* right after the slice, in cache */
 }
 
 /* Tall products (convolutions over many pixels) go in blocks of
