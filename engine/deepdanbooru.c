@@ -128,21 +128,25 @@ static int dd_check_chain(const deepdanbooru *m, const dd_block *blocks, int hea
 }
 
 /* Weights as the kernels want them: [cout][k][k][cin] (PyTorch stores
- * [cout][cin][k][k]). bf16 packed into panels for the bf16 GEMM; f32 used in
+ * [cout][cin][k][k]). Packed into panels when bf16, or when f32 on a level
+ * whose packed f32 GEMM is preferred (gemm_f32.h); otherwise f32 used in
  * place from the mapping when it is f32 and 1×1, else converted into
- * `owned`. dd_pack_weights later packs the f32 ones too. */
+ * `owned`. */
 static int dd_is_bf16(const tensor *w) { return w->type == DTYPE_BF16; }
 
-static size_t dd_owned_floats(const tensor *w)
+static size_t dd_owned_floats(const tensor *w, int pack_f32)
 {
-    return dd_is_bf16(w) || (w->type == DTYPE_F32 && w->shape[2] == 1) ? 0 : tensor_numel(w);
+    if (dd_is_bf16(w) || pack_f32) return 0;
+    return w->type == DTYPE_F32 && w->shape[2] == 1 ? 0 : tensor_numel(w);
 }
 
-static size_t dd_packed_elems(const tensor *w)
+/* Bytes in `packed`, rounded up so that every panel stays 64-byte aligned. */
+static size_t dd_packed_bytes(const tensor *w, int pack_f32)
 {
-    if (!dd_is_bf16(w)) return 0;
-    size_t n = gemm_bf16_packed_size(w->shape[0], w->shape[1] * w->shape[2] * w->shape[3]);
-    return (n + 31) / 32 * 32; /* keep every panel 64-byte aligned */
+    size_t N = w->shape[0], K = w->shape[1] * w->shape[2] * w->shape[3], n = 0;
+    if (dd_is_bf16(w)) n = gemm_bf16_packed_size(N, K) * sizeof(uint16_t);
+    else if (pack_f32) n = gemm_f32_packed_size(N, K) * sizeof(float);
+    return (n + 63) / 64 * 64;
 }
 
 /* [cout][cin][k][k] → [cout][k][k][cin], elements of `es` bytes. */
@@ -186,77 +190,70 @@ static int dd_pack_bf16(uint16_t *dst, const tensor *w)
     return 0;
 }
 
+/* Re-laid f32 (in a temporary unless it is f32 and 1×1), then packed. */
+static int dd_pack_f32(deepdanbooru *m, dd_conv *c, float *dst, const tensor *w)
+{
+    size_t cout = w->shape[0], K = tensor_numel(w) / cout;
+    int in_place = w->type == DTYPE_F32 && w->shape[2] == 1;
+    float *tmp = in_place ? NULL : malloc(tensor_numel(w) * sizeof *tmp);
+    if (!in_place && (!tmp || dd_relayout_f32(tmp, w))) {
+        free(tmp);
+        return -1;
+    }
+    gemm_f32_use_packed(&m->kt->f32p, dst, in_place ? w->data : tmp, cout, K, &c->panel, &c->w);
+    free(tmp);
+    return 0;
+}
+
+static int dd_set_conv(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f32, float **p, unsigned char **q)
+{
+    int bad = 0;
+    if (dd_is_bf16(w)) {
+        bad = dd_pack_bf16((uint16_t *)*q, w);
+        c->panel = (weight_panel){*q, (size_t)c->cout, (size_t)c->k * c->k * c->cin, sizeof(uint16_t)};
+        c->w = (linear_weights){NULL, &c->panel, m->kt->bf16.gemm_bf16};
+    } else if (pack_f32) {
+        bad = dd_pack_f32(m, c, (float *)*q, w);
+    } else if (dd_owned_floats(w, 0)) {
+        bad = dd_relayout_f32(*p, w);
+        c->w = (linear_weights){*p, NULL, NULL};
+    } else {
+        c->w = (linear_weights){w->data, NULL, NULL};
+    }
+    *q += dd_packed_bytes(w, pack_f32);
+    *p += dd_owned_floats(w, pack_f32);
+    return bad;
+}
+
 /* Point every conv at its weights, converting what must be converted. */
 static int dd_prepare_weights(deepdanbooru *m, const weights_file *wf, const tensor *w, const tensor *b,
                               const int *has_bias, fmt_error *err)
 {
-    size_t floats = 0, packed = 0, bias_floats = 0;
+    int pack_f32 = m->kt->f32p.preferred;
+    size_t floats = 0, packed = 0;
     for (int i = 0; i < DD_CONVS; i++) {
-        floats += dd_owned_floats(&w[i]);
-        bias_floats += has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0;
-        packed += dd_packed_elems(&w[i]);
+        floats += dd_owned_floats(&w[i], pack_f32) + (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
+        packed += dd_packed_bytes(&w[i], pack_f32);
     }
     m->weights.owned = malloc((floats ? floats : 1) * sizeof(float));
-    m->weights.owned_bias = malloc((bias_floats ? bias_floats : 1) * sizeof(float));
-    m->weights.packed = aligned_alloc(64, (packed ? packed : 32) * sizeof(uint16_t));
-    if (!m->weights.owned || !m->weights.owned_bias || !m->weights.packed)
-        return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", (floats * 4 + packed * 2) >> 20);
-    float *p = m->weights.owned, *pb = m->weights.owned_bias;
-    uint16_t *q = m->weights.packed;
+    m->weights.packed = aligned_alloc(64, packed ? packed : 64);
+    if (!m->weights.owned || !m->weights.packed)
+        return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", (floats * 4 + packed) >> 20);
+    float *p = m->weights.owned;
+    unsigned char *q = m->weights.packed;
     for (int i = 0; i < DD_CONVS; i++) {
         dd_conv *c = &m->weights.conv[i];
-        int bad = 0;
-        if (dd_is_bf16(&w[i])) {
-            bad = dd_pack_bf16(q, &w[i]);
-            c->panel = (weight_panel){q, (size_t)c->cout, (size_t)c->k * c->k * c->cin, sizeof *q};
-            c->w = (linear_weights){NULL, &c->panel, m->kt->bf16.gemm_bf16};
-            q += dd_packed_elems(&w[i]);
-        } else if (dd_owned_floats(&w[i])) {
-            bad = dd_relayout_f32(p, &w[i]);
-            c->w = (linear_weights){p, NULL, NULL};
-            p += tensor_numel(&w[i]);
-        } else {
-            c->w = (linear_weights){w[i].data, NULL, NULL};
-        }
-        if (bad) return fmt_fail(err, "deepdanbooru: out of memory re-laying n_Conv_%d", i);
+        if (dd_set_conv(m, c, &w[i], pack_f32, &p, &q))
+            return fmt_fail(err, "deepdanbooru: out of memory re-laying n_Conv_%d", i);
         if (!c->w.f32 || c->w.f32 != w[i].data) weights_release(wf, &w[i]);
         c->bias = NULL;
         if (has_bias[i] && b[i].type == DTYPE_F32) c->bias = b[i].data;
         else if (has_bias[i]) {
-            weights_to_f32(pb, &b[i]);
-            c->bias = pb;
-            pb += b[i].shape[0];
+            weights_to_f32(p, &b[i]);
+            c->bias = p;
+            p += b[i].shape[0];
         }
     }
-    return 0;
-}
-
-/* The f32 weights into panels where the kernel level prefers them
- * (kernels/gemm_f32.h, engine/unprompt.h "Weights"); the re-laid copies are
- * freed, the mapped pages released. */
-static int dd_pack_weights(deepdanbooru *m)
-{
-    if (!m->kt->f32p.preferred || m->weights.packed_f32) return 0;
-    size_t floats = 0;
-    for (int i = 0; i < DD_CONVS; i++) {
-        const dd_conv *c = &m->weights.conv[i];
-        if (c->w.f32) floats += (gemm_f32_packed_size((size_t)c->cout, (size_t)c->k * c->k * c->cin) + 15) / 16 * 16;
-    }
-    if (!floats) return 0;
-    float *dst = aligned_alloc(64, floats * sizeof *dst);
-    if (!dst) return -1;
-    m->weights.packed_f32 = dst;
-    for (int i = 0; i < DD_CONVS; i++) {
-        dd_conv *c = &m->weights.conv[i];
-        if (!c->w.f32) continue;
-        size_t N = (size_t)c->cout, K = (size_t)c->k * c->k * c->cin;
-        const float *src = c->w.f32;
-        gemm_f32_use_packed(&m->kt->f32p, dst, src, N, K, &c->panel, &c->w);
-        weights_release_floats(m->file, src, N * K); /* the 1×1 ones read from the mapping */
-        dst += (gemm_f32_packed_size(N, K) + 15) / 16 * 16;
-    }
-    free(m->weights.owned); /* every re-laid f32 weight now has its panels */
-    m->weights.owned = NULL;
     return 0;
 }
 
@@ -329,7 +326,6 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
 {
     memset(m, 0, sizeof *m);
     m->kt = kt;
-    m->file = wf;
     dd_block blocks[DD_BLOCKS];
     int head = dd_plan(blocks);
     tensor w[DD_CONVS], b[DD_CONVS];
@@ -352,10 +348,6 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
         dd_free(m);
         return -1;
     }
-    if (dd_pack_weights(m)) {
-        dd_free(m);
-        return fmt_fail(err, "deepdanbooru: out of memory re-laying the weights");
-    }
     if (dd_load_tags(m, wf, err) || dd_alloc_state(m, threads, err)) {
         dd_free(m);
         return -1;
@@ -366,9 +358,7 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
 void dd_free(deepdanbooru *m)
 {
     free(m->weights.owned);
-    free(m->weights.owned_bias);
     free(m->weights.packed);
-    free(m->weights.packed_f32);
     free(m->weights.tags);
     free(m->weights.tag_text);
     arena_free(&m->state.mem);

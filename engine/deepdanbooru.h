@@ -34,10 +34,8 @@ typedef struct {
 
 typedef struct {
     dd_conv conv[DD_CONVS];
-    float *owned;      /* re-laid or converted f32 weights (k > 1, or f16); freed once packed */
-    float *owned_bias; /* biases converted to f32 */
-    uint16_t *packed;  /* bf16 weights packed for the bf16 GEMM */
-    float *packed_f32; /* f32 weights packed by dd_pack_weights, or NULL */
+    float *owned;          /* re-laid or converted f32 weights (k > 1, or f16) left unpacked, and biases */
+    unsigned char *packed; /* weights packed into panels: bf16, or f32 where the level prefers it */
     const char **tags; /* n_tags names, pointing into tag_text */
     char *tag_text;
 } dd_weights;
@@ -55,7 +53,6 @@ typedef struct {
     dd_weights weights;
     dd_state state;
     const kernel_table *kt;
-    const weights_file *file; /* the mapping the f32 1×1 weights are views into */
 } deepdanbooru;
 
 /* The architecture itself: the [cout, cin, k, k] of every n_Conv_i of
