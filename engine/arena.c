@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "engine/arena.h"
+#include "engine/big_alloc.h"
 #include "format/buf.h"
 
 size_t arena_block_size(size_t bytes)
@@ -18,7 +19,7 @@ int arena_init(arena *a, size_t bytes)
     a->cap = a->used = a->peak = 0;
     size_t cap = arena_block_size(bytes ? bytes : 1);
     if (cap == SIZE_MAX) return -1;
-    a->base = aligned_alloc(ARENA_ALIGN, cap);
+    a->base = big_alloc(cap);
     if (!a->base) return -1;
     a->cap = cap;
     return 0;

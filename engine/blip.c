@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/big_alloc.h"
 #include "engine/blip_internal.h"
 #include "engine/threads.h"
 #include "format/json.h"
@@ -90,7 +91,7 @@ static void *own(blip_model *m, size_t bytes, int aligned)
         w->owned = p, w->cap_owned = cap;
     }
     bytes = (bytes + 63) / 64 * 64;
-    void *p = aligned ? aligned_alloc(64, bytes ? bytes : 64) : malloc(bytes ? bytes : 1);
+    void *p = aligned ? big_alloc(bytes) : malloc(bytes ? bytes : 1);
     if (p) w->owned[w->n_owned++] = p;
     return p;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/big_alloc.h"
 #include "engine/deepdanbooru.h"
 #include "format/buf.h"
 
@@ -236,7 +237,7 @@ static int dd_prepare_weights(deepdanbooru *m, const weights_file *wf, const ten
         packed += dd_packed_bytes(&w[i], pack_f32);
     }
     m->weights.owned = malloc((floats ? floats : 1) * sizeof(float));
-    m->weights.packed = aligned_alloc(64, packed ? packed : 64);
+    m->weights.packed = big_alloc(packed);
     if (!m->weights.owned || !m->weights.packed)
         return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", (floats * 4 + packed) >> 20);
     float *p = m->weights.owned;

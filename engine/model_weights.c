@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/big_alloc.h"
 #include "engine/model_weights.h"
 
 void weight_pool_init(weight_pool *p, const weights_file *file, const kernel_table *kt)
@@ -27,7 +28,7 @@ static void *pool_alloc(weight_pool *p, size_t bytes)
         if (!grown) return NULL;
         p->owned = grown, p->cap = cap;
     }
-    void *mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    void *mem = big_alloc(bytes);
     if (mem) p->owned[p->n_owned++] = mem;
     return mem;
 }

@@ -194,6 +194,7 @@ static void check_level(const char *level)
 
 static void test_avx512_vs_scalar_and_openblas(void) { check_level("avx512"); }
 
+#if defined(__x86_64__)
 /* The vector epilogues give bit-identical results to the scalar one on
  * ragged blocks (tails shorter than a vector, offset columns). */
 static void check_epilogue(const char *level,
@@ -224,6 +225,10 @@ static void check_epilogue(const char *level,
 
 static void test_epilogue_avx2(void) { check_epilogue("avx2", gemm_panel_epilogue_avx2); }
 static void test_epilogue_avx512(void) { check_epilogue("avx512", gemm_panel_epilogue_avx512); }
+#else
+static void test_epilogue_avx2(void) { SKIP("this CPU lacks avx2 (not x86-64)"); }
+static void test_epilogue_avx512(void) { SKIP("this CPU lacks avx512 (not x86-64)"); }
+#endif
 
 /* Loaders pack f32 weights exactly where the level's packed GEMM is the
  * faster one: AVX-512. */
