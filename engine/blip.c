@@ -9,6 +9,7 @@
 
 #include "engine/big_alloc.h"
 #include "engine/blip_internal.h"
+#include "engine/panel_cache.h"
 #include "engine/threads.h"
 #include "format/json.h"
 #include "kernels/attention.h"
@@ -337,39 +338,38 @@ int blip_vision_alloc(blip_model *m, size_t images, fmt_error *err)
     return 0;
 }
 
-/* One layer's f32 weights into panels, the mapped source released. */
+/* One layer's f32 weights into panels (mapped from the panels file, or
+ * packed), the mapped source released. */
 static int pack_linear(blip_model *m, blip_linear *l)
 {
-    if (!l->w.f32 || !m->kt.f32p.preferred) return 0;
-    size_t n = gemm_f32_packed_size(l->out, l->in);
-    float *p = n ? own(m, n * sizeof *p, 1) : NULL;
-    if (!p) return -1;
-    const float *src = l->w.f32;
-    gemm_f32_use_packed(&m->kt.f32p, p, src, l->out, l->in, &l->panel, &l->w);
-    weights_release_floats(m->file, src, l->out * l->in);
-    return 0;
+    return l->w.f32 ? panel_set_add(m->panels, l->out, l->in, l->w.f32, NULL, NULL, &l->panel, &l->w) : 0;
 }
 
 /* Both towers' f32 weights into panels where the kernel level prefers them
  * (kernels/gemm_f32.h, engine/unprompt.h "Weights"). */
-static int blip_pack_weights(blip_model *m)
+static int blip_pack_weights(blip_model *m, const weights_file *wf)
 {
+    if (!m->kt.f32p.preferred) return 0;
+    if (!(m->panels = panel_set_begin(wf, &m->kt))) return -1;
     blip_weights *w = &m->weights;
-    int bad = 0;
+    /* One fixed order (the panels file is indexed by it): each statement
+     * is sequenced, unlike the operands of | would be. */
     for (int i = 0; i < m->config.vision_layers; i++) {
         blip_vit_block *b = &w->blocks[i];
-        bad |= pack_linear(m, &b->qkv) | pack_linear(m, &b->proj) | pack_linear(m, &b->fc1) | pack_linear(m, &b->fc2);
+        blip_linear *l[4] = {&b->qkv, &b->proj, &b->fc1, &b->fc2};
+        for (int j = 0; j < 4; j++)
+            if (pack_linear(m, l[j])) return -1;
     }
     for (int i = 0; i < m->config.text_layers; i++) {
-        blip_bert_layer *l = &w->layers[i];
-        blip_bert_attention *a[2] = {&l->self, &l->cross};
-        for (int j = 0; j < 2; j++)
-            bad |= pack_linear(m, &a[j]->q) | pack_linear(m, &a[j]->k) | pack_linear(m, &a[j]->v) |
-                   pack_linear(m, &a[j]->o);
-        bad |= pack_linear(m, &l->inter) | pack_linear(m, &l->out);
+        blip_bert_layer *t = &w->layers[i];
+        blip_linear *l[10] = {&t->self.q,  &t->self.k,  &t->self.v,  &t->self.o, &t->cross.q,
+                              &t->cross.k, &t->cross.v, &t->cross.o, &t->inter,  &t->out};
+        for (int j = 0; j < 10; j++)
+            if (pack_linear(m, l[j])) return -1;
     }
-    bad |= pack_linear(m, &w->head_dense) | pack_linear(m, &w->decoder);
-    return bad ? -1 : 0;
+    if (pack_linear(m, &w->head_dense) || pack_linear(m, &w->decoder)) return -1;
+    panel_set_finish(m->panels);
+    return 0;
 }
 
 int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
@@ -385,8 +385,7 @@ int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, 
         return -1;
     }
     m->kv_bf16 = m->weights.layers[0].cross.k.w.panel && m->weights.layers[0].cross.k.panel.elem_bytes == 2;
-    m->file = wf;
-    if (blip_pack_weights(m)) {
+    if (blip_pack_weights(m, wf)) {
         blip_free(m);
         return fmt_fail(err, "blip: out of memory re-laying the weights");
     }
@@ -402,6 +401,7 @@ void blip_free(blip_model *m)
     free(m->weights.blocks);
     free(m->weights.layers);
     arena_free(&m->vis.mem);
+    panel_set_free(m->panels);
     blip_decode_release(m);
     free(m);
 }

@@ -100,7 +100,7 @@ struct blip_model {
     blip_vision_state vis;
     blip_decode_state dec;
     kernel_table kt;
-    const weights_file *file; /* the mapping the weights are views into */
+    struct panel_set *panels; /* f32 weights re-laid (engine/panel_cache.h), or NULL */
     int threads;
     int kv_bf16; /* the image's keys/values kept as bf16 (the model has bf16 weights) */
 };

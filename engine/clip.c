@@ -7,6 +7,7 @@
 
 #include "engine/clip.h"
 #include "engine/model_config.h"
+#include "engine/panel_cache.h"
 #include "engine/pixels.h"
 #include "kernels/attention.h"
 #include "kernels/resample.h"
@@ -183,13 +184,18 @@ static clip_buffers clip_take_buffers(clip_model *m)
  * stays as mapped: with a warm label cache it does not run. */
 static int clip_pack_image_tower(clip_model *m)
 {
-    int bad = 0;
+    if (!m->kt->f32p.preferred) return 0;
+    if (!(m->panels = panel_set_begin(m->pool.file, m->kt))) return -1;
     for (int i = 0; i < m->vision.layers; i++) {
         clip_block *b = &m->vision.blocks[i];
-        bad |= wp_pack_linear(&m->pool, &b->in_proj) | wp_pack_linear(&m->pool, &b->out_proj) |
-               wp_pack_linear(&m->pool, &b->c_fc) | wp_pack_linear(&m->pool, &b->c_proj);
+        layer_linear *l[4] = {&b->in_proj, &b->out_proj, &b->c_fc, &b->c_proj};
+        for (int j = 0; j < 4; j++)
+            if (l[j]->w.f32 && panel_set_add(m->panels, l[j]->out, l[j]->in, l[j]->w.f32, NULL, NULL, &l[j]->panel,
+                                             &l[j]->w))
+                return -1;
     }
-    return bad ? -1 : 0;
+    panel_set_finish(m->panels);
+    return 0;
 }
 
 int clip_load(clip_model *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
@@ -217,6 +223,7 @@ void clip_free(clip_model *m)
     free(m->vision.blocks);
     free(m->text.blocks);
     weight_pool_free(&m->pool);
+    panel_set_free(m->panels);
     arena_free(&m->mem);
     memset(m, 0, sizeof *m);
 }

@@ -46,6 +46,7 @@ typedef struct {
     clip_config config;
     const kernel_table *kt;
     weight_pool pool;
+    struct panel_set *panels; /* the image tower re-laid (engine/panel_cache.h), or NULL */
     /* image tower */
     clip_tower vision;
     layer_linear patch;           /* conv1 as a linear over (c, y, x) patches */

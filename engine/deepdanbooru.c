@@ -18,6 +18,7 @@
 
 #include "engine/big_alloc.h"
 #include "engine/deepdanbooru.h"
+#include "engine/panel_cache.h"
 #include "format/buf.h"
 
 typedef struct {
@@ -141,12 +142,12 @@ static size_t dd_owned_floats(const tensor *w, int pack_f32)
     return w->type == DTYPE_F32 && w->shape[2] == 1 ? 0 : tensor_numel(w);
 }
 
-/* Bytes in `packed`, rounded up so that every panel stays 64-byte aligned. */
-static size_t dd_packed_bytes(const tensor *w, int pack_f32)
+/* Bytes of bf16 panels in `packed`, rounded up so that every panel stays
+ * 64-byte aligned (f32 panels live in the panel set). */
+static size_t dd_packed_bytes(const tensor *w)
 {
-    size_t N = w->shape[0], K = w->shape[1] * w->shape[2] * w->shape[3], n = 0;
-    if (dd_is_bf16(w)) n = gemm_bf16_packed_size(N, K) * sizeof(uint16_t);
-    else if (pack_f32) n = gemm_f32_packed_size(N, K) * sizeof(float);
+    size_t N = w->shape[0], K = w->shape[1] * w->shape[2] * w->shape[3];
+    size_t n = dd_is_bf16(w) ? gemm_bf16_packed_size(N, K) * sizeof(uint16_t) : 0;
     return (n + 63) / 64 * 64;
 }
 
@@ -191,19 +192,16 @@ static int dd_pack_bf16(uint16_t *dst, const tensor *w)
     return 0;
 }
 
-/* Re-laid f32 (in a temporary unless it is f32 and 1×1), then packed. */
-static int dd_pack_f32(deepdanbooru *m, dd_conv *c, float *dst, const tensor *w)
+static int dd_relayout_source(void *user, float *dst) { return dd_relayout_f32(dst, user); }
+
+/* Into the panel set: straight from the mapping when f32 and 1×1, else
+ * re-laid into a temporary first (only when the panels file lacks it). */
+static int dd_pack_f32(deepdanbooru *m, dd_conv *c, const tensor *w)
 {
     size_t cout = w->shape[0], K = tensor_numel(w) / cout;
-    int in_place = w->type == DTYPE_F32 && w->shape[2] == 1;
-    float *tmp = in_place ? NULL : malloc(tensor_numel(w) * sizeof *tmp);
-    if (!in_place && (!tmp || dd_relayout_f32(tmp, w))) {
-        free(tmp);
-        return -1;
-    }
-    gemm_f32_use_packed(&m->kt->f32p, dst, in_place ? w->data : tmp, cout, K, &c->panel, &c->w);
-    free(tmp);
-    return 0;
+    int mapped = w->type == DTYPE_F32 && w->shape[2] == 1;
+    return panel_set_add(m->panels, cout, K, mapped ? w->data : NULL, dd_relayout_source, (void *)w, &c->panel,
+                         &c->w);
 }
 
 static int dd_set_conv(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f32, float **p, unsigned char **q)
@@ -214,14 +212,14 @@ static int dd_set_conv(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f3
         c->panel = (weight_panel){*q, (size_t)c->cout, (size_t)c->k * c->k * c->cin, sizeof(uint16_t)};
         c->w = (linear_weights){NULL, &c->panel, m->kt->bf16.gemm_bf16};
     } else if (pack_f32) {
-        bad = dd_pack_f32(m, c, (float *)*q, w);
+        bad = dd_pack_f32(m, c, w);
     } else if (dd_owned_floats(w, 0)) {
         bad = dd_relayout_f32(*p, w);
         c->w = (linear_weights){*p, NULL, NULL};
     } else {
         c->w = (linear_weights){w->data, NULL, NULL};
     }
-    *q += dd_packed_bytes(w, pack_f32);
+    *q += dd_packed_bytes(w);
     *p += dd_owned_floats(w, pack_f32);
     return bad;
 }
@@ -234,8 +232,9 @@ static int dd_prepare_weights(deepdanbooru *m, const weights_file *wf, const ten
     size_t floats = 0, packed = 0;
     for (int i = 0; i < DD_CONVS; i++) {
         floats += dd_owned_floats(&w[i], pack_f32) + (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
-        packed += dd_packed_bytes(&w[i], pack_f32);
+        packed += dd_packed_bytes(&w[i]);
     }
+    if (pack_f32 && !(m->panels = panel_set_begin(wf, m->kt))) return fmt_fail(err, "deepdanbooru: out of memory");
     m->weights.owned = malloc((floats ? floats : 1) * sizeof(float));
     m->weights.packed = big_alloc(packed);
     if (!m->weights.owned || !m->weights.packed)
@@ -255,6 +254,7 @@ static int dd_prepare_weights(deepdanbooru *m, const weights_file *wf, const ten
             p += b[i].shape[0];
         }
     }
+    panel_set_finish(m->panels);
     return 0;
 }
 
@@ -360,6 +360,7 @@ void dd_free(deepdanbooru *m)
 {
     free(m->weights.owned);
     free(m->weights.packed);
+    panel_set_free(m->panels);
     free(m->weights.tags);
     free(m->weights.tag_text);
     arena_free(&m->state.mem);

@@ -35,7 +35,7 @@ typedef struct {
 typedef struct {
     dd_conv conv[DD_CONVS];
     float *owned;          /* re-laid or converted f32 weights (k > 1, or f16) left unpacked, and biases */
-    unsigned char *packed; /* weights packed into panels: bf16, or f32 where the level prefers it */
+    unsigned char *packed; /* bf16 weights packed into panels */
     const char **tags; /* n_tags names, pointing into tag_text */
     char *tag_text;
 } dd_weights;
@@ -53,6 +53,7 @@ typedef struct {
     dd_weights weights;
     dd_state state;
     const kernel_table *kt;
+    struct panel_set *panels; /* f32 weights re-laid where the level prefers it (engine/panel_cache.h) */
 } deepdanbooru;
 
 /* The architecture itself: the [cout, cin, k, k] of every n_Conv_i of

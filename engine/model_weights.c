@@ -161,15 +161,3 @@ void layer_linear_run(const kernel_table *kt, const layer_linear *l, float *y, c
     gemm_epilogue ep = {l->bias, residual, l->out, act};
     linear_run(&kt->linalg, y, x, &l->w, m, l->out, l->in, &ep);
 }
-
-int wp_pack_linear(weight_pool *p, layer_linear *l)
-{
-    if (!l->w.f32 || !p->kt->f32p.preferred) return 0;
-    size_t n = gemm_f32_packed_size(l->out, l->in);
-    float *packed = n ? pool_alloc(p, n * sizeof *packed) : NULL;
-    if (!packed) return -1;
-    const float *src = l->w.f32;
-    gemm_f32_use_packed(&p->kt->f32p, packed, src, l->out, l->in, &l->panel, &l->w);
-    weights_release_floats(p->file, src, l->out * l->in);
-    return 0;
-}

@@ -4,9 +4,8 @@
  * A linear layer (nn.Linear: weight [out][in], bias [out]) becomes a
  * linear_weights: f32 weights are used in place from the mapping, f16 ones
  * are widened to f32 once, bf16 ones are packed into panels for the bf16
- * GEMM. f32 layers can be packed later (wp_pack_linear), once a context
- * has run enough images for the one-off cost to pay (unprompt.h:
- * UNPROMPT_PACK_AFTER). Vectors (biases, norms) become f32. Whatever had to be converted is
+ * GEMM. Where the level prefers it, a model then re-lays its f32 layers
+ * into panels (engine/panel_cache.h). Vectors (biases, norms) become f32. Whatever had to be converted is
  * owned by a weight_pool and freed with it; the mapped pages of converted
  * tensors are released so RSS holds one copy. */
 #ifndef UNPROMPT_ENGINE_MODEL_WEIGHTS_H
@@ -57,12 +56,6 @@ int wp_linear_transposed(weight_pool *p, const char *name, size_t in, size_t out
  * dtype); rows are fetched with wp_embedding_row. */
 int wp_embedding(weight_pool *p, const char *name, size_t rows, size_t width, tensor *out, fmt_error *err);
 void wp_embedding_row(const kernel_table *kt, const tensor *table, size_t row, float *dst);
-
-/* Re-lay an f32 layer's weights into panels (kernels/gemm_f32.h) where the
- * level's packed GEMM is the faster one; a no-op elsewhere and for bf16.
- * The mapped pages of the source are released. -1 when out of memory, the
- * layer left as it was (still valid). */
-int wp_pack_linear(weight_pool *p, layer_linear *l);
 
 /* y = act(x·Wᵀ + b + residual) over m rows. */
 void layer_linear_run(const kernel_table *kt, const layer_linear *l, float *y, const float *x, size_t m,

@@ -101,13 +101,14 @@ int unprompt_blas_reexec(char **argv);
 /* ---- Weights ----------------------------------------------------------- */
 
 /* Weights are memory-mapped from the converted files. On CPUs with AVX-512
- * the loaders re-lay the f32 weights of the image towers, the caption
- * decoder and DeepDanbooru into panels for the engine's own GEMM (8–25 %
- * less time per image than OpenBLAS on the mapped layout). That costs a
- * private copy of those weights and about a second at load on 2 cores
- * (bf16 files are always re-laid). It is done at every load, whatever the
- * job, so that one machine prints the same numbers for an image however the
- * work was split: single runs, shards, resumed runs, batches. */
+ * the f32 weights of the image towers, the caption decoder and DeepDanbooru
+ * are multiplied by the engine's own GEMM in a re-laid form (panels). The
+ * first load re-lays them and writes "<model>.panels" beside the model
+ * (about the model's size again); later loads map that file, so they start
+ * as fast as before and processes share its pages. A directory the process
+ * cannot write to only means re-laying at every load. The panels hold the
+ * same bytes either way, so results do not depend on whether the file
+ * existed (engine/panel_cache.h). */
 
 /* ---- Interrogate DeepBooru --------------------------------------------- */
 

@@ -13,6 +13,7 @@
 struct weights_file {
     st_file st;
     mapped_file map; /* empty when the bytes belong to the caller */
+    char *path;      /* NULL for bytes in memory */
 };
 
 int weights_open_memory(weights_file **out, const uint8_t *data, size_t len, fmt_error *err)
@@ -44,8 +45,14 @@ int weights_open(weights_file **out, const char *path, fmt_error *err)
         return fmt_fail(err, "out of memory");
     }
     w->map = m;
+    if (!(w->path = strdup(path))) {
+        mapped_file_close(&m);
+        free(w);
+        return fmt_fail(err, "out of memory");
+    }
     if (st_open(&w->st, m.data, m.len, NULL, err)) {
         mapped_file_close(&m);
+        free(w->path);
         free(w);
         return fail_path(err, path);
     }
@@ -58,6 +65,7 @@ void weights_close(weights_file *w)
     if (!w) return;
     st_close(&w->st);
     mapped_file_close(&w->map);
+    free(w->path);
     free(w);
 }
 
@@ -122,3 +130,7 @@ void weights_to_f32(float *dst, const tensor *t)
     if (t->type == DTYPE_F16) lk.f16_to_f32(dst, t->data, n);
     else lk.bf16_to_f32(dst, t->data, n);
 }
+
+const char *weights_path(const weights_file *w) { return w->path; }
+
+size_t weights_size(const weights_file *w) { return w->map.len; }

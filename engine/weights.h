@@ -16,6 +16,9 @@ int weights_open(weights_file **out, const char *path, fmt_error *err);
 /* The same over bytes the caller keeps alive (tests, embedded models). */
 int weights_open_memory(weights_file **out, const uint8_t *data, size_t len, fmt_error *err);
 void weights_close(weights_file *w);
+/* The path it was opened from and its size; NULL and 0 for bytes in memory. */
+const char *weights_path(const weights_file *w);
+size_t weights_size(const weights_file *w);
 
 /* Metadata value or NULL. */
 const char *weights_meta(const weights_file *w, const char *key);

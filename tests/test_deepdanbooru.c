@@ -287,5 +287,8 @@ int main(void)
     RUN(test_missing_model_and_bad_images);
     unlink(model_f32);
     unlink(model_bf16);
+    char panels[300]; /* written beside the f32 model on AVX-512 (engine/panel_cache.h) */
+    snprintf(panels, sizeof panels, "%s.panels", model_f32);
+    unlink(panels);
     return test_summary("deepdanbooru");
 }
