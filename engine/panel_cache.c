@@ -84,8 +84,7 @@ static const float *from_file(const panel_set *s, size_t idx, size_t floats)
 }
 
 /* Packed here: from w, or from what src writes into a temporary. */
-static float *pack_here(const panel_set *s, size_t N, size_t K, size_t floats, const float *w, panel_source_fn src,
-                        void *user)
+static float *pack_here(size_t N, size_t K, size_t floats, const float *w, panel_source_fn src, void *user)
 {
     float *dst = big_alloc(floats * sizeof *dst), *tmp = NULL;
     if (!dst) return NULL;
@@ -98,7 +97,6 @@ static float *pack_here(const panel_set *s, size_t N, size_t K, size_t floats, c
     }
     gemm_f32_pack(dst, w ? w : tmp, N, K);
     free(tmp);
-    (void)s;
     return dst;
 }
 
@@ -117,7 +115,7 @@ int panel_set_add(panel_set *s, size_t N, size_t K, const float *w, panel_source
     e->floats = floats, e->owned = NULL;
     e->data = from_file(s, s->n, floats);
     if (!e->data) {
-        if (!(e->owned = pack_here(s, N, K, floats, w, src, user))) return -1;
+        if (!(e->owned = pack_here(N, K, floats, w, src, user))) return -1;
         e->data = e->owned;
         s->packed_here = 1;
     }

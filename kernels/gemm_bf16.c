@@ -57,10 +57,11 @@ static float widen(uint16_t h)
 static void gemm_bf16_scalar(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
     size_t N = W->N, K = W->K, kpairs = K / 2 + (K & 1);
+    const uint16_t *P = W->data;
     for (size_t i = 0; i < M; i++)
         for (size_t n = 0; n < N; n++) {
             float acc = 0;
-            for (size_t k = 0; k < K; k++) acc += A[i * K + k] * widen(((const uint16_t *)W->data)[packed_index(n, k / 2, k & 1, kpairs)]);
+            for (size_t k = 0; k < K; k++) acc += A[i * K + k] * widen(P[packed_index(n, k / 2, k & 1, kpairs)]);
             C[i * N + n] = acc;
         }
     gemm_panel_epilogue(C, N, 0, M, 0, N, ep);

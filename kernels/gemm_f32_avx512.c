@@ -46,7 +46,8 @@ static void gemm(float *C, const float *A, const weight_panel *W, size_t M, cons
 {
     /* K blocks of 256: a 12-row block of A is 12 KiB (L1); one panel's
      * slice 32 KiB, a chunk of 8 panels 256 KiB (L2). */
-    static const gemm_panel_micro mk = {"avx512", MR, 256, 8, 4, 4, gemm_panel_prep_f32, tile, gemm_panel_epilogue_avx512};
+    static const gemm_panel_micro mk = {"avx512", MR, 256, 8, 4, 4, gemm_panel_prep_f32, tile,
+                                        gemm_panel_epilogue_avx512};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 
