@@ -119,11 +119,16 @@ static void test_memory_models_write_nothing(void)
 {
     size_t len = 0;
     uint8_t *bytes = test_read_file(model, &len);
-    weights_file *wf;
+    weights_file *wf = NULL;
     fmt_error err;
     tensor t;
     unlink(panels);
-    CHECK(bytes && weights_open_memory(&wf, bytes, len, &err) == 0 && weights_tensor(wf, "w", &t, &err) == 0);
+    if (!bytes || weights_open_memory(&wf, bytes, len, &err) || weights_tensor(wf, "w", &t, &err)) {
+        CHECK(0);
+        weights_close(wf);
+        free(bytes);
+        return;
+    }
     panel_set *s = panel_set_begin(wf, &kt);
     weight_panel panel;
     linear_weights lw;
