@@ -260,8 +260,14 @@ void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, in
     int nt = threads > 1 ? threads : 1;
     if (blocks < (size_t)nt) {
         /* Few pixels (the late stages): gather them all (they fit in the
-         * scratch of nt blocks) and let `linear` split the channels. */
-        im2col_rows(scratch, x, h, w, cin, k, g, ow, 0, pixels);
+         * scratch of nt blocks), every thread a share of the rows, and let
+         * `linear` split the channels. */
+#pragma omp parallel num_threads(nt)
+        {
+            size_t t = (size_t)omp_get_thread_num(), n = (size_t)omp_get_num_threads();
+            size_t p0 = pixels * t / n, p1 = pixels * (t + 1) / n;
+            im2col_rows(scratch + p0 * row_len, x, h, w, cin, k, g, ow, p0, p1);
+        }
         linear_run(lk, y, scratch, weight, pixels, (size_t)cout, row_len, ep);
         return;
     }
