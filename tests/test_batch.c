@@ -153,6 +153,32 @@ static void test_from_list(void)
     cli_free(&r);
 }
 
+/* booru with two workers (two models, read-ahead) prints exactly what one
+ * prints, in input order; a file that is not an image fails alone. */
+static void test_booru_workers(void)
+{
+    char bad[700], args[2048];
+    snprintf(bad, sizeof bad, "%s/zz_not_an_image.png", images);
+    FILE *f = fopen(bad, "w");
+    if (f) fputs("not a PNG", f), fclose(f);
+    snprintf(args, sizeof args, "booru --weights %s --jsonl -r %s", weights, images);
+    cli_result one = cli_run(args);
+    snprintf(args, sizeof args, "booru --weights %s --jsonl --workers 2 --threads 2 -r %s", weights, images);
+    cli_result two = cli_run(args);
+    CHECK(one.status == 1 && two.status == 1); /* the bad file */
+    CHECK(one.out && two.out && strcmp(one.out, two.out) == 0);
+    CHECK(two.err && strstr(two.err, "zz_not_an_image.png") != NULL);
+    size_t lines = 0;
+    for (const char *p = two.out; p && *p; p++) lines += *p == '\n';
+    CHECK(lines == N_IMAGES);
+    cli_free(&one), cli_free(&two);
+    unlink(bad);
+    snprintf(args, sizeof args, "booru --workers 0 x.png");
+    cli_result r = cli_run(args);
+    CHECK(r.status == 2 && strstr(r.err, "--workers") != NULL);
+    cli_free(&r);
+}
+
 /* info takes the same batch options. */
 static void test_info_batch(void)
 {
@@ -349,6 +375,7 @@ int main(void)
     RUN(test_concurrent_shards);
     RUN(test_resume);
     RUN(test_from_list);
+    RUN(test_booru_workers);
     RUN(test_info_batch);
     RUN(test_interrupt_and_kill);
     RUN(test_groups);

@@ -11,6 +11,7 @@ typedef struct {
     cli_common common;
     unprompt_booru_params params;
     const char *model;
+    size_t workers; /* models run at once, each on its own thread (--workers) */
 } booru_options;
 
 static void booru_usage(FILE *f)
@@ -33,6 +34,9 @@ static void booru_usage(FILE *f)
             "  --overwrite           replace existing sidecar files\n"
             "  -r, --recursive       descend into directories\n" CLI_BATCH_HELP
             "  --threads N           threads (default: all cores)\n"
+            "  --workers N           tag N images at once, each with its own model and threads/N\n"
+            "                        threads (default 1); the next images are read and decoded\n"
+            "                        while the current ones are tagged either way\n"
             "  --weights DIR         model directory (default $UNPROMPT_WEIGHTS, then ./weights)\n"
             "  --booru-model FILE    the converted model (default DIR/deepdanbooru.safetensors)\n"
             "  -q, --quiet           no warnings\n"
@@ -84,6 +88,17 @@ static int booru_option(booru_options *o, int argc, char **argv, int *i)
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
     int r = cli_common_option(&o->common, argc, argv, i);
     if (!r && !strcmp(a, "--ranks")) o->params.include_ranks = 1, r = 1;
+    if (!r && !strcmp(a, "--workers")) {
+        const char *v = cli_option_value(&o->common, argc, argv, i);
+        char *end = NULL;
+        long n = v ? strtol(v, &end, 10) : 0;
+        if (!v || *end || n < 1 || n > CLI_MAX_WORKERS) {
+            if (v) fprintf(stderr, "engine-run booru: --workers takes 1 to %d\n", CLI_MAX_WORKERS);
+            return -1;
+        }
+        o->workers = (size_t)n;
+        return 1;
+    }
     if (!r) r = booru_parse_option(&o->params, &o->model, &o->common, argc, argv, i);
     if (r) return r;
     if (a[0] == '-' && a[1]) {
@@ -98,35 +113,25 @@ typedef struct {
     unprompt_booru *model;
 } booru_run;
 
-static int booru_one(void *user, const char *path)
+/* A group of decoded images, one after the other on this worker's model. */
+static int booru_group(void *user, batch_item *items, size_t n)
 {
     const booru_options *o = ((booru_run *)user)->o;
     unprompt_booru *model = ((booru_run *)user)->model;
-    input_bytes in;
-    char err[256];
-    if (input_open(path, &in, err, sizeof err)) {
-        fprintf(stderr, "engine-run: %s: %s\n", path, err);
-        return 1;
+    n = batch_keep_decoded(items, n);
+    for (size_t i = 0; i < n; i++) {
+        batch_item *it = &items[i];
+        unprompt_booru_result res;
+        if (unprompt_booru_run_rgb(model, it->rgb, it->width, it->height, &o->params, &res, it->err, sizeof it->err) !=
+            UNPROMPT_OK) {
+            batch_item_fail(it, it->err);
+            continue;
+        }
+        it->text = o->common.json ? unprompt_booru_to_json(&res, it->path) : strdup(res.prompt);
+        if (!it->text) batch_item_fail(it, "out of memory");
+        unprompt_booru_result_free(&res);
     }
-    unprompt_booru_result res;
-    int rc = unprompt_booru_run(model, in.data, in.len, &o->params, &res, err, sizeof err);
-    input_close(&in);
-    if (rc != UNPROMPT_OK) {
-        fprintf(stderr, "engine-run: %s: %s\n", path, err);
-        return 1;
-    }
-    char *json = o->common.json ? unprompt_booru_to_json(&res, path) : NULL;
-    const char *text = o->common.json ? json : res.prompt;
-    int status = 0;
-    if (!text) {
-        fprintf(stderr, "engine-run: %s: out of memory\n", path);
-        status = 1;
-    } else if (output_result(&o->common.out, path, text, o->common.json) < 0) {
-        status = 1;
-    }
-    unprompt_string_free(json);
-    unprompt_booru_result_free(&res);
-    return status;
+    return 0;
 }
 
 int cmd_booru(int argc, char **argv)
@@ -135,6 +140,7 @@ int cmd_booru(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.common.command = "booru";
     o.params = unprompt_booru_default_params();
+    o.workers = 1;
     o.common.files = calloc((size_t)argc, sizeof *o.common.files);
     if (!o.common.files) return 2;
     int status = 0;
@@ -150,21 +156,29 @@ int cmd_booru(int argc, char **argv)
         return status < 0 ? 0 : status;
     }
     char *path = cli_model_path(&o.common, o.model, "deepdanbooru.safetensors");
-    unprompt_booru *model = NULL;
+    unprompt_booru *model[CLI_MAX_WORKERS] = {NULL};
     char err[256];
-    if (!path || unprompt_booru_load(&model, path, o.common.threads, err, sizeof err) != UNPROMPT_OK) {
-        status = cli_model_missing(&o.common, path ? path : "?", path ? err : "out of memory");
-        free(path);
+    int threads = cli_worker_threads(&o.common, o.workers);
+    for (size_t w = 0; !status && w < o.workers; w++)
+        if (!path || unprompt_booru_load(&model[w], path, threads, err, sizeof err) != UNPROMPT_OK)
+            status = cli_model_missing(&o.common, path ? path : "?", path ? err : "out of memory");
+    free(path);
+    if (status) {
+        for (size_t w = 0; w < o.workers; w++) unprompt_booru_free(model[w]);
         free(o.common.files);
         return status;
     }
-    free(path);
     input_list inputs = {0};
     cli_collect_inputs(&o.common, &inputs);
-    booru_run run = {&o, model};
-    status = batch_run(&o.common.batch, &inputs, booru_one, &run);
+    booru_run run[CLI_MAX_WORKERS];
+    void *users[CLI_MAX_WORKERS];
+    for (size_t w = 0; w < o.workers; w++) run[w] = (booru_run){&o, model[w]}, users[w] = &run[w];
+    /* groups of one: DeepDanbooru takes one image at a time; the runner
+     * still reads and decodes ahead of the workers */
+    batch_groups g = {1, o.workers, 1, NULL, NULL, users, booru_group, &o.common.out, o.common.json};
+    status = batch_run_groups(&o.common.batch, &inputs, &g);
     inputs_free(&inputs);
-    unprompt_booru_free(model);
+    for (size_t w = 0; w < o.workers; w++) unprompt_booru_free(model[w]);
     free(o.common.files);
     return status;
 }
