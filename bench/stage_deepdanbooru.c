@@ -113,5 +113,8 @@ int stage_e2e_booru(bench_ctx *ctx, bench_result *r)
     }
     buf_free(&png);
     unlink(path);
+    char panels[300]; /* written beside the model on AVX-512 (engine/panel_cache.h) */
+    snprintf(panels, sizeof panels, "%s.panels", path);
+    unlink(panels);
     return rc;
 }
