@@ -120,8 +120,7 @@ int panel_set_add(panel_set *s, size_t N, size_t K, const float *w, panel_source
         s->packed_here = 1;
     }
     s->n++;
-    *panel = (weight_panel){e->data, N, K, sizeof(float)};
-    *lw = (linear_weights){NULL, panel, s->kt->f32p.gemm_f32};
+    gemm_f32_use_panels(&s->kt->f32p, e->data, N, K, panel, lw);
     if (w) weights_release_floats(s->wf, w, N * K);
     return 0;
 }

@@ -6,7 +6,7 @@
 void SIMD_NAME(gemm_panel_epilogue)(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1,
                                            const gemm_epilogue *ep)
 {
-    if (!ep) return;
+    if (!ep || (!ep->bias && !ep->residual && !ep->act)) return;
     size_t n = n1 - n0;
     for (size_t i = m0; i < m1; i++) {
         float *row = C + i * ldc + n0;

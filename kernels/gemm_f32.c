@@ -66,10 +66,16 @@ void f32_panel_install(f32_panel_kernels *k, const cpu_features *f)
 #endif
 }
 
+void gemm_f32_use_panels(const f32_panel_kernels *k, const float *panels, size_t N, size_t K, weight_panel *panel,
+                         linear_weights *lw)
+{
+    *panel = (weight_panel){panels, N, K, sizeof *panels};
+    *lw = (linear_weights){NULL, panel, k->gemm_f32};
+}
+
 void gemm_f32_use_packed(const f32_panel_kernels *k, float *dst, const float *w, size_t N, size_t K,
                          weight_panel *panel, linear_weights *lw)
 {
     gemm_f32_pack(dst, w, N, K);
-    *panel = (weight_panel){dst, N, K, sizeof *dst};
-    *lw = (linear_weights){NULL, panel, k->gemm_f32};
+    gemm_f32_use_panels(k, dst, N, K, panel, lw);
 }

@@ -46,8 +46,12 @@ typedef struct {
     int preferred;    /* 1: loaders should pack f32 weights for this variant */
 } f32_panel_kernels;
 
-/* Pack W[N][K] into dst (gemm_f32_packed_size(N, K) floats) and point lw
- * at it, through `panel`, with k's kernel. */
+/* Point lw, through `panel`, at W[N][K] already packed (mapped from a file,
+ * say), with k's kernel. */
+void gemm_f32_use_panels(const f32_panel_kernels *k, const float *panels, size_t N, size_t K, weight_panel *panel,
+                         linear_weights *lw);
+/* Pack W[N][K] into dst (gemm_f32_packed_size(N, K) floats), then as
+ * gemm_f32_use_panels. */
 void gemm_f32_use_packed(const f32_panel_kernels *k, float *dst, const float *w, size_t N, size_t K,
                          weight_panel *panel, linear_weights *lw);
 

@@ -21,7 +21,7 @@ size_t gemm_panel_count(size_t N, size_t K, size_t *kpairs)
 
 void gemm_panel_epilogue(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1, const gemm_epilogue *ep)
 {
-    if (!ep) return;
+    if (!ep || (!ep->bias && !ep->residual && !ep->act)) return;
     for (size_t i = m0; i < m1; i++) {
         float *row = C + i * ldc;
         if (ep->bias)
