@@ -5,8 +5,8 @@
  * produces). Self-, causal self- and cross-attention are the same call with
  * different lengths and masks.
  *
- * Head-blocked: for each head, query rows go in blocks of ATTN_BLOCK; each
- * block's scores (ATTN_BLOCK × lk) live in scratch, so memory grows linearly
+ * Head-blocked: for each head, query rows go in equal blocks of at most
+ * ATTN_BLOCK; each block's scores (≤ ATTN_BLOCK × lk) live in scratch, so memory grows linearly
  * with the key length, never with lq × lk × heads. The two products per block
  * are GEMMs (OpenBLAS, single-threaded); the (head, block) pairs are shared
  * among OpenMP threads, each with its own slice of scratch. */
@@ -17,7 +17,7 @@
 
 #include "kernels/nn.h"
 
-#define ATTN_BLOCK 64
+#define ATTN_BLOCK 256
 
 typedef struct {
     size_t heads, head_dim;
