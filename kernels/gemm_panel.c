@@ -49,6 +49,17 @@ static void split(size_t n, size_t parts, size_t i, size_t *lo, size_t *hi)
     *hi = n * (i + 1) / parts;
 }
 
+/* Whether the tiles can read A where it is instead of from a copy: when
+ * the copy would only be a copy (f32 A) of whole k-pairs (K even: no odd
+ * tail to pad with zero, and no read past a row), and the row stride is not
+ * a multiple of 4 KiB, which would put a tile's rows into the same L1
+ * sets. Saves the copy where few panels share it (N = 64 in DeepDanbooru's
+ * first stages). */
+static int a_in_place(const gemm_panel_micro *mk, size_t K)
+{
+    return mk->prep_a == gemm_panel_prep_f32 && K % 2 == 0 && K * sizeof(float) % 4096 != 0;
+}
+
 #define GEMM_PANEL_ABUF (GEMM_PANEL_MAX_MR * (GEMM_PANEL_MAX_KC + 32) * 4)
 
 /* One task: panels [p0, p1) × row blocks [mb0, mb1). */
@@ -58,6 +69,7 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
     _Alignas(64) unsigned char abuf[GEMM_PANEL_ABUF];
     size_t N = W->N, K = W->K, kpairs = K / 2 + (K & 1), mr = (size_t)mk->mr, wb = (size_t)mk->w_bytes;
     size_t panel_bytes = kpairs * 2 * GEMM_PANEL_NR * wb;
+    int in_place = a_in_place(mk, K);
     size_t n_lo = p0 * GEMM_PANEL_NR, n_hi = p1 * GEMM_PANEL_NR < N ? p1 * GEMM_PANEL_NR : N;
     for (size_t k0 = 0; k0 < K; k0 += kc) {
         size_t kcb = K - k0 < kc ? K - k0 : kc, kp = (kcb + 1) / 2;
@@ -67,11 +79,12 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
         const unsigned char *wk = (const unsigned char *)W->data + k0 * GEMM_PANEL_NR * wb; /* panel 0 at k0 */
         for (size_t mb = mb0; mb < mb1; mb++) {
             size_t m0 = mb * mr, rows = M - m0 < mr ? M - m0 : mr;
-            mk->prep_a(abuf, lda_buf, A + m0 * K + k0, K, rows, kcb);
+            const void *a = A + m0 * K + k0;
+            size_t lda = K;
+            if (!in_place) mk->prep_a(abuf, lda_buf, A + m0 * K + k0, K, rows, kcb), a = abuf, lda = lda_buf;
             for (size_t p = p0; p < p1; p++) {
                 size_t cols = N - p * GEMM_PANEL_NR < GEMM_PANEL_NR ? N - p * GEMM_PANEL_NR : GEMM_PANEL_NR;
-                mk->tile(C + m0 * N + p * GEMM_PANEL_NR, N, abuf, lda_buf, wk + p * panel_bytes, kp, rows, cols,
-                         k0 > 0);
+                mk->tile(C + m0 * N + p * GEMM_PANEL_NR, N, a, lda, wk + p * panel_bytes, kp, rows, cols, k0 > 0);
             }
             if (k0 + kcb == K) mk->epilogue(C, N, m0, m0 + rows, n_lo, n_hi, ep);
         }
