@@ -40,7 +40,8 @@ static void attention_block(const nn_kernels *nn, const attention_args *a, size_
 int attention(const nn_kernels *nn, const attention_args *a, float *scratch)
 {
     if (!attention_args_valid(a)) return -1;
-    /* Blocks of equal size (257 rows: 2 of 129, not 256 and 1). */
+    /* Blocks of equal size (257 rows: 2 of 129, not 256 and 1); with
+     * per = ⌈lq / blocks⌉ the last block still starts before lq. */
     size_t blocks = (a->lq + ATTN_BLOCK - 1) / ATTN_BLOCK, jobs = a->heads * blocks;
     size_t per = blocks ? (a->lq + blocks - 1) / blocks : 0;
     int threads = a->threads > 1 ? a->threads : 1;
@@ -48,7 +49,6 @@ int attention(const nn_kernels *nn, const attention_args *a, float *scratch)
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
     for (size_t j = 0; j < jobs; j++) {
         size_t h = j / blocks, r0 = j % blocks * per;
-        if (r0 >= a->lq) continue; /* an empty last block */
         size_t rows = a->lq - r0 < per ? a->lq - r0 : per;
         float *s = scratch + (size_t)omp_get_thread_num() * ATTN_BLOCK * a->lk;
         attention_block(nn, a, h, r0, rows, s);

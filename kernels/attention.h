@@ -6,10 +6,11 @@
  * different lengths and masks.
  *
  * Head-blocked: for each head, query rows go in equal blocks of at most
- * ATTN_BLOCK; each block's scores (≤ ATTN_BLOCK × lk) live in scratch, so memory grows linearly
- * with the key length, never with lq × lk × heads. The two products per block
- * are GEMMs (OpenBLAS, single-threaded); the (head, block) pairs are shared
- * among OpenMP threads, each with its own slice of scratch. */
+ * ATTN_BLOCK; each block's scores (≤ ATTN_BLOCK × lk) live in scratch, so
+ * memory grows linearly with the key length, never with lq × lk × heads. The
+ * two products per block are GEMMs (OpenBLAS, single-threaded); the (head,
+ * block) pairs are shared among OpenMP threads, each with its own slice of
+ * scratch. */
 #ifndef UNPROMPT_KERNELS_ATTENTION_H
 #define UNPROMPT_KERNELS_ATTENTION_H
 

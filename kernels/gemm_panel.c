@@ -79,9 +79,13 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
         const unsigned char *wk = (const unsigned char *)W->data + k0 * GEMM_PANEL_NR * wb; /* panel 0 at k0 */
         for (size_t mb = mb0; mb < mb1; mb++) {
             size_t m0 = mb * mr, rows = M - m0 < mr ? M - m0 : mr;
-            const void *a = A + m0 * K + k0;
+            const float *src = A + m0 * K + k0;
+            const void *a = src;
             size_t lda = K;
-            if (!in_place) mk->prep_a(abuf, lda_buf, A + m0 * K + k0, K, rows, kcb), a = abuf, lda = lda_buf;
+            if (!in_place) {
+                mk->prep_a(abuf, lda_buf, src, K, rows, kcb);
+                a = abuf, lda = lda_buf;
+            }
             for (size_t p = p0; p < p1; p++) {
                 size_t cols = N - p * GEMM_PANEL_NR < GEMM_PANEL_NR ? N - p * GEMM_PANEL_NR : GEMM_PANEL_NR;
                 mk->tile(C + m0 * N + p * GEMM_PANEL_NR, N, a, lda, wk + p * panel_bytes, kp, rows, cols, k0 > 0);

@@ -17,7 +17,9 @@
  *           the odd tail padded with zero;
  *   tile    computes a rows × cols (≤ 32) block of C from that and kpairs
  *           k-pairs of one panel, storing it (accumulate = 0) or adding to C
- *           (accumulate = 1).
+ *           (accumulate = 1). When prep_a is gemm_panel_prep_f32, K is even
+ *           and K floats are not a multiple of 4 KiB, the driver skips the
+ *           copy and hands tile A itself (lda = K, any alignment).
  *
  * Threads: OpenMP over column chunks (and row blocks when there are fewer
  * chunks than threads), handed out dynamically. The epilogue runs on each
