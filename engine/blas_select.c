@@ -14,13 +14,23 @@
 #include "engine/unprompt.h"
 #include "kernels/cpu.h"
 
+/* OpenBLAS runs its Haswell kernels on a CPU that runs its AVX-512 ones. */
+static int haswell_on_avx512(void)
+{
+#if defined(__x86_64__)
+    const char *core = openblas_get_corename();
+    cpu_features f = cpu_detect();
+    return core && !strcasecmp(core, "haswell") && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl;
+#else
+    return 0;
+#endif
+}
+
 int unprompt_blas_reexec(char **argv)
 {
 #if defined(__x86_64__)
     if (getenv("OPENBLAS_CORETYPE") || getenv("UNPROMPT_NO_BLAS_REEXEC")) return 0;
-    const char *core = openblas_get_corename();
-    cpu_features f = cpu_detect();
-    if (!core || strcasecmp(core, "haswell") || !(f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl)) return 0;
+    if (!haswell_on_avx512()) return 0;
     if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1)) return -1;
     execv("/proc/self/exe", argv);
     unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on with what we have */
@@ -29,4 +39,9 @@ int unprompt_blas_reexec(char **argv)
     (void)argv;
     return 0;
 #endif
+}
+
+int unprompt_blas_core_forced_slow(void)
+{
+    return getenv("OPENBLAS_CORETYPE") != NULL && haswell_on_avx512();
 }

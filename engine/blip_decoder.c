@@ -143,7 +143,7 @@ void blip_cross_kv(blip_model *m, const float *image_embeds, int image)
     size_t heads = (size_t)c->text_heads, hd = H / heads;
     for (int l = 0; l < c->text_layers; l++) {
         const blip_bert_attention *a = &m->weights.layers[l].cross;
-        gemm_epilogue ek = {a->k.bias, NULL, 0, NULL}, ev = {a->v.bias, NULL, 0, NULL};
+        gemm_epilogue ek = {a->k.bias, NULL, 0, NULL, 0}, ev = {a->v.bias, NULL, 0, NULL, 0};
         size_t at = cross_at(m, image, l);
         linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->k.w, T, H, Wv, &ek);
         if (m->kv_bf16) pack_heads(m, s->cross_kp + at, s->kv_tmp, 0);
@@ -263,7 +263,7 @@ static void attention_output(blip_model *m, const blip_bert_attention *a, size_t
 {
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width;
-    gemm_epilogue ep = {a->o.bias, s->x, H, NULL};
+    gemm_epilogue ep = {a->o.bias, s->x, H, NULL, 0};
     linear_run(&m->kt.linalg, s->h, s->ctx, &a->o.w, rows, H, H, &ep);
     m->kt.nn.layernorm(s->x, s->h, a->ln.gamma, a->ln.beta, rows, H, m->config.text_eps);
 }
@@ -275,7 +275,7 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
     const linalg_kernels *lk = &m->kt.linalg;
     size_t H = (size_t)c->text_width, heads = (size_t)c->text_heads, hd = H / heads;
     float scale = (float)(1.0 / sqrt((double)hd));
-    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL}, ek = {a->k.bias, NULL, 0, NULL}, ev = {a->v.bias, NULL, 0, NULL};
+    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0}, ek = {a->k.bias, NULL, 0, NULL, 0}, ev = {a->v.bias, NULL, 0, NULL, 0};
     linear_run(lk, s->q, s->x, &a->q.w, rows, H, H, &eq);
     linear_run(lk, s->k, s->x, &a->k.w, rows, H, H, &ek);
     linear_run(lk, s->v, s->x, &a->v.w, rows, H, H, &ev);
@@ -327,7 +327,7 @@ static void cross_attention(blip_model *m, int layer, const blip_bert_attention 
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)c->text_width, heads = (size_t)c->text_heads, hd = H / heads, T = (size_t)c->image_tokens;
-    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL};
+    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0};
     linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
     if (m->kv_bf16) {
         /* runs of rows on the same image (all of them for beams; one each
@@ -355,7 +355,7 @@ static void feed_forward(blip_model *m, const blip_bert_layer *l, size_t rows)
 {
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, inter = (size_t)m->config.text_intermediate;
-    gemm_epilogue e1 = {l->inter.bias, NULL, 0, m->kt.nn.gelu}, e2 = {l->out.bias, s->x, H, NULL};
+    gemm_epilogue e1 = {l->inter.bias, NULL, 0, m->kt.nn.gelu, 0}, e2 = {l->out.bias, s->x, H, NULL, 0};
     linear_run(&m->kt.linalg, s->ffn, s->x, &l->inter.w, rows, inter, H, &e1);
     linear_run(&m->kt.linalg, s->h, s->ffn, &l->out.w, rows, H, inter, &e2);
     m->kt.nn.layernorm(s->x, s->h, l->ln_out.gamma, l->ln_out.beta, rows, H, m->config.text_eps);
@@ -377,7 +377,7 @@ void blip_lm_head(blip_model *m, const float *x, size_t rows, float *logits)
     const blip_weights *w = &m->weights;
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, V = (size_t)m->config.vocab_size;
-    gemm_epilogue e1 = {w->head_dense.bias, NULL, 0, m->kt.nn.gelu}, e2 = {w->decoder.bias, NULL, 0, NULL};
+    gemm_epilogue e1 = {w->head_dense.bias, NULL, 0, m->kt.nn.gelu, 0}, e2 = {w->decoder.bias, NULL, 0, NULL, 0};
     linear_run(&m->kt.linalg, s->head, x, &w->head_dense.w, rows, H, H, &e1);
     m->kt.nn.layernorm(s->head, s->head, w->head_ln.gamma, w->head_ln.beta, rows, H, m->config.text_eps);
     linear_run(&m->kt.linalg, logits, s->head, &w->decoder.w, rows, V, H, &e2);

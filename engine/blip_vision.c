@@ -47,7 +47,7 @@ static void vit_block(blip_model *m, const blip_vit_block *b, size_t n)
     float *t;
 
     nn->layernorm(s->h, s->x, b->norm1.gamma, b->norm1.beta, R, W, c->vision_eps);
-    gemm_epilogue ep = {b->qkv.bias, NULL, 0, NULL};
+    gemm_epilogue ep = {b->qkv.bias, NULL, 0, NULL, 0};
     linear_run(lk, s->qkv, s->h, &b->qkv.w, R, 3 * W, W, &ep);
     /* qkv rows are [q | k | v], heads side by side in each (timm's reshape). */
     for (size_t i = 0; i < n; i++) {
@@ -56,14 +56,14 @@ static void vit_block(blip_model *m, const blip_vit_block *b, size_t n)
                             s->ctx + i * T * W, W, (float)(1.0 / sqrt((double)hd)), 0, 0, m->threads};
         attention(nn, &a, s->attn_scratch);
     }
-    ep = (gemm_epilogue){b->proj.bias, s->x, W, NULL};
+    ep = (gemm_epilogue){b->proj.bias, s->x, W, NULL, 0};
     linear_run(lk, s->x2, s->ctx, &b->proj.w, R, W, W, &ep);
     t = s->x, s->x = s->x2, s->x2 = t;
 
     nn->layernorm(s->h, s->x, b->norm2.gamma, b->norm2.beta, R, W, c->vision_eps);
-    ep = (gemm_epilogue){b->fc1.bias, NULL, 0, nn->gelu};
+    ep = (gemm_epilogue){b->fc1.bias, NULL, 0, nn->gelu, 0};
     linear_run(lk, s->mlp, s->h, &b->fc1.w, R, (size_t)c->vision_mlp, W, &ep);
-    ep = (gemm_epilogue){b->fc2.bias, s->x, W, NULL};
+    ep = (gemm_epilogue){b->fc2.bias, s->x, W, NULL, 0};
     linear_run(lk, s->x2, s->mlp, &b->fc2.w, R, W, (size_t)c->vision_mlp, &ep);
     t = s->x, s->x = s->x2, s->x2 = t;
 }
@@ -83,7 +83,7 @@ int blip_encode_images(blip_model *m, const float *const *pixels, size_t n, floa
     for (size_t i = 0; i < n; i++) { /* patches (conv P×P, stride P) fill rows 1.., row-major patch order */
         float *x = s->x + i * T * W;
         conv_geometry g = {0, 0, 0, 0, c->patch};
-        gemm_epilogue ep = {w->patch.bias, NULL, 0, NULL};
+        gemm_epilogue ep = {w->patch.bias, NULL, 0, NULL, 0};
         conv2d(&m->kt.linalg, x + W, pixels[i], c->image_size, c->image_size, 3, &w->patch.w, c->vision_width,
                c->patch, &g, &ep, s->conv_scratch, m->threads);
         memcpy(x, w->cls, W * sizeof(float));

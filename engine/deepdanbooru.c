@@ -373,7 +373,7 @@ void dd_free(deepdanbooru *m)
 static int dd_conv_run(deepdanbooru *m, const dd_conv *c, float *y, const float *x, int hw, const float *residual,
                        int relu)
 {
-    gemm_epilogue ep = {c->bias, residual, (size_t)c->cout, relu ? m->kt->nn.relu : NULL};
+    gemm_epilogue ep = {c->bias, residual, (size_t)c->cout, relu ? m->kt->nn.relu : NULL, relu};
     conv2d(&m->kt->linalg, y, x, hw, hw, c->cin, &c->w, c->cout, c->k, &c->geo, &ep, m->state.scratch,
            m->state.threads);
     return conv_out_size(hw, c->k, c->geo.pad_top, c->geo.pad_bottom, c->stride);

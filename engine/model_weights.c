@@ -158,6 +158,6 @@ void wp_embedding_row(const kernel_table *kt, const tensor *table, size_t row, f
 void layer_linear_run(const kernel_table *kt, const layer_linear *l, float *y, const float *x, size_t m,
                       const float *residual, void (*act)(float *, size_t))
 {
-    gemm_epilogue ep = {l->bias, residual, l->out, act};
+    gemm_epilogue ep = {l->bias, residual, l->out, act, 0};
     linear_run(&kt->linalg, y, x, &l->w, m, l->out, l->in, &ep);
 }

@@ -97,6 +97,10 @@ void unprompt_string_free(char *s);
  * as fast. Returns only when nothing was done (0) or the exec failed (-1).
  * OPENBLAS_CORETYPE or UNPROMPT_NO_BLAS_REEXEC in the environment: no-op. */
 int unprompt_blas_reexec(char **argv);
+/* 1 when OPENBLAS_CORETYPE came from the environment and holds OpenBLAS to
+ * its Haswell kernels on a CPU that runs its AVX-512 ones: its GEMMs (and
+ * bench's sgemm_peak) then run at about half the machine's speed. */
+int unprompt_blas_core_forced_slow(void);
 
 /* ---- Weights ----------------------------------------------------------- */
 

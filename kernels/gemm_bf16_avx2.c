@@ -64,8 +64,9 @@ static void half(float *C, size_t ldc, const float *a, size_t lda, const uint16_
 }
 
 static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
-                 size_t cols, int accumulate)
+                 size_t cols, int accumulate, const gemm_tile_epilogue *te)
 {
+    (void)te; /* does not fuse: the driver's epilogue pass runs instead */
     const uint16_t *w = panel;
     if (cols == GEMM_PANEL_NR) {
         half(C, ldc, a, lda, w, kpairs, rows, accumulate);
@@ -83,7 +84,7 @@ static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *pa
 
 static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
-    static const gemm_panel_micro mk = {"avx2", MR, 256, 8, 4, 2, gemm_panel_prep_f32, tile, gemm_panel_epilogue_avx2};
+    static const gemm_panel_micro mk = {"avx2", MR, 256, 8, 4, 2, gemm_panel_prep_f32, tile, gemm_panel_epilogue_avx2, 0};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 

@@ -11,9 +11,10 @@
 
 static inline __attribute__((always_inline)) void tile_rows(const int rows, float *C, size_t ldc, const float *a,
                                                             size_t lda, const float *w, size_t kpairs, size_t cols,
-                                                            int accumulate)
+                                                            int accumulate, const gemm_tile_epilogue *te)
 {
     __m512 c0[MR], c1[MR];
+    tile_prefetch_residual(rows, te);
     UNROLL
     for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (size_t k = 0; k < 2 * kpairs; k++, w += GEMM_PANEL_NR, a++) {
@@ -25,16 +26,17 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
             c1[r] = _mm512_fmadd_ps(ar, w1, c1[r]);
         }
     }
-    tile_store_avx512(rows, C, ldc, c0, c1, cols, accumulate);
+    tile_store_avx512(rows, C, ldc, c0, c1, cols, accumulate, te);
 }
 
 static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
-                 size_t cols, int accumulate)
+                 size_t cols, int accumulate,
+                                                            const gemm_tile_epilogue *te)
 {
     const float *w = panel;
     switch (rows) {
 #define ROWS(n) \
-    case n: tile_rows(n, C, ldc, a, lda, w, kpairs, cols, accumulate); break;
+    case n: tile_rows(n, C, ldc, a, lda, w, kpairs, cols, accumulate, te); break;
         ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
         ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
 #undef ROWS
@@ -50,7 +52,7 @@ static void gemm(float *C, const float *A, const weight_panel *W, size_t M, cons
      * wider chunks copy it less: with 16 instead of 8, a batch of 4
      * images (A from L3) takes 2 % less CPU time. */
     static const gemm_panel_micro mk = {"avx512", MR, 256, 16, 4, 4, gemm_panel_prep_f32, tile,
-                                        gemm_panel_epilogue_avx512};
+                                        gemm_panel_epilogue_avx512, 1};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 

@@ -62,6 +62,21 @@ static int a_in_place(const gemm_panel_micro *mk, size_t K)
 
 #define GEMM_PANEL_ABUF (GEMM_PANEL_MAX_MR * (GEMM_PANEL_MAX_KC + 32) * 4)
 
+/* Whether the tiles apply the epilogue themselves: they can, and it has
+ * something to apply that they know (no activation, or a ReLU). */
+static int fused_epilogue(const gemm_panel_micro *mk, const gemm_epilogue *ep)
+{
+    return mk->fuses_epilogue && ep && (ep->bias || ep->residual || ep->act) && (!ep->act || ep->act_is_relu);
+}
+
+/* The part of ep that falls on the tile at row m0, column n0. */
+static gemm_tile_epilogue tile_epilogue_at(const gemm_epilogue *ep, size_t m0, size_t n0)
+{
+    gemm_tile_epilogue te = {ep->bias ? ep->bias + n0 : NULL, ep->residual ? ep->residual + m0 * ep->ldr + n0 : NULL,
+                             ep->ldr, ep->act != NULL};
+    return te;
+}
+
 /* One task: panels [p0, p1) × row blocks [mb0, mb1). */
 static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const float *A, const weight_panel *W,
                        size_t M, size_t p0, size_t p1, size_t mb0, size_t mb1, const gemm_epilogue *ep)
@@ -69,7 +84,7 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
     _Alignas(64) unsigned char abuf[GEMM_PANEL_ABUF];
     size_t N = W->N, K = W->K, kpairs = K / 2 + (K & 1), mr = (size_t)mk->mr, wb = (size_t)mk->w_bytes;
     size_t panel_bytes = kpairs * 2 * GEMM_PANEL_NR * wb;
-    int in_place = a_in_place(mk, K);
+    int in_place = a_in_place(mk, K), fused = fused_epilogue(mk, ep);
     size_t n_lo = p0 * GEMM_PANEL_NR, n_hi = p1 * GEMM_PANEL_NR < N ? p1 * GEMM_PANEL_NR : N;
     for (size_t k0 = 0; k0 < K; k0 += kc) {
         size_t kcb = K - k0 < kc ? K - k0 : kc, kp = (kcb + 1) / 2;
@@ -86,11 +101,15 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
                 mk->prep_a(abuf, lda_buf, src, K, rows, kcb);
                 a = abuf, lda = lda_buf;
             }
+            int last = k0 + kcb == K;
             for (size_t p = p0; p < p1; p++) {
-                size_t cols = N - p * GEMM_PANEL_NR < GEMM_PANEL_NR ? N - p * GEMM_PANEL_NR : GEMM_PANEL_NR;
-                mk->tile(C + m0 * N + p * GEMM_PANEL_NR, N, a, lda, wk + p * panel_bytes, kp, rows, cols, k0 > 0);
+                size_t n0 = p * GEMM_PANEL_NR, cols = N - n0 < GEMM_PANEL_NR ? N - n0 : GEMM_PANEL_NR;
+                gemm_tile_epilogue te;
+                if (last && fused) te = tile_epilogue_at(ep, m0, n0);
+                mk->tile(C + m0 * N + n0, N, a, lda, wk + p * panel_bytes, kp, rows, cols, k0 > 0,
+                         last && fused ? &te : NULL);
             }
-            if (k0 + kcb == K) mk->epilogue(C, N, m0, m0 + rows, n_lo, n_hi, ep);
+            if (last && !fused) mk->epilogue(C, N, m0, m0 + rows, n_lo, n_hi, ep);
         }
     }
 }

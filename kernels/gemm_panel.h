@@ -19,7 +19,12 @@
  *           k-pairs of one panel, storing it (accumulate = 0) or adding to C
  *           (accumulate = 1). When prep_a is gemm_panel_prep_f32, K is even
  *           and K floats are not a multiple of 4 KiB, the driver skips the
- *           copy and hands tile A itself (lda = K, any alignment).
+ *           copy and hands tile A itself (lda = K, any alignment). A tile
+ *           that fuses_epilogue is handed, on the last K block, the
+ *           epilogue of its own block (te, else NULL) whenever it has no
+ *           activation or a ReLU: it adds bias and residual and takes the
+ *           ReLU in registers, in the order gemm_panel_epilogue does, and
+ *           the separate pass over C is skipped.
  *
  * Threads: OpenMP over column chunks (and row blocks when there are fewer
  * chunks than threads), handed out dynamically. The epilogue runs on each
@@ -35,6 +40,16 @@
 #include "kernels/linalg.h"
 
 #define GEMM_PANEL_NR 32
+
+/* The epilogue of one tile: bias from the tile's first column, residual
+ * from its first row and column (row stride ldr), either NULL; then, when
+ * relu is set, x > 0 ? x : 0. */
+typedef struct {
+    const float *bias;
+    const float *residual;
+    size_t ldr;
+    int relu;
+} gemm_tile_epilogue;
 
 /* A packed weight matrix: `data` as a family's pack function wrote it
  * (64-byte aligned is best), N output features, K input features, and the
@@ -54,9 +69,10 @@ typedef struct {
     int w_bytes; /* 2 (bf16 panels) or 4 (f32 panels) */
     void (*prep_a)(void *dst, size_t lda_dst, const float *A, size_t lda, size_t rows, size_t kc);
     void (*tile)(float *C, size_t ldc, const void *a, size_t lda, const void *w, size_t kpairs, size_t rows,
-                 size_t cols, int accumulate);
+                 size_t cols, int accumulate, const gemm_tile_epilogue *te);
     /* the epilogue over a finished block (gemm_panel_epilogue or a level's) */
     void (*epilogue)(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1, const gemm_epilogue *ep);
+    int fuses_epilogue; /* tile applies te (else te is always NULL) */
 } gemm_panel_micro;
 
 #define GEMM_PANEL_MAX_MR 16

@@ -10,12 +10,16 @@
 #include <stdint.h>
 
 /* What happens to each output row after the product, while it is in cache:
- * y = act(A·B + bias + residual). Any part may be absent (NULL). */
+ * y = act(A·B + bias + residual). Any part may be absent (NULL). When act
+ * is a ReLU (x > 0 ? x : 0) and act_is_relu says so, the panel GEMMs that
+ * can apply the whole epilogue in registers before the store do
+ * (gemm_panel.h), with identical results. */
 typedef struct {
     const float *bias;     /* [N] */
     const float *residual; /* [M][ldr] */
     size_t ldr;
     void (*act)(float *x, size_t n); /* e.g. nn_kernels.gelu */
+    int act_is_relu;
 } gemm_epilogue;
 
 /* The weights of a product: f32 [N][K] (the nn.Linear layout, multiplied by

@@ -1,8 +1,10 @@
 /* bf16-weight GEMM: the packed layout as documented, the scalar reference
  * against a double-precision loop, every SIMD variant against the scalar
- * reference on ragged shapes with epilogues, and every variant against the
- * f32 GEMM (OpenBLAS) within the error bf16 rounding allows. */
+ * reference on ragged shapes with epilogues, the epilogue fused into the
+ * AVX-512 tiles bit-identical to the separate pass, and every variant
+ * against the f32 GEMM (OpenBLAS) within the error bf16 rounding allows. */
 #include "kernels/kernels.h"
+#include "tests/fused_epilogue.h"
 #include "tests/test.h"
 
 static uint64_t s = 0x9E3779B97F4A7C15ull;
@@ -115,10 +117,12 @@ static void drop(problem *p)
     free(p->A), free(p->Ar), free(p->bias), free(p->res), free(p->C), free(p->ref), free(p->w), free(p->pk);
 }
 
-/* Epilogue variant e: 0 none, 1 bias, 2 bias + residual + ReLU, 3 residual. */
+/* Epilogue variant e: 0 none, 1 bias, 2 bias + residual + ReLU (one the
+ * AVX-512 tiles fuse), 3 residual. */
 static gemm_epilogue epi(const problem *p, int e)
 {
-    gemm_epilogue ep = {e == 1 || e == 2 ? p->bias : NULL, e >= 2 ? p->res : NULL, p->N + 3, e == 2 ? relu : NULL};
+    gemm_epilogue ep = {e == 1 || e == 2 ? p->bias : NULL, e >= 2 ? p->res : NULL, p->N + 3, e == 2 ? relu : NULL,
+                        e == 2};
     return ep;
 }
 
@@ -245,6 +249,32 @@ static void test_avx2_vs_scalar(void) { check_against_scalar("avx2"); }
 static void test_avx512_vs_scalar(void) { check_against_scalar("avx512"); }
 static void test_avx512bf16_vs_scalar(void) { check_against_scalar("avx512bf16"); }
 
+/* Fused into the tiles, the epilogue gives the bits of the separate pass
+ * (ragged shapes, several K blocks, the few-rows path, the thread split, a
+ * NaN row); the AVX2 tiles do not fuse and take the separate pass. */
+static void check_fused(const char *level)
+{
+    kernel_table t;
+    if (kernels_init_level(&t, level) != 0) {
+        static char why[96];
+        snprintf(why, sizeof why, "this CPU lacks %s", level);
+        SKIP(why);
+    }
+    static const size_t shapes[][3] = {{13, 70, 900}, {1, 300, 1030}, {40, 33, 2}, {300, 100, 64}, {5, 1, 7}};
+    size_t bad = 0;
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        problem p = make(shapes[c][0], shapes[c][1], shapes[c][2]);
+        if (p.M > 2) p.A[2 * p.K] = NAN;
+        bad += fused_epilogue_mismatches(t.bf16.gemm_bf16, p.A, &p.W, p.M, p.bias, p.res, p.N + 3);
+        drop(&p);
+    }
+    CHECK(bad == 0);
+}
+
+static void test_avx2_fused_epilogue(void) { check_fused("avx2"); }
+static void test_avx512_fused_epilogue(void) { check_fused("avx512"); }
+static void test_avx512bf16_fused_epilogue(void) { check_fused("avx512bf16"); }
+
 /* From f32 weights: each variant against OpenBLAS sgemm with the unrounded
  * weights. Rounding to bf16 (8 significant bits) is ≤ 2⁻⁸ relative per
  * term for the weights, and as much again for A in the bf16 variant; on
@@ -266,7 +296,7 @@ static void check_against_f32(const char *level)
         uint16_t *pk = malloc(gemm_bf16_packed_size(N, K) * sizeof *pk);
         gemm_bf16_pack_f32(pk, Wf, N, K);
         weight_panel W = {pk, N, K, 2};
-        gemm_epilogue ep = {bias, NULL, 0, NULL};
+        gemm_epilogue ep = {bias, NULL, 0, NULL, 0};
         t.bf16.gemm_bf16(C, A, &W, M, &ep);
         t.linalg.linear(R, A, Wf, M, N, K, &ep);
         double worst = 0, err2 = 0, ref2 = 0, rel = (bf16 ? ldexp(1, -7) : ldexp(1, -8)) + 2 * sum_rel(K);
@@ -305,6 +335,9 @@ int main(void)
     RUN(test_avx2_vs_scalar);
     RUN(test_avx512_vs_scalar);
     RUN(test_avx512bf16_vs_scalar);
+    RUN(test_avx2_fused_epilogue);
+    RUN(test_avx512_fused_epilogue);
+    RUN(test_avx512bf16_fused_epilogue);
     RUN(test_scalar_vs_f32);
     RUN(test_avx2_vs_f32);
     RUN(test_avx512_vs_f32);

@@ -2,9 +2,11 @@
  * against a double-precision loop, every SIMD variant against the scalar
  * reference and against OpenBLAS on ragged shapes with epilogues (crossing
  * the K block, the column chunk, the thread split and the few-rows path),
- * the vector epilogues bit-identical to the scalar one, and which levels
- * the loaders pack for. */
+ * the vector epilogues bit-identical to the scalar one, the epilogue fused
+ * into the tiles bit-identical to the separate pass, and which levels the
+ * loaders pack for. */
 #include "kernels/kernels.h"
+#include "tests/fused_epilogue.h"
 #include "tests/test.h"
 
 static uint64_t s = 0x2545F4914F6CDD1Dull;
@@ -80,10 +82,12 @@ static void drop(problem *p)
     free(p->A), free(p->w), free(p->bias), free(p->res), free(p->C), free(p->ref), free(p->pk);
 }
 
-/* Epilogue variant e: 0 none, 1 bias, 2 bias + residual + ReLU, 3 residual. */
+/* Epilogue variant e: 0 none, 1 bias, 2 bias + residual + ReLU (one the
+ * AVX-512 tiles fuse), 3 residual. */
 static gemm_epilogue epi(const problem *p, int e)
 {
-    gemm_epilogue ep = {e == 1 || e == 2 ? p->bias : NULL, e >= 2 ? p->res : NULL, p->N + 3, e == 2 ? relu : NULL};
+    gemm_epilogue ep = {e == 1 || e == 2 ? p->bias : NULL, e >= 2 ? p->res : NULL, p->N + 3, e == 2 ? relu : NULL,
+                        e == 2};
     return ep;
 }
 
@@ -194,6 +198,25 @@ static void check_level(const char *level)
 
 static void test_avx512_vs_scalar_and_openblas(void) { check_level("avx512"); }
 
+/* Fused into the tiles, the epilogue gives the bits of the separate pass:
+ * ragged rows and columns, several K blocks (accumulating into C first),
+ * the few-rows path, the thread split, and a NaN row (ReLU maps it to 0 in
+ * both). */
+static void test_avx512_fused_epilogue(void)
+{
+    kernel_table t;
+    if (kernels_init_level(&t, "avx512") != 0) SKIP("this CPU lacks avx512");
+    static const size_t shapes[][3] = {{13, 70, 600}, {1, 300, 1030}, {40, 33, 2}, {300, 100, 64}, {5, 1, 7}};
+    size_t bad = 0;
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        problem p = make(shapes[c][0], shapes[c][1], shapes[c][2]);
+        if (p.M > 2) p.A[2 * p.K] = NAN;
+        bad += fused_epilogue_mismatches(t.f32p.gemm_f32, p.A, &p.W, p.M, p.bias, p.res, p.N + 3);
+        drop(&p);
+    }
+    CHECK(bad == 0);
+}
+
 #if defined(__x86_64__)
 /* The vector epilogues give bit-identical results to the scalar one on
  * ragged blocks (tails shorter than a vector, offset columns). */
@@ -212,7 +235,7 @@ static void check_epilogue(const char *level,
     static const size_t cols[][2] = {{0, 75}, {3, 20}, {16, 17}, {5, 5}, {40, 72}};
     for (int e = 0; e < 4; e++)
         for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
-            gemm_epilogue ep = {e == 1 || e == 2 ? bias : NULL, e >= 2 ? res : NULL, 80, e == 2 ? t.nn.relu : NULL};
+            gemm_epilogue ep = {e == 1 || e == 2 ? bias : NULL, e >= 2 ? res : NULL, 80, e == 2 ? t.nn.relu : NULL, 0};
             memcpy(a, c0, rows * ldc * sizeof *a);
             memcpy(b, c0, rows * ldc * sizeof *b);
             gemm_panel_epilogue(a, ldc, 1, rows, cols[c][0], cols[c][1], &ep);
@@ -249,6 +272,7 @@ int main(void)
     RUN(test_layout);
     RUN(test_scalar_reference);
     RUN(test_avx512_vs_scalar_and_openblas);
+    RUN(test_avx512_fused_epilogue);
     RUN(test_epilogue_avx2);
     RUN(test_epilogue_avx512);
     RUN(test_dispatch);

@@ -66,7 +66,7 @@ static void test_linear_against_naive(void)
         size_t M = shapes[c][0], N = shapes[c][1], K = shapes[c][2];
         float *A = rvec(M * K), *W = rvec(N * K), *bias = rvec(N), *res = rvec(M * N), *C = rvec(M * N);
         for (int variant = 0; variant < 2; variant++) {
-            gemm_epilogue ep = {bias, res, N, relu_ref};
+            gemm_epilogue ep = {bias, res, N, relu_ref, 0};
             t.linalg.linear(C, A, W, M, N, K, variant ? &ep : NULL);
             double worst = 0;
             for (size_t i = 0; i < M; i++)
@@ -124,7 +124,7 @@ static void test_conv_against_direct(void)
         float *x = rvec((size_t)h * w * cin), *wt = rvec((size_t)cout * k * k * cin), *bias = rvec((size_t)cout);
         float *y = malloc(on * sizeof *y), *scratch = malloc(conv2d_scratch(cin, k, 2) * sizeof(float));
         double *ref = malloc(on * sizeof *ref);
-        gemm_epilogue ep = {bias, NULL, 0, NULL};
+        gemm_epilogue ep = {bias, NULL, 0, NULL, 0};
         linear_weights lw = {wt, NULL, NULL};
         conv2d(&t.linalg, y, x, h, w, cin, &lw, cout, k, g, &ep, scratch, 2);
         conv_ref(ref, x, h, w, cin, wt, cout, k, g, bias);

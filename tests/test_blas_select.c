@@ -1,0 +1,55 @@
+/* Which OpenBLAS kernels run (engine/blas_select.c): a child of this test,
+ * started with a given OPENBLAS_CORETYPE, reports what
+ * unprompt_blas_core_forced_slow() says there. OpenBLAS reads the variable
+ * when it is loaded, so each case needs its own process. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "engine/unprompt.h"
+#include "kernels/cpu.h"
+#include "tests/test.h"
+
+static char self[4096];
+
+/* The child's answer with OPENBLAS_CORETYPE=core (NULL: unset), or -1. */
+static int forced_slow_with(const char *core)
+{
+    char cmd[4400];
+    if (core) snprintf(cmd, sizeof cmd, "env OPENBLAS_CORETYPE=%s '%s' --child", core, self);
+    else snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE '%s' --child", self);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    int v = -1;
+    if (fscanf(p, "%d", &v) != 1) v = -1;
+    pclose(p);
+    return v;
+}
+
+static void test_forced_haswell(void)
+{
+#if defined(__x86_64__)
+    cpu_features f = cpu_detect();
+    int avx512 = f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl;
+    /* Haswell kernels forced from outside: slow exactly on an AVX-512 CPU */
+    CHECK(forced_slow_with("Haswell") == avx512);
+    /* the AVX-512 kernels, or no variable at all: nothing forced */
+    CHECK(forced_slow_with("SkylakeX") == 0);
+    CHECK(forced_slow_with(NULL) == 0);
+#else
+    SKIP("OpenBLAS core types are x86-64's");
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "--child")) {
+        printf("%d\n", unprompt_blas_core_forced_slow());
+        return 0;
+    }
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return fprintf(stderr, "blas_select: cannot find /proc/self/exe\n"), 1;
+    self[n] = 0;
+    RUN(test_forced_haswell);
+    return test_summary("blas_select");
+}
