@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bench/bench.h"
+#include "kernels/kernels.h"
 
 typedef struct {
     float *a, *b, *c;
@@ -30,7 +31,7 @@ int stage_sgemm_peak(bench_ctx *ctx, bench_result *r)
      * engine itself keeps OpenBLAS single-threaded inside OpenMP). */
     openblas_set_num_threads(ctx->threads > 0 ? ctx->threads : 1);
     r->ms_median = bench_median_ms(ctx->iters, run_gemm, &g);
-    openblas_set_num_threads(1);
+    blas_single_thread(); /* and its pool stopped, not spinning into the next stage */
     r->gflops = 2.0 * g.n * g.n * (double)g.n / (r->ms_median * 1e6);
     ctx->peak_gflops = r->gflops;
     r->note = openblas_get_corename(); /* which OpenBLAS kernels: see unprompt_blas_reexec */

@@ -8,7 +8,6 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench/bench.h"
 #include "kernels/kernels.h"
@@ -33,14 +32,11 @@ int stage_gemm_bf16(bench_ctx *ctx, bench_result *r)
     static char note[512];
     kernel_table kt;
     kernels_init(&kt);
-    if (ctx->threads > 0) {
-        openblas_set_num_threads(ctx->threads);
-        omp_set_num_threads(ctx->threads);
-    }
+    int blas_threads = ctx->threads > 0 ? ctx->threads : 1;
+    if (ctx->threads > 0) omp_set_num_threads(ctx->threads);
     int iters = ctx->iters < 1 ? 1 : ctx->iters, len = 0;
     double *t32 = malloc((size_t)iters * sizeof *t32), *t16 = malloc((size_t)iters * sizeof *t16);
     double total32 = 0, total16 = 0, flops = 0;
-    const struct timespec pause = {0, 300 * 1000 * 1000};
     len += snprintf(note, sizeof note, "%s, GFLOP/s fp32 -> bf16:", kt.bf16.name);
     for (size_t s = 0; s < N_SHAPES; s++) {
         int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
@@ -52,16 +48,17 @@ int stage_gemm_bf16(bench_ctx *ctx, bench_result *r)
         for (size_t i = 0; i < (size_t)N * K; i++) W[i] = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
         gemm_bf16_pack_f32(P, W, (size_t)N, (size_t)K);
         weight_panel Wp = {P, (size_t)N, (size_t)K, 2};
-        /* One block of calls each, sgemm first. OpenBLAS's idle worker
-         * threads spin for ~0.1 s after a call (its THREAD_TIMEOUT) and
-         * would take a core from the OpenMP team, so the bf16 block starts
-         * after a pause. One untimed call warms each block up. */
+        /* One block of calls each, sgemm first on OpenBLAS's own threads,
+         * which are stopped before the bf16 block: idle, they would spin
+         * and take a core from the OpenMP team (blas_single_thread). One
+         * untimed call warms each block up. */
+        openblas_set_num_threads(blas_threads);
         for (int it = -1; it < iters; it++) {
             double t0 = bench_now_ms();
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, W, K, 0.0f, C, N);
             if (it >= 0) t32[it] = bench_now_ms() - t0;
         }
-        nanosleep(&pause, NULL);
+        blas_single_thread();
         for (int it = -1; it < iters; it++) {
             double t0 = bench_now_ms();
             kt.bf16.gemm_bf16(C, A, &Wp, (size_t)M, NULL);

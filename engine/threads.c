@@ -8,6 +8,7 @@
 
 #include "engine/threads.h"
 #include "engine/unprompt.h"
+#include "kernels/kernels.h"
 
 int threads_available(void)
 {
@@ -23,7 +24,7 @@ int threads_set(int n)
 {
     if (n <= 0) n = threads_available();
     omp_set_num_threads(n);
-    openblas_set_num_threads(1); /* kernels split work over OpenMP threads */
+    blas_single_thread(); /* kernels split work over OpenMP threads */
     return n;
 }
 

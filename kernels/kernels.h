@@ -45,5 +45,12 @@ int kernels_init_level(kernel_table *t, const char *level);
 
 void nn_install(nn_kernels *k, const cpu_features *f);
 void linalg_install(linalg_kernels *k, const cpu_features *f);
+/* OpenBLAS on one thread, its worker threads stopped. A pthreads OpenBLAS
+ * starts workers when it is loaded and whenever its thread count is set;
+ * idle, they spin for about 0.1 s (its THREAD_TIMEOUT) and take a core from
+ * the OpenMP team: our GEMMs ran at a fifth of their speed for the first
+ * 0.1 s of every process. OpenBLAS starts them again if a later call asks
+ * for more than one thread (bench's sgemm_peak). */
+void blas_single_thread(void);
 
 #endif

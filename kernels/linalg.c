@@ -184,10 +184,20 @@ void linalg_kernels_scalar(linalg_kernels *k)
     k->f32_to_bf16 = f32_to_bf16;
 }
 
+/* OpenBLAS's own stopper for its worker threads: exported by its pthreads
+ * builds, absent from cblas.h and from other builds (weak: NULL there). */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+void blas_single_thread(void)
+{
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+}
+
 void linalg_install(linalg_kernels *k, const cpu_features *f)
 {
     /* Parallelism comes from OpenMP around single-threaded BLAS calls. */
-    openblas_set_num_threads(1);
+    blas_single_thread();
     linalg_kernels_scalar(k);
 #if defined(__x86_64__)
     if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq) linalg_kernels_avx512(k);
