@@ -275,7 +275,8 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
     const linalg_kernels *lk = &m->kt.linalg;
     size_t H = (size_t)c->text_width, heads = (size_t)c->text_heads, hd = H / heads;
     float scale = (float)(1.0 / sqrt((double)hd));
-    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0}, ek = {a->k.bias, NULL, 0, NULL, 0}, ev = {a->v.bias, NULL, 0, NULL, 0};
+    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0}, ek = {a->k.bias, NULL, 0, NULL, 0};
+    gemm_epilogue ev = {a->v.bias, NULL, 0, NULL, 0};
     linear_run(lk, s->q, s->x, &a->q.w, rows, H, H, &eq);
     linear_run(lk, s->k, s->x, &a->k.w, rows, H, H, &ek);
     linear_run(lk, s->v, s->x, &a->v.w, rows, H, H, &ev);

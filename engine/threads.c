@@ -1,7 +1,6 @@
 /* Thread count: OpenMP's. OpenBLAS runs single-threaded inside the
  * kernels' own OpenMP split (see kernels/linalg.c). */
 #define _GNU_SOURCE
-#include <cblas.h>
 #include <omp.h>
 #include <sched.h>
 #include <unistd.h>

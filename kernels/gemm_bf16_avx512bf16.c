@@ -83,7 +83,8 @@ static void gemm(float *C, const float *A, const weight_panel *W, size_t M, cons
 {
     /* K blocks of 384: a 14-row block of A is 10.5 KiB (L1), a chunk of 16
      * panels 384 KiB (L2). */
-    static const gemm_panel_micro mk = {"avx512bf16", MR, 384, 16, 2, 2, prep_a_bf16, tile, gemm_panel_epilogue_avx512, 1};
+    static const gemm_panel_micro mk = {"avx512bf16", MR, 384, 16, 2, 2, prep_a_bf16, tile,
+                                        gemm_panel_epilogue_avx512, 1};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 

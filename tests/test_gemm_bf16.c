@@ -4,7 +4,7 @@
  * AVX-512 tiles bit-identical to the separate pass, and every variant
  * against the f32 GEMM (OpenBLAS) within the error bf16 rounding allows. */
 #include "kernels/kernels.h"
-#include "tests/fused_epilogue.h"
+#include "tests/gemm_check.h"
 #include "tests/test.h"
 
 static uint64_t s = 0x9E3779B97F4A7C15ull;
@@ -201,11 +201,7 @@ static void test_scalar_reference(void)
 static void check_against_scalar(const char *level)
 {
     kernel_table t, ref;
-    if (kernels_init_level(&t, level) != 0) {
-        static char why[96];
-        snprintf(why, sizeof why, "this CPU lacks %s", level);
-        SKIP(why);
-    }
+    INIT_LEVEL_OR_SKIP(t, level);
     CHECK_STR(t.bf16.name, level);
     kernels_init_level(&ref, "scalar");
     int bf16 = !strcmp(level, "avx512bf16");
@@ -250,21 +246,14 @@ static void test_avx512_vs_scalar(void) { check_against_scalar("avx512"); }
 static void test_avx512bf16_vs_scalar(void) { check_against_scalar("avx512bf16"); }
 
 /* Fused into the tiles, the epilogue gives the bits of the separate pass
- * (ragged shapes, several K blocks, the few-rows path, the thread split, a
- * NaN row); the AVX2 tiles do not fuse and take the separate pass. */
+ * (gemm_check.h); the AVX2 tiles do not fuse and take the separate pass. */
 static void check_fused(const char *level)
 {
     kernel_table t;
-    if (kernels_init_level(&t, level) != 0) {
-        static char why[96];
-        snprintf(why, sizeof why, "this CPU lacks %s", level);
-        SKIP(why);
-    }
-    static const size_t shapes[][3] = {{13, 70, 900}, {1, 300, 1030}, {40, 33, 2}, {300, 100, 64}, {5, 1, 7}};
+    INIT_LEVEL_OR_SKIP(t, level);
     size_t bad = 0;
-    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
-        problem p = make(shapes[c][0], shapes[c][1], shapes[c][2]);
-        if (p.M > 2) p.A[2 * p.K] = NAN;
+    for (size_t c = 0; c < N_FUSED_SHAPES; c++) {
+        problem p = make(fused_shapes[c][0], fused_shapes[c][1], fused_shapes[c][2]);
         bad += fused_epilogue_mismatches(t.bf16.gemm_bf16, p.A, &p.W, p.M, p.bias, p.res, p.N + 3);
         drop(&p);
     }
@@ -283,11 +272,7 @@ static void test_avx512bf16_fused_epilogue(void) { check_fused("avx512bf16"); }
 static void check_against_f32(const char *level)
 {
     kernel_table t;
-    if (kernels_init_level(&t, level) != 0) {
-        static char why[96];
-        snprintf(why, sizeof why, "this CPU lacks %s", level);
-        SKIP(why);
-    }
+    INIT_LEVEL_OR_SKIP(t, level);
     int bf16 = !strcmp(level, "avx512bf16");
     static const size_t shapes[][3] = {{257, 96, 1024}, {17, 33, 257}, {1, 64, 31}, {64, 257, 64}};
     for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {

@@ -6,7 +6,7 @@
  * into the tiles bit-identical to the separate pass, and which levels the
  * loaders pack for. */
 #include "kernels/kernels.h"
-#include "tests/fused_epilogue.h"
+#include "tests/gemm_check.h"
 #include "tests/test.h"
 
 static uint64_t s = 0x2545F4914F6CDD1Dull;
@@ -157,11 +157,7 @@ static void test_scalar_reference(void)
 static void check_level(const char *level)
 {
     kernel_table t, ref;
-    if (kernels_init_level(&t, level) != 0) {
-        static char why[96];
-        snprintf(why, sizeof why, "this CPU lacks %s", level);
-        SKIP(why);
-    }
+    INIT_LEVEL_OR_SKIP(t, level);
     CHECK_STR(t.f32p.name, level);
     kernels_init_level(&ref, "scalar");
     static const size_t extra[][3] = {{40, 300, 1030}, {30, 300, 513}, {2, 4096, 64}, {300, 33, 2},
@@ -198,19 +194,15 @@ static void check_level(const char *level)
 
 static void test_avx512_vs_scalar_and_openblas(void) { check_level("avx512"); }
 
-/* Fused into the tiles, the epilogue gives the bits of the separate pass:
- * ragged rows and columns, several K blocks (accumulating into C first),
- * the few-rows path, the thread split, and a NaN row (ReLU maps it to 0 in
- * both). */
+/* Fused into the tiles, the epilogue gives the bits of the separate pass
+ * (gemm_check.h). */
 static void test_avx512_fused_epilogue(void)
 {
     kernel_table t;
-    if (kernels_init_level(&t, "avx512") != 0) SKIP("this CPU lacks avx512");
-    static const size_t shapes[][3] = {{13, 70, 600}, {1, 300, 1030}, {40, 33, 2}, {300, 100, 64}, {5, 1, 7}};
+    INIT_LEVEL_OR_SKIP(t, "avx512");
     size_t bad = 0;
-    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
-        problem p = make(shapes[c][0], shapes[c][1], shapes[c][2]);
-        if (p.M > 2) p.A[2 * p.K] = NAN;
+    for (size_t c = 0; c < N_FUSED_SHAPES; c++) {
+        problem p = make(fused_shapes[c][0], fused_shapes[c][1], fused_shapes[c][2]);
         bad += fused_epilogue_mismatches(t.f32p.gemm_f32, p.A, &p.W, p.M, p.bias, p.res, p.N + 3);
         drop(&p);
     }
@@ -224,11 +216,7 @@ static void check_epilogue(const char *level,
                            void (*fn)(float *, size_t, size_t, size_t, size_t, size_t, const gemm_epilogue *))
 {
     kernel_table t;
-    if (kernels_init_level(&t, level) != 0) {
-        static char why[96];
-        snprintf(why, sizeof why, "this CPU lacks %s", level);
-        SKIP(why);
-    }
+    INIT_LEVEL_OR_SKIP(t, level);
     size_t rows = 5, ldc = 75, bad = 0;
     float *bias = rvec(ldc), *res = rvec(rows * 80), *c0 = rvec(rows * ldc), *a = malloc(rows * ldc * sizeof *a),
           *b = malloc(rows * ldc * sizeof *b);
