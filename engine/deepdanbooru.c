@@ -285,13 +285,13 @@ static int dd_load_tags(deepdanbooru *m, const weights_file *wf, fmt_error *err)
 static int dd_alloc_state(deepdanbooru *m, int threads, fmt_error *err)
 {
     dd_state *s = &m->state;
-    size_t max_k_cin = 0, head_cin = (size_t)m->weights.conv[DD_CONVS - 1].cin;
-    for (int i = 0; i < DD_CONVS; i++) {
-        size_t kk = (size_t)m->weights.conv[i].k * m->weights.conv[i].k * m->weights.conv[i].cin;
-        if (m->weights.conv[i].k > 1 || m->weights.conv[i].stride > 1) max_k_cin = kk > max_k_cin ? kk : max_k_cin;
-    }
+    size_t scratch = 0, head_cin = (size_t)m->weights.conv[DD_CONVS - 1].cin, total = 0;
     s->threads = threads > 1 ? threads : 1;
-    size_t scratch = (size_t)IM2COL_BLOCK * max_k_cin * (size_t)s->threads, total = 0;
+    for (int i = 0; i < DD_CONVS; i++) {
+        const dd_conv *c = &m->weights.conv[i];
+        size_t need = c->k > 1 || c->stride > 1 ? conv2d_scratch(c->cin, c->k, s->threads) : 0;
+        scratch = need > scratch ? need : scratch;
+    }
     size_t sizes[8] = {0};
     for (int i = 0; i < 5; i++) sizes[i] = m->config.max_act * sizeof(float);
     sizes[5] = scratch * sizeof(float);

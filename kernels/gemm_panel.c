@@ -123,7 +123,7 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
 #define GEMM_PANEL_GEMV_PARALLEL_MIN (1u << 17)
 /* Up to this many row blocks (and more than one), threads share the
  * columns only. */
-#define GEMM_PANEL_FEW_MBLOCKS 2
+#define GEMM_PANEL_FEW_MBLOCKS 6
 
 void gemm_panel_drive(const gemm_panel_micro *mk, float *C, const float *A, const weight_panel *W, size_t M,
                       const gemm_epilogue *ep)
@@ -147,11 +147,14 @@ void gemm_panel_drive(const gemm_panel_micro *mk, float *C, const float *A, cons
         size_t lda_buf = K + 1 + 64 / (size_t)mk->a_bytes;
         if (M * lda_buf * (size_t)mk->a_bytes <= GEMM_PANEL_ABUF) kc = K + (K & 1);
     } else if (mblocks <= GEMM_PANEL_FEW_MBLOCKS && nt > 1) {
-        /* Two row blocks (DeepDanbooru's last feature map, 4×4 pixels
-         * against up to 1024 × 9216 weights): narrower column chunks
-         * instead of row groups, so that each weight comes from memory
-         * once for both blocks, not once per block (16 × 1024 × 9216:
-         * 2.25 → 1.38 ms). From 3 blocks on, row groups were as fast. */
+        /* A few row blocks (DeepDanbooru's last feature maps, 4×4 and
+         * 8×8 pixels against up to 1024 × 9216 weights): narrower column
+         * chunks instead of row groups, so that each weight comes from
+         * memory once for all blocks, not once per block (16 × 1024 × 9216:
+         * 2.25 → 1.38 ms; the 8×8 layers inside the network, 11.5 → 9.9 ms
+         * in all). Isolated, with the weights already in L3, row groups were
+         * as fast from 3 blocks on; inside the network the weights are cold.
+         * At 16×16 (22 blocks) row groups stay faster. */
         size_t per = panels / (4 * (size_t)nt);
         ncp = per < 1 ? 1 : per < ncp ? per : ncp;
     }

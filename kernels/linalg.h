@@ -64,10 +64,11 @@ int conv_out_size(int in, int k, int pad_lo, int pad_hi, int stride);
 
 /* NHWC convolution, y[oh][ow][Cout] = act(conv(x) + bias + residual).
  * 1×1 stride-1 is one `linear`; otherwise the output pixels go in blocks of
- * IM2COL_BLOCK, shared among up to `threads` OpenMP threads, each gathering
- * its block's receptive fields (im2col) into its own part of `scratch` and
- * multiplying single-threaded. scratch holds conv2d_scratch(...) floats. */
-#define IM2COL_BLOCK 256
+ * im2col_block_rows(k·k·Cin), shared among up to `threads` OpenMP threads,
+ * each gathering its block's receptive fields (im2col) into its own part of
+ * `scratch` and multiplying single-threaded. scratch holds
+ * conv2d_scratch(...) floats. */
+size_t im2col_block_rows(size_t row_len);
 size_t conv2d_scratch(int cin, int k, int threads);
 void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, int cin, const linear_weights *weight,
             int cout, int k, const conv_geometry *g, const gemm_epilogue *ep, float *scratch, int threads);
