@@ -212,6 +212,36 @@ static void test_info_batch(void)
     CHECK(total == 3);
 }
 
+/* A folder with nothing to do says so; an image name that cannot be read
+ * (a dangling link) is reported and fails the run instead of being left
+ * out in silence. */
+static void test_empty_and_unreadable(void)
+{
+    char dir[700], sub[800], args[2048], path[900];
+    snprintf(dir, sizeof dir, "%s/empty", tmp);
+    mkdir(dir, 0777);
+    snprintf(args, sizeof args, "info %s", dir);
+    cli_result r = cli_run(args);
+    CHECK(r.status == 0 && r.out[0] == 0 && strstr(r.err, "no images") != NULL);
+    cli_free(&r);
+    snprintf(sub, sizeof sub, "%s/inner", dir);
+    mkdir(sub, 0777);
+    snprintf(path, sizeof path, "%s/s.png", sub);
+    copy_file("examples/sample.png", path);
+    r = cli_run(args);
+    CHECK(r.status == 0 && strstr(r.err, "-r would look in its 1 subdirectory") != NULL);
+    cli_free(&r);
+    snprintf(args, sizeof args, "info -r %s", dir);
+    r = cli_run(args);
+    CHECK(r.status == 0 && strstr(r.out, "lighthouse") != NULL && strstr(r.err, "no images") == NULL);
+    cli_free(&r);
+    snprintf(path, sizeof path, "%s/gone.png", sub);
+    CHECK(symlink("/nonexistent/unprompt.png", path) == 0);
+    r = cli_run(args);
+    CHECK(r.status == 1 && strstr(r.out, "lighthouse") != NULL && strstr(r.err, "gone.png: No such file") != NULL);
+    cli_free(&r);
+}
+
 static int count_sidecars(const char *dir, int n, int *truncated)
 {
     int found = 0;
@@ -377,6 +407,7 @@ int main(void)
     RUN(test_from_list);
     RUN(test_booru_workers);
     RUN(test_info_batch);
+    RUN(test_empty_and_unreadable);
     RUN(test_interrupt_and_kill);
     RUN(test_groups);
     for (int i = 0; i < N_IMAGES; i++) free(expected[i]);

@@ -50,6 +50,18 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A directory named on the command line that yields no image: said, not an
+ * error (nothing failed), so a run over it does not look like a success
+ * that did nothing. */
+static void empty_dir(const char *dir, size_t subdirs_skipped)
+{
+    if (subdirs_skipped)
+        fprintf(stderr, "engine-run: %s: no images here; -r would look in its %zu subdirector%s\n", dir,
+                subdirs_skipped, subdirs_skipped == 1 ? "y" : "ies");
+    else
+        fprintf(stderr, "engine-run: %s: no images (.png .jpg .jpeg .webp .bmp .gif)\n", dir);
+}
+
 static void add_dir(input_list *l, const char *dir, int recursive, int depth)
 {
     if (depth > DIR_MAX_DEPTH) {
@@ -69,21 +81,27 @@ static void add_dir(input_list *l, const char *dir, int recursive, int depth)
     }
     closedir(d);
     if (names.count) qsort(names.paths, names.count, sizeof *names.paths, cmp_str);
-    size_t dlen = strlen(dir);
+    size_t dlen = strlen(dir), before = l->count, subdirs = 0;
     int slash = dlen && dir[dlen - 1] == '/';
     for (size_t i = 0; i < names.count; i++) {
         size_t n = dlen + strlen(names.paths[i]) + 2;
         char *path = malloc(n);
         if (!path) break;
         snprintf(path, n, "%s%s%s", dir, slash ? "" : "/", names.paths[i]);
+        int image = inputs_is_image_name(names.paths[i]);
         struct stat st;
-        if (stat(path, &st) == 0) {
-            if (S_ISDIR(st.st_mode) && recursive) add_dir(l, path, recursive, depth + 1);
-            else if (S_ISREG(st.st_mode) && inputs_is_image_name(names.paths[i])) push(l, path);
+        if (stat(path, &st) != 0) {
+            if (image) report(l, path, strerror(errno)); /* a dangling link, say: not silently left out */
+        } else if (S_ISDIR(st.st_mode)) {
+            subdirs++;
+            if (recursive) add_dir(l, path, recursive, depth + 1);
+        } else if (S_ISREG(st.st_mode) && image) {
+            push(l, path);
         }
         free(path);
     }
     inputs_free(&names);
+    if (depth == 0 && l->count == before) empty_dir(dir, recursive ? 0 : subdirs);
 }
 
 void inputs_add(input_list *l, const char *arg, int recursive)

@@ -14,7 +14,9 @@ typedef struct {
 
 /* Expand one argument. Directory entries are taken when their extension is an
  * image's (png, jpg, jpeg, webp, bmp, gif), in sorted order. Problems are
- * printed as one line each ("engine-run: PATH: reason") and counted. */
+ * printed as one line each ("engine-run: PATH: reason") and counted; an
+ * entry with an image's name that cannot be read (a dangling link) is one.
+ * A directory argument with no image in it gets a warning line, not counted. */
 void inputs_add(input_list *l, const char *arg, int recursive);
 /* Every line of a file (or "-": standard input) is one argument as above;
  * empty lines are skipped. -1 if the list cannot be opened (reported). */
