@@ -1,6 +1,6 @@
 /* batch_all: what a dataset run costs per image. engine-run itself (the
  * binary beside bench) runs `all` over a folder of 64 PNGs with the
- * real-size random models, --batch 4, --workers 2 (each with half the
+ * real-size random models, --batch 8 (the default), --workers 2 (each with half the
  * threads) and the read-ahead of the next groups; one warm-up run on one
  * image fills the label cache first. One timed run: at ~2 s per
  * image it is long enough to be steady. */
@@ -14,7 +14,7 @@
 #include "format/buf.h"
 
 #define BATCH_IMAGES 64
-#define BATCH_SIZE 4
+#define BATCH_SIZE 8
 
 /* engine-run beside this program, or NULL. */
 static char *engine_run_path(void)
@@ -72,7 +72,7 @@ int stage_batch_all(bench_ctx *ctx, bench_result *r)
         double ms = bench_now_ms() - t0;
         r->ms_median = ms / BATCH_IMAGES;
         r->extra = BATCH_IMAGES * 1000.0 / ms, r->extra_name = "images_per_s";
-        r->note = "per image (model loading included), --batch 4 --workers 2; compare e2e_all";
+        r->note = "per image (model loading included), --batch 8 --workers 2; compare e2e_all";
     }
     if (rc) fprintf(stderr, "bench: batch_all failed\n");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -41,7 +41,7 @@ static void clip_usage(FILE *f, clip_mode mode)
                    "  --min-length N        caption length in tokens, prompt included (24)\n"
                    "  --max-length N        (48)\n"
                    "  --repetition-penalty P  (1: none)\n"
-                   "  --batch N             caption N images together (default 4; 1 to 64): greedy\n"
+                   "  --batch N             caption N images together (default 8; 1 to 64): greedy\n"
                    "                        decoding reads the decoder's weights once per step for\n"
                    "                        all N; each image costs ~45 MB more memory\n"
                    "  --workers N           run N groups at once, each with its own models and\n"
