@@ -131,15 +131,16 @@ static void usage(FILE *f)
 static void print_result(const bench_stage *s, const bench_ctx *ctx, const bench_result *r, int json)
 {
     double pct = ctx->peak_gflops > 0 && r->gflops > 0 ? 100.0 * r->gflops / ctx->peak_gflops : 0;
+    double rss = r->rss_mb > 0 ? r->rss_mb : rss_mb();
     if (json) {
         printf("{\"stage\": \"%s\", \"ms_median\": %.3f, \"gflops\": %.2f, \"peak_pct\": %.1f, \"rss_mb\": %.1f",
-               s->name, r->ms_median, r->gflops, pct, rss_mb());
+               s->name, r->ms_median, r->gflops, pct, rss);
         if (r->gb_per_s > 0) printf(", \"gb_per_s\": %.2f", r->gb_per_s);
         if (r->extra_name) printf(", \"%s\": %.3f", r->extra_name, r->extra);
         printf("}\n");
     } else {
         printf("%-18s %10.3f ms %9.2f GFLOP/s %6.1f %% peak %8.2f GB/s %8.1f MB RSS  %s\n", s->name,
-               r->ms_median, r->gflops, pct, r->gb_per_s, rss_mb(), r->note ? r->note : "");
+               r->ms_median, r->gflops, pct, r->gb_per_s, rss, r->note ? r->note : "");
     }
     fflush(stdout);
 }

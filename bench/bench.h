@@ -21,6 +21,8 @@ typedef struct {
     double extra;       /* stage-specific (e.g. images/s); 0 if none */
     const char *extra_name;
     const char *note;   /* shown in the table, not in JSON */
+    double rss_mb;      /* peak RSS of the program measured when it is not bench
+                           itself (batch_all: engine-run); 0: bench's own */
 } bench_result;
 
 typedef int (*bench_fn)(bench_ctx *ctx, bench_result *r);
