@@ -295,7 +295,9 @@ void conv2d(const linalg_kernels *lk, float *y, const float *x, int h, int w, in
         linear_run(lk, y, scratch, weight, pixels, (size_t)cout, row_len, ep);
         return;
     }
-#pragma omp parallel for schedule(dynamic) num_threads(nt)
+    /* static: thread t gathers and multiplies the same pixels as in the
+     * layers before and after (gemm_panel.c), so its rows stay in its L2 */
+#pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t b = 0; b < blocks; b++) {
         size_t p0 = b * block_rows, p1 = p0 + block_rows < pixels ? p0 + block_rows : pixels;
         float *col = scratch + (size_t)omp_get_thread_num() * block_rows * row_len;
