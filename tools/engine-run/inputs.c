@@ -35,13 +35,16 @@ static void report(input_list *l, const char *path, const char *why)
     l->errors++;
 }
 
+/* The extensions a directory's entries are taken by. */
+static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"};
+#define N_IMAGE_EXTS (sizeof image_exts / sizeof image_exts[0])
+
 int inputs_is_image_name(const char *name)
 {
-    static const char *const exts[] = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"};
     const char *dot = strrchr(name, '.');
     if (!dot) return 0;
-    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
-        if (!strcasecmp(dot, exts[i])) return 1;
+    for (size_t i = 0; i < N_IMAGE_EXTS; i++)
+        if (!strcasecmp(dot, image_exts[i])) return 1;
     return 0;
 }
 
@@ -55,11 +58,14 @@ static int cmp_str(const void *a, const void *b)
  * that did nothing. */
 static void empty_dir(const char *dir, size_t subdirs_skipped)
 {
-    if (subdirs_skipped)
+    if (subdirs_skipped) {
         fprintf(stderr, "engine-run: %s: no images here; -r would look in its %zu subdirector%s\n", dir,
                 subdirs_skipped, subdirs_skipped == 1 ? "y" : "ies");
-    else
-        fprintf(stderr, "engine-run: %s: no images (.png .jpg .jpeg .webp .bmp .gif)\n", dir);
+        return;
+    }
+    fprintf(stderr, "engine-run: %s: no images (", dir);
+    for (size_t i = 0; i < N_IMAGE_EXTS; i++) fprintf(stderr, "%s%s", i ? " " : "", image_exts[i]);
+    fprintf(stderr, ")\n");
 }
 
 static void add_dir(input_list *l, const char *dir, int recursive, int depth)
