@@ -114,6 +114,15 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
     }
 }
 
+/* Task t of chunks × mgroups: column chunk t % chunks, row group t / chunks. */
+static void run_task(const gemm_panel_micro *mk, size_t kc, float *C, const float *A, const weight_panel *W, size_t M,
+                     size_t t, size_t chunks, size_t mgroups, size_t mblocks, size_t ncp, const gemm_epilogue *ep)
+{
+    size_t panels = (W->N + GEMM_PANEL_NR - 1) / GEMM_PANEL_NR, c = t % chunks, mb0, mb1;
+    split(mblocks, mgroups, t / chunks, &mb0, &mb1);
+    drive_task(mk, kc, C, A, W, M, c * ncp, (c + 1) * ncp < panels ? (c + 1) * ncp : panels, mb0, mb1, ep);
+}
+
 /* Below this many multiply-adds one thread is faster than waking the team. */
 #define GEMM_PANEL_PARALLEL_MIN (1u << 20)
 /* With one block of rows (decoding: M is the number of beams) the product
@@ -137,9 +146,12 @@ void gemm_panel_drive(const gemm_panel_micro *mk, float *C, const float *A, cons
     }
     size_t panels = (N + GEMM_PANEL_NR - 1) / GEMM_PANEL_NR, mblocks = (M + (size_t)mk->mr - 1) / (size_t)mk->mr;
     size_t ncp = (size_t)mk->ncp, kc = (size_t)mk->kc;
-    int nt = (double)M * (double)N * (double)K < GEMM_PANEL_PARALLEL_MIN ? 1 : omp_get_max_threads();
+    /* called from inside a parallel region (a convolution's blocks), the
+     * product is that thread's alone */
+    int team = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int nt = (double)M * (double)N * (double)K < GEMM_PANEL_PARALLEL_MIN ? 1 : team;
     if (mblocks == 1 && (double)N * (double)K >= GEMM_PANEL_GEMV_PARALLEL_MIN) {
-        nt = omp_get_max_threads();
+        nt = team;
         size_t per = panels / (4 * (size_t)nt);
         ncp = per < 1 ? 1 : per < ncp ? per : ncp;
         /* few rows: all of K in one block when A fits the buffer, so each
@@ -175,10 +187,10 @@ void gemm_panel_drive(const gemm_panel_micro *mk, float *C, const float *A, cons
      * threads leave one idle for a ninth of the time */
     while (chunks < want && (chunks * mgroups) % (size_t)nt && mgroups < mblocks) mgroups++;
     size_t tasks = chunks * mgroups;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t t = 0; t < tasks; t++) {
-        size_t c = t % chunks, mb0, mb1;
-        split(mblocks, mgroups, t / chunks, &mb0, &mb1);
-        drive_task(mk, kc, C, A, W, M, c * ncp, (c + 1) * ncp < panels ? (c + 1) * ncp : panels, mb0, mb1, ep);
+    if (nt == 1) { /* no team at all: a nested one of 1 still costs a malloc and a free */
+        for (size_t t = 0; t < tasks; t++) run_task(mk, kc, C, A, W, M, t, chunks, mgroups, mblocks, ncp, ep);
+        return;
     }
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t t = 0; t < tasks; t++) run_task(mk, kc, C, A, W, M, t, chunks, mgroups, mblocks, ncp, ep);
 }
