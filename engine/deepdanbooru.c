@@ -11,7 +11,9 @@
  *   head:   1×1 conv to the tags (no bias) · global average · sigmoid
  *
  * The head is linear, so it runs after the average: one GEMV instead of a
- * GEMM over every pixel. */
+ * GEMM over every pixel. The 3×3 stride-1 convs on maps of 16×16 and more
+ * (46 % of the multiply-adds) run as Winograd F(2×2, 3×3) when the weights
+ * are f32 (dd_mark_winograd). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +138,10 @@ static int dd_check_chain(const deepdanbooru *m, const dd_block *blocks, int hea
  * `owned`. */
 static int dd_is_bf16(const tensor *w) { return w->type == DTYPE_BF16; }
 
-static size_t dd_owned_floats(const tensor *w, int pack_f32)
+static size_t dd_owned_floats(const tensor *w, int pack_f32, int winograd)
 {
     if (dd_is_bf16(w) || pack_f32) return 0;
+    if (winograd) return WINOGRAD_POSITIONS * w->shape[0] * w->shape[1];
     return w->type == DTYPE_F32 && w->shape[2] == 1 ? 0 : tensor_numel(w);
 }
 
@@ -204,23 +207,83 @@ static int dd_pack_f32(deepdanbooru *m, dd_conv *c, const tensor *w)
                          &c->w);
 }
 
+/* The 16 U_ξ [cout][cin] of a 3×3 conv into u (winograd_weights). */
+static int dd_winograd_planes(float *u, const tensor *w)
+{
+    float *g = malloc(tensor_numel(w) * sizeof *g);
+    if (!g || dd_relayout_f32(g, w)) {
+        free(g);
+        return -1;
+    }
+    winograd_weights(u, g, w->shape[0], w->shape[1]);
+    free(g);
+    return 0;
+}
+
+/* A panel source for U_ξ: the 16 planes are made on the first call (only
+ * when the panels file lacks them) and copied out one by one. */
+typedef struct {
+    const tensor *w;
+    float *u;
+} dd_wino_planes;
+typedef struct {
+    dd_wino_planes *planes;
+    size_t xi;
+} dd_wino_plane;
+
+static int dd_winograd_source(void *user, float *dst)
+{
+    dd_wino_plane *p = user;
+    const tensor *w = p->planes->w;
+    size_t plane = w->shape[0] * w->shape[1];
+    if (!p->planes->u) {
+        p->planes->u = malloc(WINOGRAD_POSITIONS * plane * sizeof(float));
+        if (!p->planes->u || dd_winograd_planes(p->planes->u, w)) return -1;
+    }
+    memcpy(dst, p->planes->u + p->xi * plane, plane * sizeof *dst);
+    return 0;
+}
+
+/* Point c->wino at the 16 matrices: panels (through the panel set) or f32
+ * in `owned`. */
+static int dd_set_winograd(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f32, float *owned)
+{
+    size_t plane = (size_t)c->cout * (size_t)c->cin;
+    c->w = (linear_weights){NULL, NULL, NULL};
+    if (!pack_f32) {
+        for (size_t xi = 0; xi < WINOGRAD_POSITIONS; xi++) c->wino[xi] = (linear_weights){owned + xi * plane, NULL, NULL};
+        return dd_winograd_planes(owned, w);
+    }
+    dd_wino_planes planes = {w, NULL};
+    int bad = 0;
+    for (size_t xi = 0; xi < WINOGRAD_POSITIONS && !bad; xi++) {
+        dd_wino_plane src = {&planes, xi};
+        bad = panel_set_add(m->panels, (size_t)c->cout, (size_t)c->cin, NULL, dd_winograd_source, &src,
+                            &c->wino_panel[xi], &c->wino[xi]);
+    }
+    free(planes.u);
+    return bad;
+}
+
 static int dd_set_conv(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f32, float **p, unsigned char **q)
 {
     int bad = 0;
-    if (dd_is_bf16(w)) {
+    if (c->winograd) {
+        bad = dd_set_winograd(m, c, w, pack_f32, *p);
+    } else if (dd_is_bf16(w)) {
         bad = dd_pack_bf16((uint16_t *)*q, w);
         c->panel = (weight_panel){*q, (size_t)c->cout, (size_t)c->k * c->k * c->cin, sizeof(uint16_t)};
         c->w = (linear_weights){NULL, &c->panel, m->kt->bf16.gemm_bf16};
     } else if (pack_f32) {
         bad = dd_pack_f32(m, c, w);
-    } else if (dd_owned_floats(w, 0)) {
+    } else if (dd_owned_floats(w, 0, 0)) {
         bad = dd_relayout_f32(*p, w);
         c->w = (linear_weights){*p, NULL, NULL};
     } else {
         c->w = (linear_weights){w->data, NULL, NULL};
     }
     *q += dd_packed_bytes(w);
-    *p += dd_owned_floats(w, pack_f32);
+    *p += dd_owned_floats(w, pack_f32, c->winograd);
     return bad;
 }
 
@@ -231,7 +294,8 @@ static int dd_prepare_weights(deepdanbooru *m, const weights_file *wf, const ten
     int pack_f32 = m->kt->f32p.preferred;
     size_t floats = 0, packed = 0;
     for (int i = 0; i < DD_CONVS; i++) {
-        floats += dd_owned_floats(&w[i], pack_f32) + (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
+        floats += dd_owned_floats(&w[i], pack_f32, m->weights.conv[i].winograd) +
+                  (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
         packed += dd_packed_bytes(&w[i]);
     }
     if (pack_f32 && !(m->panels = panel_set_begin(wf, m->kt))) return fmt_fail(err, "deepdanbooru: out of memory");
@@ -289,7 +353,9 @@ static int dd_alloc_state(deepdanbooru *m, int threads, fmt_error *err)
     s->threads = threads > 1 ? threads : 1;
     for (int i = 0; i < DD_CONVS; i++) {
         const dd_conv *c = &m->weights.conv[i];
-        size_t need = c->k > 1 || c->stride > 1 ? conv2d_scratch(c->cin, c->k, s->threads) : 0;
+        size_t need = c->winograd                  ? winograd_scratch(c->cin, c->cout, s->threads)
+                      : c->k > 1 || c->stride > 1 ? conv2d_scratch(c->cin, c->k, s->threads)
+                                                  : 0;
         scratch = need > scratch ? need : scratch;
     }
     size_t sizes[8] = {0};
@@ -304,23 +370,44 @@ static int dd_alloc_state(deepdanbooru *m, int threads, fmt_error *err)
     return 0;
 }
 
-/* Activation sizes follow the spatial plan: 512 → 256 (stem) → 128 (pool)
- * → /2 at each strided stage. */
+/* The spatial plan: 512 → 256 (stem) → 128 (pool) → /2 at each strided
+ * stage. side[i] is the side of block i's input, side[DD_BLOCKS] the last
+ * block's output. */
+static void dd_block_sides(const deepdanbooru *m, const dd_block *blocks, int side[DD_BLOCKS + 1])
+{
+    const dd_conv *cv = m->weights.conv;
+    side[0] = conv_out_size(conv_out_size(DD_INPUT, 7, 2, 3, 2), 3, 0, 1, 2);
+    for (int i = 0; i < DD_BLOCKS; i++) {
+        const conv_geometry *g = &cv[blocks[i].b].geo;
+        side[i + 1] = conv_out_size(side[i], 3, g->pad_top, g->pad_bottom, blocks[i].stride);
+    }
+}
+
 static size_t dd_max_activation(const deepdanbooru *m, const dd_block *blocks)
 {
     const dd_conv *cv = m->weights.conv;
-    int hw = conv_out_size(DD_INPUT, 7, 2, 3, 2);
-    size_t mx = (size_t)hw * hw * cv[0].cout;
-    hw = conv_out_size(hw, 3, 0, 1, 2);
+    int side[DD_BLOCKS + 1], stem = conv_out_size(DD_INPUT, 7, 2, 3, 2);
+    dd_block_sides(m, blocks, side);
+    size_t mx = (size_t)stem * stem * cv[0].cout;
     for (int i = 0; i < DD_BLOCKS; i++) {
-        const dd_block *b = &blocks[i];
-        size_t in = (size_t)hw * hw;
-        mx = in * cv[b->a].cout > mx ? in * cv[b->a].cout : mx;
-        hw = conv_out_size(hw, 3, cv[b->b].geo.pad_top, cv[b->b].geo.pad_bottom, b->stride);
-        size_t out = (size_t)hw * hw * cv[b->c].cout;
+        size_t in = (size_t)side[i] * side[i] * cv[blocks[i].a].cout;
+        size_t out = (size_t)side[i + 1] * side[i + 1] * cv[blocks[i].c].cout;
+        mx = in > mx ? in : mx;
         mx = out > mx ? out : mx;
     }
     return mx;
+}
+
+/* Which 3×3 convs go by Winograd: stride 1, f32 weights (bf16 ones keep
+ * their packed panels), maps of DD_WINOGRAD_MIN_SIDE and more. */
+static void dd_mark_winograd(deepdanbooru *m, const dd_block *blocks, const tensor *w)
+{
+    int side[DD_BLOCKS + 1];
+    dd_block_sides(m, blocks, side);
+    for (int i = 0; i < DD_BLOCKS; i++) {
+        dd_conv *c = &m->weights.conv[blocks[i].b];
+        c->winograd = blocks[i].stride == 1 && !dd_is_bf16(&w[blocks[i].b]) && side[i] >= DD_WINOGRAD_MIN_SIDE;
+    }
 }
 
 int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
@@ -345,6 +432,7 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
     m->config.n_tags = m->weights.conv[head].cout;
     m->config.input = DD_INPUT;
     m->config.max_act = dd_max_activation(m, blocks);
+    dd_mark_winograd(m, blocks, w);
     if (dd_prepare_weights(m, wf, w, b, has_bias, err)) {
         dd_free(m);
         return -1;
@@ -374,6 +462,11 @@ static int dd_conv_run(deepdanbooru *m, const dd_conv *c, float *y, const float 
                        int relu)
 {
     gemm_epilogue ep = {c->bias, residual, (size_t)c->cout, relu ? m->kt->nn.relu : NULL, relu};
+    if (c->winograd) {
+        conv2d_winograd(&m->kt->linalg, y, x, hw, hw, c->cin, c->wino, c->cout, &c->geo, &ep, m->state.scratch,
+                        m->state.threads);
+        return conv_out_size(hw, 3, c->geo.pad_top, c->geo.pad_bottom, 1);
+    }
     conv2d(&m->kt->linalg, y, x, hw, hw, c->cin, &c->w, c->cout, c->k, &c->geo, &ep, m->state.scratch,
            m->state.threads);
     return conv_out_size(hw, c->k, c->geo.pad_top, c->geo.pad_bottom, c->stride);
@@ -403,19 +496,20 @@ static double dd_conv_flops(const dd_conv *c, int in_hw)
     return 2.0 * out * out * c->cout * c->cin * c->k * c->k;
 }
 
+/* The direct convolutions' count, also for the layers that go by Winograd
+ * (they do 4/9 of it in their 3×3s): rates quoted against it compare with
+ * other implementations of the same network. */
 double dd_model_flops(const deepdanbooru *m)
 {
     const dd_conv *cv = m->weights.conv;
     dd_block blocks[DD_BLOCKS];
-    int head = dd_plan(blocks);
+    int head = dd_plan(blocks), side[DD_BLOCKS + 1];
+    dd_block_sides(m, blocks, side);
     double f = dd_conv_flops(&cv[0], DD_INPUT);
-    int hw = conv_out_size(conv_out_size(DD_INPUT, 7, 2, 3, 2), 3, 0, 1, 2);
     for (int i = 0; i < DD_BLOCKS; i++) {
         const dd_block *b = &blocks[i];
-        if (b->proj >= 0) f += dd_conv_flops(&cv[b->proj], hw);
-        f += dd_conv_flops(&cv[b->a], hw) + dd_conv_flops(&cv[b->b], hw);
-        hw = conv_out_size(hw, 3, cv[b->b].geo.pad_top, cv[b->b].geo.pad_bottom, b->stride);
-        f += dd_conv_flops(&cv[b->c], hw);
+        if (b->proj >= 0) f += dd_conv_flops(&cv[b->proj], side[i]);
+        f += dd_conv_flops(&cv[b->a], side[i]) + dd_conv_flops(&cv[b->b], side[i]) + dd_conv_flops(&cv[b->c], side[i + 1]);
     }
     return f + dd_conv_flops(&cv[head], 1);
 }

@@ -13,9 +13,13 @@
 #include "engine/arena.h"
 #include "engine/weights.h"
 #include "kernels/kernels.h"
+#include "kernels/winograd.h"
 
 #define DD_CONVS 179
 #define DD_INPUT 512 /* the WebUI resizes to 512×512 */
+/* The smallest feature map (side) whose 3×3 convs go by Winograd: from
+ * 16×16 (64 tiles, 32 a thread) the 16 products are still tall enough. */
+#define DD_WINOGRAD_MIN_SIDE 16
 
 typedef struct {
     int k, stride;
@@ -23,6 +27,12 @@ typedef struct {
     int cin, cout;
     linear_weights w;    /* [cout][k][k][cin]: f32, or packed panels */
     weight_panel panel;
+    /* A 3×3 stride-1 conv on maps of DD_WINOGRAD_MIN_SIDE and more, with
+     * f32 weights, runs as Winograd F(2×2, 3×3) (kernels/winograd.h) on
+     * the 16 transformed matrices instead, and w is unused. */
+    int winograd;
+    linear_weights wino[WINOGRAD_POSITIONS];
+    weight_panel wino_panel[WINOGRAD_POSITIONS];
     const float *bias;   /* [cout] or NULL (the head has none) */
 } dd_conv;
 
@@ -34,7 +44,7 @@ typedef struct {
 
 typedef struct {
     dd_conv conv[DD_CONVS];
-    float *owned;          /* re-laid or converted f32 weights (k > 1, or f16) left unpacked, and biases */
+    float *owned;          /* re-laid, converted or Winograd-transformed f32 weights left unpacked, and biases */
     unsigned char *packed; /* bf16 weights packed into panels */
     const char **tags; /* n_tags names, pointing into tag_text */
     char *tag_text;

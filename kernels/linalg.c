@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "kernels/winograd.h"
 
 #include <omp.h>
 
@@ -182,6 +183,8 @@ void linalg_kernels_scalar(linalg_kernels *k)
     k->f32_to_f16 = f32_to_f16;
     k->bf16_to_f32 = bf16_to_f32;
     k->f32_to_bf16 = f32_to_bf16;
+    k->winograd_input = winograd_input_scalar;
+    k->winograd_output = winograd_output_scalar;
 }
 
 /* OpenBLAS's own stopper for its worker threads: exported by its pthreads

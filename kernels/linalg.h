@@ -52,6 +52,16 @@ typedef struct {
     /* y[n] = W[n][K] · x[K], single-threaded: the products of decoding (one
      * to a few rows), bound by reading W once. */
     void (*gemv)(float *y, const float *W, const float *x, size_t n, size_t K);
+    /* The tile transforms of Winograd's F(2×2, 3×3) (kernels/winograd.h),
+     * over c channels. input: v[ξ·ldv + ch] = (Bᵀ d B)_ξ, d[4i + j] being
+     * the c floats of the tile's input pixel (i, j) (zeros outside the
+     * image). output: the 2×2 pixels y[2i + j][ch] = (Aᵀ m A)_ij from
+     * m[ξ·ldm + ch], + bias[ch] + res[2i + j][ch], then ReLU when relu;
+     * a NULL y[·] is not written (outside the image), a NULL bias or
+     * res[·] adds nothing. */
+    void (*winograd_input)(float *v, size_t ldv, const float *const d[16], size_t c);
+    void (*winograd_output)(float *const y[4], const float *m, size_t ldm, size_t c, const float *bias,
+                            const float *const res[4], int relu);
 } linalg_kernels;
 
 /* `linear` with a given gemv for its products of 1 to 8 rows (each level

@@ -5,6 +5,7 @@
 #include "kernels/kernels.h"
 #include "kernels/simd_avx2.h"
 #include "kernels/gemv_simd_body.h"
+#include "kernels/winograd_simd_body.h"
 
 static void f16_to_f32(float *dst, const uint16_t *src, size_t n)
 {
@@ -46,4 +47,6 @@ void linalg_kernels_avx2(linalg_kernels *k)
     k->bf16_to_f32 = bf16_to_f32;
     k->gemv = gemv_avx2;
     k->linear = linear_avx2;
+    k->winograd_input = winograd_input_avx2;
+    k->winograd_output = winograd_output_avx2;
 }

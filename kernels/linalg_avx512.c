@@ -4,6 +4,7 @@
 #include "kernels/kernels.h"
 #include "kernels/simd_avx512.h"
 #include "kernels/gemv_simd_body.h"
+#include "kernels/winograd_simd_body.h"
 
 static void bf16_to_f32(float *dst, const uint16_t *src, size_t n)
 {
@@ -34,4 +35,6 @@ void linalg_kernels_avx512(linalg_kernels *k)
     k->f16_to_f32 = f16_to_f32;
     k->gemv = gemv_avx512;
     k->linear = linear_avx512;
+    k->winograd_input = winograd_input_avx512;
+    k->winograd_output = winograd_output_avx512;
 }
