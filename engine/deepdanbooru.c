@@ -12,8 +12,7 @@
  *
  * The head is linear, so it runs after the average: one GEMV instead of a
  * GEMM over every pixel. The 3×3 stride-1 convs on maps of 16×16 and more
- * (46 % of the multiply-adds) run as Winograd F(2×2, 3×3) when the weights
- * are f32 (dd_mark_winograd). */
+ * (46 % of the multiply-adds) run as Winograd F(2×2, 3×3) (dd_mark_winograd). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,11 +146,16 @@ static size_t dd_owned_floats(const tensor *w, int pack_f32, int winograd)
 
 /* Bytes of bf16 panels in `packed`, rounded up so that every panel stays
  * 64-byte aligned (f32 panels live in the panel set). */
-static size_t dd_packed_bytes(const tensor *w)
+static size_t dd_bf16_panel_bytes(size_t N, size_t K)
+{
+    return (gemm_bf16_packed_size(N, K) * sizeof(uint16_t) + 63) / 64 * 64;
+}
+
+static size_t dd_packed_bytes(const tensor *w, int winograd)
 {
     size_t N = w->shape[0], K = w->shape[1] * w->shape[2] * w->shape[3];
-    size_t n = dd_is_bf16(w) ? gemm_bf16_packed_size(N, K) * sizeof(uint16_t) : 0;
-    return (n + 63) / 64 * 64;
+    if (!dd_is_bf16(w)) return 0;
+    return winograd ? WINOGRAD_POSITIONS * dd_bf16_panel_bytes(N, w->shape[1]) : dd_bf16_panel_bytes(N, K);
 }
 
 /* [cout][cin][k][k] → [cout][k][k][cin], elements of `es` bytes. */
@@ -244,12 +248,34 @@ static int dd_winograd_source(void *user, float *dst)
     return 0;
 }
 
-/* Point c->wino at the 16 matrices: panels (through the panel set) or f32
- * in `owned`. */
-static int dd_set_winograd(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f32, float *owned)
+/* bf16 weights: U_ξ made in f32 from them, rounded to bf16 panels in
+ * `packed` (a second rounding, of the same size as the first). */
+static int dd_set_winograd_bf16(deepdanbooru *m, dd_conv *c, const tensor *w, unsigned char *packed)
+{
+    size_t cout = (size_t)c->cout, cin = (size_t)c->cin, plane = cout * cin, bytes = dd_bf16_panel_bytes(cout, cin);
+    float *u = malloc(WINOGRAD_POSITIONS * plane * sizeof *u);
+    if (!u || dd_winograd_planes(u, w)) {
+        free(u);
+        return -1;
+    }
+    for (size_t xi = 0; xi < WINOGRAD_POSITIONS; xi++) {
+        unsigned char *dst = packed + xi * bytes;
+        gemm_bf16_pack_f32((uint16_t *)dst, u + xi * plane, cout, cin);
+        c->wino_panel[xi] = (weight_panel){dst, cout, cin, sizeof(uint16_t)};
+        c->wino[xi] = (linear_weights){NULL, &c->wino_panel[xi], m->kt->bf16.gemm_bf16};
+    }
+    free(u);
+    return 0;
+}
+
+/* Point c->wino at the 16 matrices: bf16 panels in `packed`, f32 panels
+ * (through the panel set) or f32 in `owned`. */
+static int dd_set_winograd(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f32, float *owned,
+                           unsigned char *packed)
 {
     size_t plane = (size_t)c->cout * (size_t)c->cin;
     c->w = (linear_weights){NULL, NULL, NULL};
+    if (dd_is_bf16(w)) return dd_set_winograd_bf16(m, c, w, packed);
     if (!pack_f32) {
         for (size_t xi = 0; xi < WINOGRAD_POSITIONS; xi++) c->wino[xi] = (linear_weights){owned + xi * plane, NULL, NULL};
         return dd_winograd_planes(owned, w);
@@ -269,7 +295,7 @@ static int dd_set_conv(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f3
 {
     int bad = 0;
     if (c->winograd) {
-        bad = dd_set_winograd(m, c, w, pack_f32, *p);
+        bad = dd_set_winograd(m, c, w, pack_f32, *p, *q);
     } else if (dd_is_bf16(w)) {
         bad = dd_pack_bf16((uint16_t *)*q, w);
         c->panel = (weight_panel){*q, (size_t)c->cout, (size_t)c->k * c->k * c->cin, sizeof(uint16_t)};
@@ -282,7 +308,7 @@ static int dd_set_conv(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f3
     } else {
         c->w = (linear_weights){w->data, NULL, NULL};
     }
-    *q += dd_packed_bytes(w);
+    *q += dd_packed_bytes(w, c->winograd);
     *p += dd_owned_floats(w, pack_f32, c->winograd);
     return bad;
 }
@@ -296,7 +322,7 @@ static int dd_prepare_weights(deepdanbooru *m, const weights_file *wf, const ten
     for (int i = 0; i < DD_CONVS; i++) {
         floats += dd_owned_floats(&w[i], pack_f32, m->weights.conv[i].winograd) +
                   (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
-        packed += dd_packed_bytes(&w[i]);
+        packed += dd_packed_bytes(&w[i], m->weights.conv[i].winograd);
     }
     if (pack_f32 && !(m->panels = panel_set_begin(wf, m->kt))) return fmt_fail(err, "deepdanbooru: out of memory");
     m->weights.owned = malloc((floats ? floats : 1) * sizeof(float));
@@ -398,16 +424,14 @@ static size_t dd_max_activation(const deepdanbooru *m, const dd_block *blocks)
     return mx;
 }
 
-/* Which 3×3 convs go by Winograd: stride 1, f32 weights (bf16 ones keep
- * their packed panels), maps of DD_WINOGRAD_MIN_SIDE and more. */
-static void dd_mark_winograd(deepdanbooru *m, const dd_block *blocks, const tensor *w)
+/* Which 3×3 convs go by Winograd: stride 1, maps of DD_WINOGRAD_MIN_SIDE
+ * and more. */
+static void dd_mark_winograd(deepdanbooru *m, const dd_block *blocks)
 {
     int side[DD_BLOCKS + 1];
     dd_block_sides(m, blocks, side);
-    for (int i = 0; i < DD_BLOCKS; i++) {
-        dd_conv *c = &m->weights.conv[blocks[i].b];
-        c->winograd = blocks[i].stride == 1 && !dd_is_bf16(&w[blocks[i].b]) && side[i] >= DD_WINOGRAD_MIN_SIDE;
-    }
+    for (int i = 0; i < DD_BLOCKS; i++)
+        m->weights.conv[blocks[i].b].winograd = blocks[i].stride == 1 && side[i] >= DD_WINOGRAD_MIN_SIDE;
 }
 
 int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
@@ -432,7 +456,7 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
     m->config.n_tags = m->weights.conv[head].cout;
     m->config.input = DD_INPUT;
     m->config.max_act = dd_max_activation(m, blocks);
-    dd_mark_winograd(m, blocks, w);
+    dd_mark_winograd(m, blocks);
     if (dd_prepare_weights(m, wf, w, b, has_bias, err)) {
         dd_free(m);
         return -1;

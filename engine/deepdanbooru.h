@@ -27,9 +27,10 @@ typedef struct {
     int cin, cout;
     linear_weights w;    /* [cout][k][k][cin]: f32, or packed panels */
     weight_panel panel;
-    /* A 3×3 stride-1 conv on maps of DD_WINOGRAD_MIN_SIDE and more, with
-     * f32 weights, runs as Winograd F(2×2, 3×3) (kernels/winograd.h) on
-     * the 16 transformed matrices instead, and w is unused. */
+    /* A 3×3 stride-1 conv on maps of DD_WINOGRAD_MIN_SIDE and more runs
+     * as Winograd F(2×2, 3×3) (kernels/winograd.h) on the 16 transformed
+     * matrices instead (f32, or bf16 panels for bf16 weights), and w is
+     * unused. */
     int winograd;
     linear_weights wino[WINOGRAD_POSITIONS];
     weight_panel wino_panel[WINOGRAD_POSITIONS];
@@ -45,7 +46,7 @@ typedef struct {
 typedef struct {
     dd_conv conv[DD_CONVS];
     float *owned;          /* re-laid, converted or Winograd-transformed f32 weights left unpacked, and biases */
-    unsigned char *packed; /* bf16 weights packed into panels */
+    unsigned char *packed; /* bf16 weights packed into panels (Winograd-transformed where winograd) */
     const char **tags; /* n_tags names, pointing into tag_text */
     char *tag_text;
 } dd_weights;

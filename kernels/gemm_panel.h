@@ -27,10 +27,11 @@
  *           the separate pass over C is skipped.
  *
  * Threads: OpenMP over column chunks (and row blocks when there are fewer
- * chunks than threads), handed out dynamically. The epilogue runs on each
- * block of rows right after its last K block, while it is in cache; `act`
- * must be element-wise (it is called on row segments). C must not alias A or
- * the residual. */
+ * chunks than threads), handed out statically (gemm_panel.c says why);
+ * called from inside a parallel region, all tasks run on the calling thread.
+ * The epilogue runs on each block of rows right after its last K block,
+ * while it is in cache; `act` must be element-wise (it is called on row
+ * segments). C must not alias A or the residual. */
 #ifndef UNPROMPT_KERNELS_GEMM_PANEL_H
 #define UNPROMPT_KERNELS_GEMM_PANEL_H
 

@@ -177,9 +177,10 @@ static void check_image(unprompt_booru *m, const char *name, int is_f32)
     double worst = 0;
     for (size_t i = 0; i < r.n_scores; i++) worst = fmax(worst, fabs((double)r.scores[i] - ref[i]));
     /* bf16: weights and (on AVX512_BF16) activations rounded to 8 bits;
-     * measured max 0.0225 on these fixtures */
+     * measured max 0.0225 on these fixtures, 0.0256 since the 3×3s go by
+     * Winograd (their transformed weights rounded to bf16 once more) */
     double tol = is_f32 ? 1e-4 : 0.03;
-    if (getenv("DD_VERBOSE") || worst > tol) fprintf(stderr, "    %s: max |dp| %.3g > %.3g\n", name, worst, tol);
+    if (getenv("TEST_VERBOSE") || worst > tol) fprintf(stderr, "    %s: max |dp| %.3g (bound %.3g)\n", name, worst, tol);
     CHECK(worst <= tol);
     /* Every option set of the fixture, formatted from this run's scores. */
     const char **names = malloc(n * sizeof *names);
@@ -234,9 +235,9 @@ static void test_probabilities_unpacked_f32(void)
     unsetenv("UNPROMPT_ISA"); /* kernels_init has just said it was not capped before */
 }
 
-/* Which convolutions the goldens above ran by Winograd: with f32 weights
- * the 3×3 stride-1 ones on maps of 16×16 and more (3 at 128×128, 7 at
- * 64×64, 19 at 32×32, 19 at 16×16), with bf16 weights none. */
+/* Which convolutions the goldens ran by Winograd, with f32 and with bf16
+ * weights: the 3×3 stride-1 ones on maps of 16×16 and more (3 at 128×128,
+ * 7 at 64×64, 19 at 32×32, 19 at 16×16). */
 static int winograd_layers(const char *path, int *other)
 {
     kernel_table t;
@@ -267,7 +268,8 @@ static void test_winograd_runs_the_large_3x3s(void)
     int other;
     CHECK(winograd_layers(model_f32, &other) == 3 + 7 + 19 + 19);
     CHECK(other == 0);
-    CHECK(winograd_layers(model_bf16, &other) == 0);
+    CHECK(winograd_layers(model_bf16, &other) == 3 + 7 + 19 + 19);
+    CHECK(other == 0);
 }
 
 static void test_bf16_weights_give_the_same_tag_lines(void)
