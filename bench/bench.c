@@ -27,11 +27,13 @@ static const bench_gemm_shape vit_l14_qkv = {257, 3072, 1024, BENCH_EP_BIAS},
                               vit_b16_fc2 = {577, 768, 3072, BENCH_EP_BIAS_RESIDUAL};
 /* DeepDanbooru at 512 px: the stem, and per stage the bottleneck's 1×1
  * reduce, 3×3 and 1×1 expand (NHWC; stride-2 3×3 pads 0 before, 1 after). */
-static const bench_conv_shape dd_stem = {512, 512, 3, 64, 7, 2, 2, 3},
-                              dd_s1_3x3 = {128, 128, 64, 64, 3, 1, 1, 1}, dd_s1_1x1 = {128, 128, 256, 64, 1, 1, 0, 0},
-                              dd_s2_3x3 = {64, 64, 128, 128, 3, 1, 1, 1}, dd_s2_1x1 = {64, 64, 128, 512, 1, 1, 0, 0},
-                              dd_s3_3x3 = {32, 32, 256, 256, 3, 1, 1, 1}, dd_s3_1x1 = {32, 32, 1024, 256, 1, 1, 0, 0},
-                              dd_s3_down = {64, 64, 256, 256, 3, 2, 0, 1}, dd_s5_1x1 = {8, 8, 1024, 4096, 1, 1, 0, 0};
+static const bench_conv_shape dd_stem = {512, 512, 3, 64, 7, 2, 2, 3, 0},
+                              dd_s1_3x3 = {128, 128, 64, 64, 3, 1, 1, 1, 0}, dd_s1_1x1 = {128, 128, 256, 64, 1, 1, 0, 0, 0},
+                              dd_s2_3x3 = {64, 64, 128, 128, 3, 1, 1, 1, 0}, dd_s2_1x1 = {64, 64, 128, 512, 1, 1, 0, 0, 0},
+                              dd_s3_3x3 = {32, 32, 256, 256, 3, 1, 1, 1, 0}, dd_s3_1x1 = {32, 32, 1024, 256, 1, 1, 0, 0, 0},
+                              dd_s3_down = {64, 64, 256, 256, 3, 2, 0, 1, 0}, dd_s5_1x1 = {8, 8, 1024, 4096, 1, 1, 0, 0, 0},
+                              dd_s1_wino = {128, 128, 64, 64, 3, 1, 1, 1, 1}, dd_s2_wino = {64, 64, 128, 128, 3, 1, 1, 1, 1},
+                              dd_s3_wino = {32, 32, 256, 256, 3, 1, 1, 1, 1}, dd_s4_wino = {16, 16, 256, 256, 3, 1, 1, 1, 1};
 static const bench_nn_kind nn_memcpy = BENCH_NN_MEMCPY, nn_layernorm = BENCH_NN_LAYERNORM,
                            nn_softmax = BENCH_NN_SOFTMAX, nn_gelu = BENCH_NN_GELU, nn_quick_gelu = BENCH_NN_QUICK_GELU;
 
@@ -76,6 +78,10 @@ static const bench_stage stages[] = {
     {"conv_dd_s3_1x1", stage_conv, "1x1 1024 -> 256 at 32^2 + ReLU", 1, &dd_s3_1x1},
     {"conv_dd_s3_down", stage_conv, "3x3/2 256 -> 256 from 64^2, pad (0,1)", 1, &dd_s3_down},
     {"conv_dd_s5_1x1", stage_conv, "1x1 1024 -> 4096 at 8^2 + ReLU", 1, &dd_s5_1x1},
+    {"wino_dd_s1_3x3", stage_conv, "3x3 64 -> 64 at 128^2 by Winograd F(2x2,3x3), direct-conv FLOPs", 1, &dd_s1_wino},
+    {"wino_dd_s2_3x3", stage_conv, "3x3 128 -> 128 at 64^2 by Winograd", 1, &dd_s2_wino},
+    {"wino_dd_s3_3x3", stage_conv, "3x3 256 -> 256 at 32^2 by Winograd", 1, &dd_s3_wino},
+    {"wino_dd_s4_3x3", stage_conv, "3x3 256 -> 256 at 16^2 by Winograd", 1, &dd_s4_wino},
     {"nn_memcpy", stage_nn, "memcpy 64 MiB (the bandwidth yardstick for the nn stages)", 0, &nn_memcpy},
     {"nn_layernorm", stage_nn, "LayerNorm 16384 rows x 1024, in place", 0, &nn_layernorm},
     {"nn_softmax", stage_nn, "softmax 16384 rows x 1024, in place", 0, &nn_softmax},

@@ -43,6 +43,7 @@ typedef struct {
 } bench_gemm_shape;
 typedef struct {
     int h, w, cin, cout, k, stride, pad_lo, pad_hi;
+    int winograd; /* 1: by conv2d_winograd (3×3 stride 1), as DeepDanbooru runs it */
 } bench_conv_shape;
 typedef enum { BENCH_NN_MEMCPY, BENCH_NN_LAYERNORM, BENCH_NN_SOFTMAX, BENCH_NN_GELU, BENCH_NN_QUICK_GELU } bench_nn_kind;
 

@@ -9,6 +9,7 @@
 #include "bench/bench.h"
 #include "kernels/attention.h"
 #include "kernels/kernels.h"
+#include "kernels/winograd.h"
 
 static float *random_floats(size_t n, float scale)
 {
@@ -84,7 +85,7 @@ typedef struct {
     const bench_conv_shape *s;
     conv_geometry geo;
     float *x, *w, *y, *bias, *scratch;
-    linear_weights lw;
+    linear_weights lw, wino[WINOGRAD_POSITIONS];
     gemm_epilogue ep;
     int threads;
 } conv_run;
@@ -92,8 +93,26 @@ typedef struct {
 static void run_conv(void *p)
 {
     conv_run *c = p;
-    conv2d(&c->kt->linalg, c->y, c->x, c->s->h, c->s->w, c->s->cin, &c->lw, c->s->cout, c->s->k, &c->geo, &c->ep,
-           c->scratch, c->threads);
+    if (c->s->winograd)
+        conv2d_winograd(&c->kt->linalg, c->y, c->x, c->s->h, c->s->w, c->s->cin, c->wino, c->s->cout, &c->geo, &c->ep,
+                        c->scratch, c->threads);
+    else
+        conv2d(&c->kt->linalg, c->y, c->x, c->s->h, c->s->w, c->s->cin, &c->lw, c->s->cout, c->s->k, &c->geo, &c->ep,
+               c->scratch, c->threads);
+}
+
+/* The 16 transformed matrices of c->w, as the engine's loaders leave them;
+ * `planes` and `packed` (16 of them) are the caller's to free. */
+static int winograd_operands(conv_run *c, float **planes, float *packed[WINOGRAD_POSITIONS],
+                             weight_panel panel[WINOGRAD_POSITIONS], bench_result *r)
+{
+    size_t n = (size_t)c->s->cout, k = (size_t)c->s->cin;
+    *planes = malloc(WINOGRAD_POSITIONS * n * k * sizeof **planes);
+    if (!*planes) return -1;
+    winograd_weights(*planes, c->w, n, k);
+    for (int xi = 0; xi < WINOGRAD_POSITIONS; xi++)
+        if (engine_weights(c->kt, *planes + xi * n * k, n, k, &panel[xi], &c->wino[xi], &packed[xi], r)) return -1;
+    return 0;
 }
 
 int stage_conv(bench_ctx *ctx, bench_result *r)
@@ -106,20 +125,24 @@ int stage_conv(bench_ctx *ctx, bench_result *r)
     int ow = conv_out_size(s->w, s->k, s->pad_lo, s->pad_hi, s->stride);
     size_t in = (size_t)s->h * s->w * s->cin, out = (size_t)oh * ow * s->cout;
     size_t wk = (size_t)s->k * s->k * s->cin, wn = (size_t)s->cout * wk;
-    conv_run c = {&kt, s, geo, random_floats(in, 1), random_floats(wn, 0.1f), random_floats(out, 1),
-                  random_floats((size_t)s->cout, 0.1f), random_floats(conv2d_scratch(s->cin, s->k, ctx->threads), 0),
-                  {0}, {0}, ctx->threads};
-    weight_panel panel;
-    float *packed = NULL;
+    size_t scratch = s->winograd ? winograd_scratch(s->cin, s->cout, ctx->threads)
+                                 : conv2d_scratch(s->cin, s->k, ctx->threads);
+    conv_run c = {&kt,  s, geo, random_floats(in, 1), random_floats(wn, 0.1f), random_floats(out, 1),
+                  random_floats((size_t)s->cout, 0.1f), random_floats(scratch, 0), {0}, {{0}}, {0}, ctx->threads};
+    weight_panel panel, wpanel[WINOGRAD_POSITIONS];
+    float *packed = NULL, *planes = NULL, *wpacked[WINOGRAD_POSITIONS] = {0};
     int ok = c.x && c.w && c.y && c.bias && c.scratch &&
-             !engine_weights(&kt, c.w, (size_t)s->cout, wk, &panel, &c.lw, &packed, r);
+             (s->winograd ? !winograd_operands(&c, &planes, wpacked, wpanel, r)
+                          : !engine_weights(&kt, c.w, (size_t)s->cout, wk, &panel, &c.lw, &packed, r));
     if (ok) {
         c.ep.bias = c.bias;
         if (s->k == 1) c.ep.act = kt.nn.relu;
+        if (s->winograd) c.ep.act = kt.nn.relu, c.ep.act_is_relu = 1; /* as in the network */
         r->ms_median = bench_median_ms(ctx->iters, run_conv, &c);
         r->gflops = 2.0 * (double)out * s->k * s->k * s->cin / (r->ms_median * 1e6);
     }
-    free(c.x), free(c.w), free(c.y), free(c.bias), free(c.scratch), free(packed);
+    free(c.x), free(c.w), free(c.y), free(c.bias), free(c.scratch), free(packed), free(planes);
+    for (int xi = 0; xi < WINOGRAD_POSITIONS; xi++) free(wpacked[xi]);
     return ok ? 0 : -1;
 }
 
