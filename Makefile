@@ -142,7 +142,7 @@ bench: $(BUILD)/bench
 ARM64_QEMU = qemu-aarch64
 ARM64_TESTS = $(patsubst tests/%.c,build-arm64/tests/%,$(wildcard tests/test_nn*.c tests/test_linalg*.c \
 	tests/test_resample*.c tests/test_cpu.c tests/test_buf.c tests/test_attention.c tests/test_gemm*.c \
-	tests/test_runtime.c tests/test_booru*.c tests/test_deepdanbooru*.c tests/test_pixels.c))
+	tests/test_runtime.c tests/test_booru*.c tests/test_deepdanbooru*.c tests/test_pixels.c tests/test_winograd.c))
 test-arm64:
 	sh tools/install-deps --arm64
 	$(MAKE) CC=aarch64-linux-gnu-gcc BUILD=build-arm64 build-arm64/libunprompt.a $(ARM64_TESTS)

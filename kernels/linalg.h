@@ -94,5 +94,6 @@ void global_avgpool(float *y, const float *x, int h, int w, int c);
 void linalg_kernels_scalar(linalg_kernels *k);
 void linalg_kernels_avx2(linalg_kernels *k);
 void linalg_kernels_avx512(linalg_kernels *k);
+void linalg_kernels_neon(linalg_kernels *k);
 
 #endif
