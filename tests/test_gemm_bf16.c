@@ -6,22 +6,12 @@
 #include "kernels/kernels.h"
 #include "tests/gemm_check.h"
 #include "tests/test.h"
+#define TEST_RANDOM_SEED 0x9E3779B97F4A7C15ull
+#include "tests/random.h"
 
-static uint64_t s = 0x9E3779B97F4A7C15ull;
-static float frand(void)
-{
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-    return (float)((s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
 static void *alloc(size_t bytes)
 {
     return malloc(bytes ? bytes : 1);
-}
-static float *rvec(size_t n)
-{
-    float *v = alloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = frand();
-    return v;
 }
 
 static float widen(uint16_t h)

@@ -8,19 +8,8 @@
 #include "kernels/kernels.h"
 #include "tests/gemm_check.h"
 #include "tests/test.h"
+#include "tests/random.h"
 
-static uint64_t s = 0x2545F4914F6CDD1Dull;
-static float frand(void)
-{
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-    return (float)((s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-static float *rvec(size_t n)
-{
-    float *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = frand();
-    return v;
-}
 
 static void relu(float *x, size_t n)
 {

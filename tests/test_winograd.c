@@ -6,22 +6,12 @@
 #include "kernels/winograd.h"
 #include "tests/conv_ref.h"
 #include "tests/test.h"
+#define TEST_RANDOM_SEED 0x9E3779B97F4A7C15ull
+#include "tests/random.h"
 
 static const char *const levels[] = {"scalar", "avx2", "avx512", "avx512bf16", "neon"};
 #define LEVELS (sizeof levels / sizeof levels[0])
 
-static uint64_t s = 0x9E3779B97F4A7C15ull;
-static float frand(void)
-{
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-    return (float)((s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-static float *rvec(size_t n)
-{
-    float *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++) v[i] = frand();
-    return v;
-}
 
 static int same_bits(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
 
