@@ -112,6 +112,15 @@ static void to_head_major(float *dst, const float *src, size_t T, size_t heads, 
         for (size_t t = 0; t < T; t++) memcpy(dst + (h * T + t) * hd, src + t * heads * hd + h * hd, hd * sizeof(float));
 }
 
+/* [T][H] → [heads][head_dim][T]: each head's values transposed, so that
+ * P·V of one row is a gemv too. */
+static void to_head_major_t(float *dst, const float *src, size_t T, size_t heads, size_t hd)
+{
+    for (size_t h = 0; h < heads; h++)
+        for (size_t i = 0; i < hd; i++)
+            for (size_t t = 0; t < T; t++) dst[(h * hd + i) * T + t] = src[t * heads * hd + h * hd + i];
+}
+
 /* bf16: each head's keys [T][hd] packed as weights of T outputs, its values
  * transposed [hd][T] as weights of hd outputs. */
 static void pack_heads(blip_model *m, uint16_t *dst, const float *src, int transpose)
@@ -150,7 +159,7 @@ void blip_cross_kv(blip_model *m, const float *image_embeds, int image)
         else to_head_major(s->cross_k + at, s->kv_tmp, T, heads, hd);
         linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->v.w, T, H, Wv, &ev);
         if (m->kv_bf16) pack_heads(m, s->cross_vp + at, s->kv_tmp, 1);
-        else to_head_major(s->cross_v + at, s->kv_tmp, T, heads, hd);
+        else to_head_major_t(s->cross_v + at, s->kv_tmp, T, heads, hd);
     }
 }
 
@@ -212,48 +221,66 @@ static void embed(blip_model *m, const int *ids, size_t rows, size_t pos, int pr
     m->kt.nn.layernorm(m->dec.x, m->dec.x, w->emb_ln.gamma, w->emb_ln.beta, rows, H, c->text_eps);
 }
 
-/* Self-attention of one decoding row over its beam's cached keys (a few
- * dozen): dot products and a weighted sum, per head. */
-static void cached_attention(const blip_model *m, const float *q, const float *k, const float *v, size_t lk, float *out,
-                             float *p)
+/* Self-attention of one decoding row and head over its sequence's cached
+ * keys (a few dozen, row stride H): dot products and a weighted sum. */
+static void cached_attention_head(const blip_model *m, const float *qh, const float *k, const float *v, size_t lk,
+                                  float *o, float *p)
 {
     const nn_kernels *nn = &m->kt.nn;
-    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
-    float scale = (float)(1.0 / sqrt((double)hd));
-    for (size_t h = 0; h < heads; h++) {
-        const float *qh = q + h * hd;
-        float *o = out + h * hd;
-        for (size_t t = 0; t < lk; t++) p[t] = nn->dot(qh, k + t * H + h * hd, hd);
-        nn->softmax(p, 1, lk, scale);
-        memset(o, 0, hd * sizeof *o);
-        for (size_t t = 0; t < lk; t++) {
-            const float *vt = v + t * H + h * hd;
-            for (size_t i = 0; i < hd; i++) o[i] += p[t] * vt[i];
-        }
+    size_t H = (size_t)m->config.text_width, hd = H / (size_t)m->config.text_heads;
+    for (size_t t = 0; t < lk; t++) p[t] = nn->dot(qh, k + t * H, hd);
+    nn->softmax(p, 1, lk, (float)(1.0 / sqrt((double)hd)));
+    memset(o, 0, hd * sizeof *o);
+    for (size_t t = 0; t < lk; t++) {
+        const float *vt = v + t * H;
+        for (size_t i = 0; i < hd; i++) o[i] += p[t] * vt[i];
     }
 }
 
-/* Cross-attention of `rows` decoding rows (the beams) over the image's keys,
- * head-major: per head, for each row, two GEMVs over the head's
- * [T][head_dim] keys and values, which stay in cache from one row to the
- * next (a GEMM would re-pack them every step). Heads shared among threads. */
-static void image_attention(const blip_model *m, int layer, const float *q, size_t rows, float *out, float *scratch)
+/* Each decoding row's new key and value into its sequence's cache, then
+ * its attention over positions 0..pos, rows × heads shared among threads. */
+static void self_cached_attention(blip_model *m, int layer, size_t rows, size_t pos)
+{
+    blip_decode_state *s = &m->dec;
+    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
+    size_t T = (size_t)m->config.image_tokens, keys = T > s->cap_len ? T : s->cap_len;
+    for (size_t b = 0; b < rows; b++) {
+        int slot = s->row_cache[b];
+        memcpy(cache_at(m, s->cache, slot, layer, 0) + pos * H, s->k + b * H, H * sizeof(float));
+        memcpy(cache_at(m, s->cache, slot, layer, 1) + pos * H, s->v + b * H, H * sizeof(float));
+    }
+#pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1 && rows > 1)
+    for (size_t i = 0; i < rows * heads; i++) {
+        size_t b = i / heads, h = i % heads;
+        int slot = s->row_cache[b];
+        const float *kc = cache_at(m, s->cache, slot, layer, 0), *vc = cache_at(m, s->cache, slot, layer, 1);
+        cached_attention_head(m, s->q + b * H + h * hd, kc + h * hd, vc + h * hd, pos + 1, s->ctx + b * H + h * hd,
+                              s->attn_scratch + (size_t)omp_get_thread_num() * keys);
+    }
+}
+
+/* Cross-attention of `rows` rows over their images' keys, head-major: per
+ * head and row, scores = K_h·q over the head's [T][head_dim] keys, softmax,
+ * out = V_hᵀ·p over its transposed [head_dim][T] values: two gemvs, which
+ * read the 2 × 148 KiB of the head once (a GEMM would re-pack them every
+ * step). Row r attends to the image of row_image[r], or all rows to row
+ * 0's (the prompt of a prefill). Heads shared among threads. */
+static void image_attention(const blip_model *m, int layer, const float *q, size_t rows, int prefill, float *out,
+                            float *scratch)
 {
     const blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
     size_t T = (size_t)m->config.image_tokens;
     float scale = (float)(1.0 / sqrt((double)hd));
+    void (*gemv)(float *, const float *, const float *, size_t, size_t) = m->kt.linalg.gemv;
 #pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
     for (size_t h = 0; h < heads; h++) {
         float *p = scratch + (size_t)omp_get_thread_num() * T;
         for (size_t r = 0; r < rows; r++) {
-            size_t at = cross_at(m, s->row_image[r], layer) + h * T * hd;
-            const float *kh = s->cross_k + at, *vh = s->cross_v + at;
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint)T, (blasint)hd, 1.0f, kh, (blasint)hd, q + r * H + h * hd,
-                        1, 0.0f, p, 1);
+            size_t at = cross_at(m, s->row_image[prefill ? 0 : r], layer) + h * T * hd;
+            gemv(p, s->cross_k + at, q + r * H + h * hd, T, hd);
             m->kt.nn.softmax(p, 1, T, scale);
-            cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)T, (blasint)hd, 1.0f, vh, (blasint)hd, p, 1, 0.0f,
-                        out + r * H + h * hd, 1);
+            gemv(out + r * H + h * hd, s->cross_v + at, p, hd, T);
         }
     }
 }
@@ -288,13 +315,7 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
         attention_args at = {heads, hd, rows, pos + rows, s->q, H, kc, H, vc, H, s->ctx, H, scale, 1, pos, m->threads};
         attention(&m->kt.nn, &at, s->attn_scratch);
     } else {
-        for (size_t b = 0; b < rows; b++) { /* row b: one query over its own sequence's pos + 1 keys */
-            int slot = s->row_cache[b];
-            float *kc = cache_at(m, s->cache, slot, layer, 0), *vc = cache_at(m, s->cache, slot, layer, 1);
-            memcpy(kc + pos * H, s->k + b * H, H * sizeof(float));
-            memcpy(vc + pos * H, s->v + b * H, H * sizeof(float));
-            cached_attention(m, s->q + b * H, kc, vc, pos + 1, s->ctx + b * H, s->attn_scratch);
-        }
+        self_cached_attention(m, layer, rows, pos);
     }
     attention_output(m, a, rows);
 }
@@ -327,7 +348,7 @@ static void cross_attention(blip_model *m, int layer, const blip_bert_attention 
 {
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
-    size_t H = (size_t)c->text_width, heads = (size_t)c->text_heads, hd = H / heads, T = (size_t)c->image_tokens;
+    size_t H = (size_t)c->text_width;
     gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0};
     linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
     if (m->kv_bf16) {
@@ -338,16 +359,8 @@ static void cross_attention(blip_model *m, int layer, const blip_bert_attention 
             for (r1 = r0 + 1; r1 < rows && (prefill || s->row_image[r1] == image); r1++) {}
             image_attention_bf16(m, layer, image, s->q + r0 * H, r1 - r0, s->ctx + r0 * H);
         }
-    } else if (prefill) { /* the prompt's rows: a GEMM per head */
-        size_t off = cross_at(m, s->row_image[0], layer);
-        const float *k = s->cross_k + off, *v = s->cross_v + off;
-        for (size_t h = 0; h < heads; h++) {
-            attention_args at = {1, hd, rows, T, s->q + h * hd, H, k + h * T * hd, hd, v + h * T * hd, hd, s->ctx + h * hd,
-                                 H, (float)(1.0 / sqrt((double)hd)), 0, 0, m->threads};
-            attention(&m->kt.nn, &at, s->attn_scratch);
-        }
     } else {
-        image_attention(m, layer, s->q, rows, s->ctx, s->attn_scratch);
+        image_attention(m, layer, s->q, rows, prefill, s->ctx, s->attn_scratch);
     }
     attention_output(m, a, rows);
 }

@@ -85,7 +85,7 @@ static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *pa
 static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
     static const gemm_panel_micro mk = {"avx2", MR, 256, 8, 4, 2, gemm_panel_prep_f32, tile, gemm_panel_epilogue_avx2,
-                                        0};
+                                        0, NULL};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 

@@ -11,10 +11,9 @@
 
 #define MR 12
 
-static inline __attribute__((always_inline)) void tile_rows(const int rows, float *C, size_t ldc, const float *a,
-                                                            size_t lda, const uint16_t *w, size_t kpairs,
-                                                            size_t cols, int accumulate,
-                                                            const gemm_tile_epilogue *te)
+static inline __attribute__((always_inline)) void tile_rows(const int rows, const int stream, float *C, size_t ldc,
+                                                            const float *a, size_t lda, const uint16_t *w, size_t kpairs,
+                                                            size_t cols, int accumulate, const gemm_tile_epilogue *te)
 {
     const __m512i hi = _mm512_set1_epi32((int)0xFFFF0000u);
     __m512 c0[MR], c1[MR];
@@ -22,6 +21,7 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     UNROLL
     for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (size_t q = 0; q < kpairs; q++, w += 2 * GEMM_PANEL_NR, a += 2) {
+        tile_prefetch_stream(stream, w);
         __m512i v0 = _mm512_loadu_si512(w), v1 = _mm512_loadu_si512(w + GEMM_PANEL_NR);
         __m512 w0e = _mm512_castsi512_ps(_mm512_slli_epi32(v0, 16));
         __m512 w0o = _mm512_castsi512_ps(_mm512_and_si512(v0, hi));
@@ -39,13 +39,14 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     tile_store_avx512(rows, C, ldc, c0, c1, cols, accumulate, te);
 }
 
-static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
-                 size_t cols, int accumulate, const gemm_tile_epilogue *te)
+static inline __attribute__((always_inline)) void tile_any(const int stream, float *C, size_t ldc, const void *a,
+                                                           size_t lda, const void *panel, size_t kpairs, size_t rows,
+                                                           size_t cols, int accumulate, const gemm_tile_epilogue *te)
 {
     const uint16_t *w = panel;
     switch (rows) {
 #define ROWS(n) \
-    case n: tile_rows(n, C, ldc, a, lda, w, kpairs, cols, accumulate, te); break;
+    case n: tile_rows(n, stream, C, ldc, a, lda, w, kpairs, cols, accumulate, te); break;
         ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
         ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
 #undef ROWS
@@ -53,10 +54,22 @@ static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *pa
     }
 }
 
+static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
+                 size_t cols, int accumulate, const gemm_tile_epilogue *te)
+{
+    tile_any(0, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);
+}
+
+static void tile_stream(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
+                        size_t cols, int accumulate, const gemm_tile_epilogue *te)
+{
+    tile_any(1, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);
+}
+
 static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
     static const gemm_panel_micro mk = {"avx512", MR, 256, 8, 4, 2, gemm_panel_prep_f32, tile,
-                                        gemm_panel_epilogue_avx512, 1};
+                                        gemm_panel_epilogue_avx512, 1, tile_stream};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 

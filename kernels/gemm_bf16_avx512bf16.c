@@ -44,9 +44,9 @@ static inline __m512bh bcast_pair(const uint16_t *p)
     return (__m512bh)_mm512_set1_epi32((int)v);
 }
 
-static inline __attribute__((always_inline)) void tile_rows(const int rows, float *C, size_t ldc, const uint16_t *a,
-                                                            size_t lda, const uint16_t *w, size_t kpairs,
-                                                            size_t cols, int accumulate,
+static inline __attribute__((always_inline)) void tile_rows(const int rows, const int stream, float *C, size_t ldc,
+                                                            const uint16_t *a, size_t lda, const uint16_t *w,
+                                                            size_t kpairs, size_t cols, int accumulate,
                                                             const gemm_tile_epilogue *te)
 {
     __m512 c0[MR], c1[MR];
@@ -54,6 +54,7 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     UNROLL
     for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (size_t q = 0; q < kpairs; q++, w += 2 * GEMM_PANEL_NR, a += 2) {
+        tile_prefetch_stream(stream, w);
         __m512bh w0 = (__m512bh)_mm512_loadu_si512(w), w1 = (__m512bh)_mm512_loadu_si512(w + GEMM_PANEL_NR);
         UNROLL
         for (int r = 0; r < rows; r++) {
@@ -65,13 +66,14 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     tile_store_avx512(rows, C, ldc, c0, c1, cols, accumulate, te);
 }
 
-static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
-                 size_t cols, int accumulate, const gemm_tile_epilogue *te)
+static inline __attribute__((always_inline)) void tile_any(const int stream, float *C, size_t ldc, const void *a,
+                                                           size_t lda, const void *panel, size_t kpairs, size_t rows,
+                                                           size_t cols, int accumulate, const gemm_tile_epilogue *te)
 {
     const uint16_t *w = panel;
     switch (rows) {
 #define ROWS(n) \
-    case n: tile_rows(n, C, ldc, a, lda, w, kpairs, cols, accumulate, te); break;
+    case n: tile_rows(n, stream, C, ldc, a, lda, w, kpairs, cols, accumulate, te); break;
         ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)
         ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13) ROWS(14)
 #undef ROWS
@@ -79,12 +81,24 @@ static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *pa
     }
 }
 
+static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
+                 size_t cols, int accumulate, const gemm_tile_epilogue *te)
+{
+    tile_any(0, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);
+}
+
+static void tile_stream(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
+                        size_t cols, int accumulate, const gemm_tile_epilogue *te)
+{
+    tile_any(1, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);
+}
+
 static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
     /* K blocks of 384: a 14-row block of A is 10.5 KiB (L1), a chunk of 16
      * panels 384 KiB (L2). */
     static const gemm_panel_micro mk = {"avx512bf16", MR, 384, 16, 2, 2, prep_a_bf16, tile,
-                                        gemm_panel_epilogue_avx512, 1};
+                                        gemm_panel_epilogue_avx512, 1, tile_stream};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 

@@ -9,15 +9,16 @@
 
 #define MR 12
 
-static inline __attribute__((always_inline)) void tile_rows(const int rows, float *C, size_t ldc, const float *a,
-                                                            size_t lda, const float *w, size_t kpairs, size_t cols,
-                                                            int accumulate, const gemm_tile_epilogue *te)
+static inline __attribute__((always_inline)) void tile_rows(const int rows, const int stream, float *C, size_t ldc,
+                                                            const float *a, size_t lda, const float *w, size_t kpairs,
+                                                            size_t cols, int accumulate, const gemm_tile_epilogue *te)
 {
     __m512 c0[MR], c1[MR];
     tile_prefetch_residual(rows, te);
     UNROLL
     for (int r = 0; r < rows; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     for (size_t k = 0; k < 2 * kpairs; k++, w += GEMM_PANEL_NR, a++) {
+        tile_prefetch_stream(stream, w);
         __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
         UNROLL
         for (int r = 0; r < rows; r++) {
@@ -29,19 +30,31 @@ static inline __attribute__((always_inline)) void tile_rows(const int rows, floa
     tile_store_avx512(rows, C, ldc, c0, c1, cols, accumulate, te);
 }
 
-static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
-                 size_t cols, int accumulate,
-                                                            const gemm_tile_epilogue *te)
+static inline __attribute__((always_inline)) void tile_any(const int stream, float *C, size_t ldc, const void *a,
+                                                           size_t lda, const void *panel, size_t kpairs, size_t rows,
+                                                           size_t cols, int accumulate, const gemm_tile_epilogue *te)
 {
     const float *w = panel;
     switch (rows) {
 #define ROWS(n) \
-    case n: tile_rows(n, C, ldc, a, lda, w, kpairs, cols, accumulate, te); break;
+    case n: tile_rows(n, stream, C, ldc, a, lda, w, kpairs, cols, accumulate, te); break;
         ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
         ROWS(7) ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12)
 #undef ROWS
     default: break;
     }
+}
+
+static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
+                 size_t cols, int accumulate, const gemm_tile_epilogue *te)
+{
+    tile_any(0, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);
+}
+
+static void tile_stream(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
+                        size_t cols, int accumulate, const gemm_tile_epilogue *te)
+{
+    tile_any(1, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);
 }
 
 static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
@@ -52,7 +65,7 @@ static void gemm(float *C, const float *A, const weight_panel *W, size_t M, cons
      * wider chunks copy it less: with 16 instead of 8, a batch of 4
      * images (A from L3) takes 2 % less CPU time. */
     static const gemm_panel_micro mk = {"avx512", MR, 256, 16, 4, 4, gemm_panel_prep_f32, tile,
-                                        gemm_panel_epilogue_avx512, 1};
+                                        gemm_panel_epilogue_avx512, 1, tile_stream};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 

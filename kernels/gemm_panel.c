@@ -53,11 +53,15 @@ static void split(size_t n, size_t parts, size_t i, size_t *lo, size_t *hi)
  * the copy would only be a copy (f32 A) of whole k-pairs (K even: no odd
  * tail to pad with zero, and no read past a row), and the row stride is not
  * a multiple of 4 KiB, which would put a tile's rows into the same L1
- * sets. Saves the copy where few panels share it (N = 64 in DeepDanbooru's
- * first stages). */
-static int a_in_place(const gemm_panel_micro *mk, size_t K)
+ * sets, unless there are so few rows (M ≤ 8) that they fit the ways of a
+ * set beside the panel's lines. Saves the copy where few panels share it
+ * (N = 64 in DeepDanbooru's first stages), and lets a few rows take all of
+ * K at once (decoding: BLIP's 3072-wide FFN output). */
+#define GEMM_PANEL_ALIASED_ROWS 8
+static int a_in_place(const gemm_panel_micro *mk, size_t M, size_t K)
 {
-    return mk->prep_a == gemm_panel_prep_f32 && K % 2 == 0 && K * sizeof(float) % 4096 != 0;
+    return mk->prep_a == gemm_panel_prep_f32 && K % 2 == 0 &&
+           (K * sizeof(float) % 4096 != 0 || M <= GEMM_PANEL_ALIASED_ROWS);
 }
 
 #define GEMM_PANEL_ABUF (GEMM_PANEL_MAX_MR * (GEMM_PANEL_MAX_KC + 32) * 4)
@@ -81,10 +85,13 @@ static gemm_tile_epilogue tile_epilogue_at(const gemm_epilogue *ep, size_t m0, s
 static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const float *A, const weight_panel *W,
                        size_t M, size_t p0, size_t p1, size_t mb0, size_t mb1, const gemm_epilogue *ep)
 {
+    /* one block of rows: each panel is read once, from memory */
+    void (*tile)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t, int,
+                 const gemm_tile_epilogue *) = M <= (size_t)mk->mr && mk->tile_stream ? mk->tile_stream : mk->tile;
     _Alignas(64) unsigned char abuf[GEMM_PANEL_ABUF];
     size_t N = W->N, K = W->K, kpairs = K / 2 + (K & 1), mr = (size_t)mk->mr, wb = (size_t)mk->w_bytes;
     size_t panel_bytes = kpairs * 2 * GEMM_PANEL_NR * wb;
-    int in_place = a_in_place(mk, K), fused = fused_epilogue(mk, ep);
+    int in_place = a_in_place(mk, M, K), fused = fused_epilogue(mk, ep);
     size_t n_lo = p0 * GEMM_PANEL_NR, n_hi = p1 * GEMM_PANEL_NR < N ? p1 * GEMM_PANEL_NR : N;
     for (size_t k0 = 0; k0 < K; k0 += kc) {
         size_t kcb = K - k0 < kc ? K - k0 : kc, kp = (kcb + 1) / 2;
@@ -106,8 +113,8 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
                 size_t n0 = p * GEMM_PANEL_NR, cols = N - n0 < GEMM_PANEL_NR ? N - n0 : GEMM_PANEL_NR;
                 gemm_tile_epilogue te;
                 if (last && fused) te = tile_epilogue_at(ep, m0, n0);
-                mk->tile(C + m0 * N + n0, N, a, lda, wk + p * panel_bytes, kp, rows, cols, k0 > 0,
-                         last && fused ? &te : NULL);
+                tile(C + m0 * N + n0, N, a, lda, wk + p * panel_bytes, kp, rows, cols, k0 > 0,
+                     last && fused ? &te : NULL);
             }
             if (last && !fused) mk->epilogue(C, N, m0, m0 + rows, n_lo, n_hi, ep);
         }
@@ -154,10 +161,11 @@ void gemm_panel_drive(const gemm_panel_micro *mk, float *C, const float *A, cons
         nt = team;
         size_t per = panels / (4 * (size_t)nt);
         ncp = per < 1 ? 1 : per < ncp ? per : ncp;
-        /* few rows: all of K in one block when A fits the buffer, so each
-         * panel is read start to end once */
+        /* few rows: all of K in one block when A is read in place or fits
+         * the buffer, so each panel is read start to end once and a task's
+         * panels, adjacent in memory, make one stream */
         size_t lda_buf = K + 1 + 64 / (size_t)mk->a_bytes;
-        if (M * lda_buf * (size_t)mk->a_bytes <= GEMM_PANEL_ABUF) kc = K + (K & 1);
+        if (a_in_place(mk, M, K) || M * lda_buf * (size_t)mk->a_bytes <= GEMM_PANEL_ABUF) kc = K + (K & 1);
     } else if (mblocks <= GEMM_PANEL_FEW_MBLOCKS && nt > 1) {
         /* A few row blocks (DeepDanbooru's last feature maps, 4×4 and
          * 8×8 pixels against up to 1024 × 9216 weights): narrower column

@@ -74,6 +74,12 @@ typedef struct {
     /* the epilogue over a finished block (gemm_panel_epilogue or a level's) */
     void (*epilogue)(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1, const gemm_epilogue *ep);
     int fuses_epilogue; /* tile applies te (else te is always NULL) */
+    /* The same tile, also prefetching the panel ahead of its loads (or
+     * NULL: tile). Used when one block of rows meets every panel once
+     * (decoding): the weights then come from memory once each, and the few
+     * rows leave the loads too far apart for the hardware prefetcher. */
+    void (*tile_stream)(float *C, size_t ldc, const void *a, size_t lda, const void *w, size_t kpairs, size_t rows,
+                        size_t cols, int accumulate, const gemm_tile_epilogue *te);
 } gemm_panel_micro;
 
 #define GEMM_PANEL_MAX_MR 16

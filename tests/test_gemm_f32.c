@@ -151,7 +151,9 @@ static void check_level(const char *level)
     kernels_init_level(&ref, "scalar");
     static const size_t extra[][3] = {{40, 300, 1030}, {30, 300, 513}, {2, 4096, 64}, {300, 33, 2},
                                       {1, 300, 1030}, {3, 700, 777}, {14, 200, 1500}, {600, 64, 147},
-                                      {70, 130, 600}, {73, 100, 300}};
+                                      {70, 130, 600}, {73, 100, 300},
+                                      /* rows 4 KiB apart: in place up to 8 rows, all of K at once */
+                                      {8, 160, 1024}, {5, 70, 2048}, {1, 64, 3072}, {12, 40, 1024}};
     size_t cases = N_SIZES * N_SIZES * N_SIZES + sizeof extra / sizeof extra[0], failures = 0;
     for (size_t c = 0; c < cases; c++) {
         size_t M, N, K;
