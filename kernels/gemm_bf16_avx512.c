@@ -54,17 +54,7 @@ static inline __attribute__((always_inline)) void tile_any(const int stream, flo
     }
 }
 
-static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
-                 size_t cols, int accumulate, const gemm_tile_epilogue *te)
-{
-    tile_any(0, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);
-}
-
-static void tile_stream(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs, size_t rows,
-                        size_t cols, int accumulate, const gemm_tile_epilogue *te)
-{
-    tile_any(1, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);
-}
+GEMM_TILE_ENTRY_POINTS(tile_any)
 
 static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {

@@ -61,6 +61,21 @@ static inline __attribute__((always_inline)) void tile_prefetch_stream(const int
     _mm_prefetch(p + 64, _MM_HINT_T0);
 }
 
+/* A micro-kernel file's two tiles (gemm_panel.h), `tile` and `tile_stream`,
+ * from its always-inline any(stream, C, ldc, a, lda, panel, kpairs, rows,
+ * cols, accumulate, te). */
+#define GEMM_TILE_ENTRY_POINTS(any)                                                                              \
+    static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs,          \
+                     size_t rows, size_t cols, int accumulate, const gemm_tile_epilogue *te)                     \
+    {                                                                                                            \
+        any(0, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);                                       \
+    }                                                                                                            \
+    static void tile_stream(float *C, size_t ldc, const void *a, size_t lda, const void *panel, size_t kpairs,   \
+                            size_t rows, size_t cols, int accumulate, const gemm_tile_epilogue *te)              \
+    {                                                                                                            \
+        any(1, C, ldc, a, lda, panel, kpairs, rows, cols, accumulate, te);                                       \
+    }
+
 /* The tile's epilogue (gemm_panel.h) on the accumulators of a whole tile
  * (32 columns), in the order of gemm_panel_epilogue: bias, residual, ReLU
  * (max(x, 0) returns its second operand for NaN and for -0, like
