@@ -9,7 +9,6 @@
  *
  * Every beam's row goes through each matrix together (M = beams), so a step
  * reads each weight once: decoding is bound by the weight bytes read. */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
