@@ -103,21 +103,27 @@ void blip_rows_streams(blip_model *m, const int *streams, size_t rows)
 
 /* ---- image keys and values ------------------------------------------------------ */
 
-/* [T][H] → [heads][T][head_dim]: each head's keys contiguous, so a decoding
- * step reads them as one small matrix. */
-static void to_head_major(float *dst, const float *src, size_t T, size_t heads, size_t hd)
+/* Head h of [T][H] (head_dim columns from h · head_dim) into dst as
+ * [T][head_dim], or transposed [head_dim][T]. */
+static void gather_head(float *dst, const float *src, size_t T, size_t H, size_t h, size_t hd, int transpose)
 {
-    for (size_t h = 0; h < heads; h++)
-        for (size_t t = 0; t < T; t++) memcpy(dst + (h * T + t) * hd, src + t * heads * hd + h * hd, hd * sizeof(float));
+    src += h * hd;
+    if (!transpose) {
+        for (size_t t = 0; t < T; t++) memcpy(dst + t * hd, src + t * H, hd * sizeof *dst);
+        return;
+    }
+    for (size_t i = 0; i < hd; i++)
+        for (size_t t = 0; t < T; t++) dst[i * T + t] = src[t * H + i];
 }
 
-/* [T][H] → [heads][head_dim][T]: each head's values transposed, so that
- * P·V of one row is a gemv too. */
-static void to_head_major_t(float *dst, const float *src, size_t T, size_t heads, size_t hd)
+/* f32: [T][H] → per head, contiguous: the keys [T][head_dim], the values
+ * transposed [head_dim][T], so that both products of a decoding row with
+ * a head are gemvs over one small matrix. */
+static void to_heads(const blip_model *m, float *dst, const float *src, int transpose)
 {
-    for (size_t h = 0; h < heads; h++)
-        for (size_t i = 0; i < hd; i++)
-            for (size_t t = 0; t < T; t++) dst[(h * hd + i) * T + t] = src[t * heads * hd + h * hd + i];
+    size_t T = (size_t)m->config.image_tokens, heads = (size_t)m->config.text_heads;
+    size_t H = (size_t)m->config.text_width, hd = H / heads;
+    for (size_t h = 0; h < heads; h++) gather_head(dst + h * T * hd, src, T, H, h, hd, transpose);
 }
 
 /* bf16: each head's keys [T][hd] packed as weights of T outputs, its values
@@ -128,8 +134,7 @@ static void pack_heads(blip_model *m, uint16_t *dst, const float *src, int trans
     size_t T = (size_t)m->config.image_tokens, heads = (size_t)m->config.text_heads;
     size_t H = (size_t)m->config.text_width, hd = H / heads;
     for (size_t h = 0; h < heads; h++) {
-        for (size_t t = 0; t < T; t++)
-            for (size_t i = 0; i < hd; i++) s->head_tmp[transpose ? i * T + t : t * hd + i] = src[t * H + h * hd + i];
+        gather_head(s->head_tmp, src, T, H, h, hd, transpose);
         if (transpose) gemm_bf16_pack_f32(dst + h * s->kv_packed, s->head_tmp, hd, T);
         else gemm_bf16_pack_f32(dst + h * s->kv_packed, s->head_tmp, T, hd);
     }
@@ -148,17 +153,16 @@ void blip_cross_kv(blip_model *m, const float *image_embeds, int image)
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
     size_t T = (size_t)c->image_tokens, H = (size_t)c->text_width, Wv = (size_t)c->vision_width;
-    size_t heads = (size_t)c->text_heads, hd = H / heads;
     for (int l = 0; l < c->text_layers; l++) {
         const blip_bert_attention *a = &m->weights.layers[l].cross;
         gemm_epilogue ek = {a->k.bias, NULL, 0, NULL, 0}, ev = {a->v.bias, NULL, 0, NULL, 0};
         size_t at = cross_at(m, image, l);
         linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->k.w, T, H, Wv, &ek);
         if (m->kv_bf16) pack_heads(m, s->cross_kp + at, s->kv_tmp, 0);
-        else to_head_major(s->cross_k + at, s->kv_tmp, T, heads, hd);
+        else to_heads(m, s->cross_k + at, s->kv_tmp, 0);
         linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->v.w, T, H, Wv, &ev);
         if (m->kv_bf16) pack_heads(m, s->cross_vp + at, s->kv_tmp, 1);
-        else to_head_major_t(s->cross_v + at, s->kv_tmp, T, heads, hd);
+        else to_heads(m, s->cross_v + at, s->kv_tmp, 1);
     }
 }
 
