@@ -7,10 +7,8 @@
 /* W is read once, from memory: ask for it GEMV_AHEAD floats (4 KiB)
  * ahead of each row's loads, which for short rows (64: BLIP's
  * cross-attention heads) is 16 rows on. */
-#ifndef GEMV_AHEAD
 #define GEMV_AHEAD 1024
 #define GEMV_PREFETCH(p) __builtin_prefetch((p) + GEMV_AHEAD, 0, 3)
-#endif
 
 static void SIMD_NAME(gemv)(float *y, const float *W, const float *x, size_t n, size_t K)
 {
@@ -33,7 +31,10 @@ static void SIMD_NAME(gemv)(float *y, const float *W, const float *x, size_t n, 
     for (; r < n; r++) {
         const float *w = W + r * K;
         vf a = vset1(0.0f);
-        for (size_t k = 0; k < kv; k += VL) a = vfma(vload(w + k), vload(x + k), a);
+        for (size_t k = 0; k < kv; k += VL) {
+            GEMV_PREFETCH(w + k);
+            a = vfma(vload(w + k), vload(x + k), a);
+        }
         float s = vhsum(a);
         for (size_t k = kv; k < K; k++) s += w[k] * x[k];
         y[r] = s;

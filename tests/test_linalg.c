@@ -17,7 +17,8 @@ static void relu_ref(float *x, size_t n)
 static void test_gemv_levels(void)
 {
     static const char *const levels[] = {"scalar", "avx2", "avx512", "avx512bf16", "neon"};
-    static const size_t shapes[][2] = {{1, 1}, {1, 17}, {3, 5}, {4, 16}, {5, 31}, {7, 768}, {9, 3072}, {130, 33}, {64, 1}};
+    static const size_t shapes[][2] = {{1, 1}, {1, 17}, {3, 5}, {4, 16}, {5, 31}, {7, 768}, {9, 3072}, {130, 33}, {64, 1},
+                                       {577, 64}, {64, 577}}; /* BLIP cross-attention heads */
     kernel_table ref;
     kernels_init_level(&ref, "scalar");
     size_t levels_run = 0;
