@@ -384,7 +384,8 @@ static void test_groups(void)
         g.n_seen = g.groups = g.stop_after = g.bad_pixels = 0;
         batch_groups bg = {5, workers, 1, NULL, NULL, users, log_group, &out, 0};
         CHECK(batch_run_groups(&b, &in, &bg) == 1); /* everything, one unreadable */
-        CHECK(g.n_seen == found && g.groups == 5 && g.bad_pixels == 0);
+        /* 25 inputs by 5: 5 groups for one worker; for two, 6 of 5, 4, 4, 4, 4, 4 */
+        CHECK(g.n_seen == found && g.groups == (workers == 1 ? 5 : 6) && g.bad_pixels == 0);
         CHECK(take_group_sidecars(&in) == found);
     }
     g.n_seen = g.groups = g.bad_pixels = 0, g.stop_after = 2;
@@ -398,8 +399,42 @@ static void test_groups(void)
     inputs_free(&in);
 }
 
+/* The groups cover the inputs in order, each of 1..group images, sizes
+ * within one of each other, and a multiple of the workers when there are
+ * images enough. */
+static void check_spans(size_t count, size_t group, size_t workers, size_t want_groups, size_t want_largest)
+{
+    size_t n = batch_group_count(count, group, workers), next = 0, lo = SIZE_MAX, hi = 0;
+    CHECK(n == want_groups);
+    for (size_t k = 0; k < n; k++) {
+        size_t first, len = batch_group_span(count, n, k, &first);
+        CHECK(first == next && len >= 1 && len <= group);
+        next = first + len;
+        lo = len < lo ? len : lo, hi = len > hi ? len : hi;
+    }
+    CHECK(next == count);
+    CHECK(n == 0 || (hi - lo <= 1 && hi == want_largest));
+    size_t first;
+    CHECK(batch_group_span(count, n, n, &first) == 0 && first == count); /* past the end */
+}
+
+static void test_group_spans(void)
+{
+    check_spans(20, 8, 2, 4, 5);      /* 5 5 5 5, not 8 8 4 */
+    check_spans(64, 8, 2, 8, 8);      /* bench's batch_all: unchanged */
+    check_spans(70, 8, 2, 10, 7);     /* 9 groups of ≤ 8 → 10 of 7 */
+    check_spans(9, 8, 1, 2, 5);       /* 5 4 */
+    check_spans(1, 8, 2, 1, 1);       /* one image: one group, one worker idle */
+    check_spans(3, 8, 4, 3, 1);       /* fewer images than workers */
+    check_spans(0, 8, 2, 0, 0);
+    check_spans(25, 3, 1, 9, 3);      /* 3 × 7 + 2 × 2 */
+    check_spans(1000001, 8, 2, 125002, 8);
+    check_spans(7, 1, 2, 7, 1);       /* booru: one image per group */
+}
+
 int main(void)
 {
+    RUN(test_group_spans);
     RUN(test_shard_hash);
     RUN(test_setup);
     RUN(test_concurrent_shards);

@@ -383,6 +383,25 @@ static void wait_done(batch_pool *p)
     pthread_cond_timedwait(&p->done, &p->lock, &t);
 }
 
+size_t batch_group_count(size_t count, size_t group, size_t workers)
+{
+    if (count == 0) return 0;
+    if (group == 0) group = 1;
+    if (workers == 0) workers = 1;
+    size_t n = count / group + (count % group != 0);
+    if (n % workers) n += workers - n % workers;
+    return n < count ? n : count;
+}
+
+size_t batch_group_span(size_t count, size_t n_groups, size_t k, size_t *first)
+{
+    *first = count;
+    if (k >= n_groups) return 0;
+    size_t base = count / n_groups, extra = count % n_groups; /* the first `extra` groups take one more */
+    *first = k * base + (k < extra ? k : extra);
+    return base + (k < extra);
+}
+
 int batch_run_groups(const batch_options *b, const input_list *inputs, const batch_groups *g)
 {
     batch_run_state r;
@@ -395,7 +414,8 @@ int batch_run_groups(const batch_options *b, const input_list *inputs, const bat
     batch_session s;
     session_begin(&s);
     int failed = inputs->errors, fatal = 0;
-    size_t count = inputs->count, n_groups = (count + g->group - 1) / g->group, next_load = 0, next_emit = 0, done = 0;
+    size_t count = inputs->count, n_groups = batch_group_count(count, g->group, g->workers);
+    size_t next_load = 0, next_emit = 0, done = 0;
     pthread_mutex_lock(&p->lock);
     while (next_emit < n_groups) {
         batch_slot *sl = slot_in(p, SLOT_DONE, next_emit);
@@ -421,7 +441,7 @@ int batch_run_groups(const batch_options *b, const input_list *inputs, const bat
         }
         batch_slot *fr = slot_in(p, SLOT_FREE, 0);
         if (!stopping && next_load < n_groups && fr && count_state(p, SLOT_QUEUED) < g->workers) {
-            size_t first = next_load * g->group, n = count - first < g->group ? count - first : g->group;
+            size_t first, n = batch_group_span(count, n_groups, next_load, &first);
             fr->state = SLOT_LOADING;
             pthread_mutex_unlock(&p->lock);
             for (size_t i = 0; i < n; i++) {

@@ -80,6 +80,17 @@ typedef struct {
     int json;
 } batch_groups;
 
+/* How batch_run_groups cuts count inputs into groups of at most `group`
+ * images for `workers` workers: as few groups as that allows, raised to a
+ * multiple of the workers while each can still have an image, and sizes
+ * that differ by at most one, so the workers finish together (20 images,
+ * --batch 8, 2 workers: 5 + 5 + 5 + 5, not 8 + 8 + 4 with one worker idle
+ * during the last group). batch_group_count is the number of groups;
+ * batch_group_span sets *first to group k's first input and returns its
+ * size. */
+size_t batch_group_count(size_t count, size_t group, size_t workers);
+size_t batch_group_span(size_t count, size_t n_groups, size_t k, size_t *first);
+
 /* Process the inputs in groups: the calling thread reads (and decodes) the
  * groups ahead of the workers and writes the results in input order; each
  * worker runs whole groups. The same exit statuses as batch_run; an

@@ -46,7 +46,8 @@ static void clip_usage(FILE *f, clip_mode mode)
                    "                        all N; each image costs ~45 MB more memory\n"
                    "  --workers N           run N groups at once, each with its own models and\n"
                    "                        threads/N threads (default 1); on 2 cores, 2 workers\n"
-                   "                        are ~10%% faster but hold the models' buffers twice\n");
+                   "                        are ~10%% faster but hold the models' buffers twice;\n"
+                   "                        groups are made equal so the workers end together\n");
     if (mode == MODE_CLIP)
         fprintf(f, "  --categories DIR      the *.txt lists (default: WEIGHTS/categories);\n"
                    "                        a list named NAME.topN.txt contributes N matches\n"
