@@ -86,8 +86,7 @@ static void drive_task(const gemm_panel_micro *mk, size_t kc, float *C, const fl
                        size_t M, size_t p0, size_t p1, size_t mb0, size_t mb1, const gemm_epilogue *ep)
 {
     /* one block of rows: each panel is read once, from memory */
-    void (*tile)(float *, size_t, const void *, size_t, const void *, size_t, size_t, size_t, int,
-                 const gemm_tile_epilogue *) = M <= (size_t)mk->mr && mk->tile_stream ? mk->tile_stream : mk->tile;
+    gemm_panel_tile_fn *tile = M <= (size_t)mk->mr && mk->tile_stream ? mk->tile_stream : mk->tile;
     _Alignas(64) unsigned char abuf[GEMM_PANEL_ABUF];
     size_t N = W->N, K = W->K, kpairs = K / 2 + (K & 1), mr = (size_t)mk->mr, wb = (size_t)mk->w_bytes;
     size_t panel_bytes = kpairs * 2 * GEMM_PANEL_NR * wb;

@@ -61,6 +61,11 @@ typedef struct weight_panel {
     size_t elem_bytes;
 } weight_panel;
 
+/* A tile: rows × cols of C (+)= rows of A (lda apart) × one panel of
+ * kpairs k-pairs, then the epilogue te when given. */
+typedef void gemm_panel_tile_fn(float *C, size_t ldc, const void *a, size_t lda, const void *w, size_t kpairs,
+                                size_t rows, size_t cols, int accumulate, const gemm_tile_epilogue *te);
+
 typedef struct {
     const char *name;
     int mr;      /* most rows per tile, ≤ GEMM_PANEL_MAX_MR */
@@ -69,8 +74,7 @@ typedef struct {
     int a_bytes; /* 2 (A as bf16) or 4 (A as f32) */
     int w_bytes; /* 2 (bf16 panels) or 4 (f32 panels) */
     void (*prep_a)(void *dst, size_t lda_dst, const float *A, size_t lda, size_t rows, size_t kc);
-    void (*tile)(float *C, size_t ldc, const void *a, size_t lda, const void *w, size_t kpairs, size_t rows,
-                 size_t cols, int accumulate, const gemm_tile_epilogue *te);
+    gemm_panel_tile_fn *tile;
     /* the epilogue over a finished block (gemm_panel_epilogue or a level's) */
     void (*epilogue)(float *C, size_t ldc, size_t m0, size_t m1, size_t n0, size_t n1, const gemm_epilogue *ep);
     int fuses_epilogue; /* tile applies te (else te is always NULL) */
@@ -78,8 +82,7 @@ typedef struct {
      * NULL: tile). Used when one block of rows meets every panel once
      * (decoding): the weights then come from memory once each, and the few
      * rows leave the loads too far apart for the hardware prefetcher. */
-    void (*tile_stream)(float *C, size_t ldc, const void *a, size_t lda, const void *w, size_t kpairs, size_t rows,
-                        size_t cols, int accumulate, const gemm_tile_epilogue *te);
+    gemm_panel_tile_fn *tile_stream;
 } gemm_panel_micro;
 
 #define GEMM_PANEL_MAX_MR 16
