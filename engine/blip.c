@@ -338,6 +338,55 @@ int blip_vision_alloc(blip_model *m, size_t images, fmt_error *err)
     return 0;
 }
 
+/* ---- the cross-attention's weights by head (engine/blip_cross.c) ------------- */
+
+typedef struct {
+    const float *wk; /* [H][Wv] */
+    size_t h, hd, Wv;
+} key_head;
+
+/* Head h's key weights transposed: dst[j][d] = W_k[h·hd + d][j]. */
+static int write_key_head(void *user, float *dst)
+{
+    const key_head *k = user;
+    for (size_t j = 0; j < k->Wv; j++)
+        for (size_t d = 0; d < k->hd; d++) dst[j * k->hd + d] = k->wk[(k->h * k->hd + d) * k->Wv + j];
+    return 0;
+}
+
+/* f32 cross.k and cross.v of one layer, split by head: into panels (with
+ * m->panels, in its fixed order), else the keys transposed into memory of
+ * the model's and the values' rows used in place. cross.k and cross.v stay
+ * as they are too (beams project the image's keys and values with them). */
+static int split_cross_heads(blip_model *m, blip_bert_layer *l)
+{
+    size_t heads = (size_t)m->config.text_heads, hd = (size_t)m->config.text_width / heads;
+    size_t Wv = (size_t)m->config.vision_width;
+    blip_cross_heads *ch = &l->cross_heads;
+    const float *wk = l->cross.k.w.f32, *wv = l->cross.v.w.f32;
+    if (!wk || !wv) return 0; /* bf16: keys and values are projected per image */
+    if (!(ch->kt = own(m, heads * sizeof *ch->kt, 0)) || !(ch->vh = own(m, heads * sizeof *ch->vh, 0))) return -1;
+    for (size_t h = 0; h < heads; h++) {
+        key_head src = {wk, h, hd, Wv};
+        blip_linear *kt = &ch->kt[h], *vh = &ch->vh[h];
+        *kt = (blip_linear){.out = Wv, .in = hd};
+        *vh = (blip_linear){.out = hd, .in = Wv, .bias = l->cross.v.bias + h * hd};
+        const float *vrows = wv + h * hd * Wv;
+        if (m->panels) {
+            if (panel_set_add(m->panels, Wv, hd, NULL, write_key_head, &src, &kt->panel, &kt->w) ||
+                panel_set_add(m->panels, hd, Wv, vrows, NULL, NULL, &vh->panel, &vh->w))
+                return -1;
+            continue;
+        }
+        float *t = own(m, Wv * hd * sizeof *t, 1);
+        if (!t) return -1;
+        write_key_head(&src, t);
+        kt->w = (linear_weights){t, NULL, NULL};
+        vh->w = (linear_weights){vrows, NULL, NULL};
+    }
+    return 0;
+}
+
 /* One layer's f32 weights into panels (mapped from the panels file, or
  * packed), the mapped source released. */
 static int pack_linear(blip_model *m, blip_linear *l)
@@ -362,6 +411,7 @@ static int blip_pack_weights(blip_model *m, const weights_file *wf)
     }
     for (int i = 0; i < m->config.text_layers; i++) {
         blip_bert_layer *t = &w->layers[i];
+        if (split_cross_heads(m, t)) return -1;
         blip_linear *l[10] = {&t->self.q,  &t->self.k,  &t->self.v,  &t->self.o, &t->cross.q,
                               &t->cross.k, &t->cross.v, &t->cross.o, &t->inter,  &t->out};
         for (int j = 0; j < 10; j++)
@@ -369,6 +419,14 @@ static int blip_pack_weights(blip_model *m, const weights_file *wf)
     }
     if (pack_linear(m, &w->head_dense) || pack_linear(m, &w->decoder)) return -1;
     panel_set_finish(m->panels);
+    return 0;
+}
+
+/* Where the level does not pack f32 weights: the cross-attention's heads. */
+static int blip_split_unpacked(blip_model *m)
+{
+    for (int i = 0; !m->panels && i < m->config.text_layers; i++)
+        if (split_cross_heads(m, &m->weights.layers[i])) return -1;
     return 0;
 }
 
@@ -385,7 +443,7 @@ int blip_load(blip_model **out, const weights_file *wf, const kernel_table *kt, 
         return -1;
     }
     m->kv_bf16 = m->weights.layers[0].cross.k.w.panel && m->weights.layers[0].cross.k.panel.elem_bytes == 2;
-    if (blip_pack_weights(m, wf)) {
+    if (blip_pack_weights(m, wf) || blip_split_unpacked(m)) {
         blip_free(m);
         return fmt_fail(err, "blip: out of memory re-laying the weights");
     }
@@ -431,6 +489,8 @@ double blip_decode_weight_bytes(const blip_model *m)
         const blip_bert_layer *l = &w->layers[i];
         b += linear_bytes(&l->self.q) + linear_bytes(&l->self.k) + linear_bytes(&l->self.v) + linear_bytes(&l->self.o) +
              linear_bytes(&l->cross.q) + linear_bytes(&l->cross.o) + linear_bytes(&l->inter) + linear_bytes(&l->out);
+        for (int h = 0; l->cross_heads.kt && h < m->config.text_heads; h++)
+            b += linear_bytes(&l->cross_heads.kt[h]) + linear_bytes(&l->cross_heads.vh[h]);
     }
     return b;
 }

@@ -3,7 +3,7 @@
  *   x = LN(word[id] + position[p])                     LayerNorm eps 1e-12
  *   per layer (post-norm):
  *     x = LN(x + dense(causal self-attention(x)))      keys/values cached per beam
- *     x = LN(x + dense(cross-attention(x, image)))     image keys/values computed once
+ *     x = LN(x + dense(cross-attention(x, image)))     engine/blip_cross.c
  *     x = LN(x + dense(GELU(dense(x))))
  *   logits = LN(GELU(dense(x))) · wordᵀ + bias         decoder tied to the embeddings
  *
@@ -37,22 +37,36 @@ static size_t decode_plan(blip_model *m, blip_block *b, int slots, size_t cap_le
     blip_decode_state *s = &m->dec;
     size_t B = (size_t)slots, H = (size_t)c->text_width, L = (size_t)c->text_layers, T = (size_t)c->image_tokens;
     size_t NI = (size_t)images, inter = (size_t)c->text_intermediate, n = 0, total = 0, keys = T > cap_len ? T : cap_len;
+    size_t heads = (size_t)c->text_heads, hd = H / heads, Wv = (size_t)c->vision_width, wide = H > Wv ? H : Wv;
+    size_t kf = blip_image_form_floats(m, 0), vf = blip_image_form_floats(m, 1), f32 = !m->kv_bf16;
+    if (!kf || !vf) return 0;
     /* The same sums in double tell whether any size_t product wrapped. */
     double exact = (double)B * (double)L * 2.0 * (double)cap_len * (double)H * 8.0 +
-                   (double)NI * (double)L * (double)T * (double)H * 8.0 + (double)rows * (double)(8 * H + inter) * 4.0 +
-                   (double)keys * 64.0 * (double)m->threads * 4.0 + (double)m->threads * (double)rows * (double)(2 * H + T) * 4.0;
+                   ((double)NI + 1.0) * ((double)kf + (double)vf + 2.0 * (double)L * (double)T * (double)H) * 4.0 +
+                   (double)rows * (double)(8 * H + inter) * 4.0 + (double)rows * (double)heads * (double)(2 * Wv + T) * 4.0 +
+                   (double)T * (double)wide * 4.0 + (double)keys * 64.0 * (double)m->threads * 4.0 +
+                   (double)m->threads * (double)rows * (double)(2 * H + T + 2 * wide) * 4.0;
     if (exact > (double)(SIZE_MAX / 4)) return 0;
     size_t cache = B * L * 2 * cap_len * H;
 #define PLAN(ptr, count, size) (b[n++] = (blip_block){(void **)&(ptr), (count) * (size)})
-    size_t heads = (size_t)c->text_heads, hd = H / heads;
     size_t kp = gemm_bf16_packed_size(T, hd), vp = gemm_bf16_packed_size(hd, T);
     s->kv_packed = ((kp > vp ? kp : vp) + 31) / 32 * 32;
-    size_t f32_kv = m->kv_bf16 ? 1 : NI * L * T * H, bf16_kv = m->kv_bf16 ? NI * L * heads * s->kv_packed : 1;
-    PLAN(s->cross_k, f32_kv, sizeof(float));
-    PLAN(s->cross_v, f32_kv, sizeof(float));
+    s->image_k_floats = kf, s->image_v_floats = vf, s->head_floats = Wv > hd ? Wv : hd;
+    size_t bf16_kv = m->kv_bf16 ? NI * L * heads * s->kv_packed : 1;
+    PLAN(s->image_k, f32 ? NI * kf : 1, sizeof(float));
+    PLAN(s->image_v, f32 ? NI * vf : 1, sizeof(float));
+    PLAN(s->qimg, f32 ? rows * heads * Wv : 1, sizeof(float));
+    PLAN(s->uimg, f32 ? rows * heads * Wv : 1, sizeof(float));
+    PLAN(s->scores, f32 ? rows * heads * T : 1, sizeof(float));
+    PLAN(s->head_in, (size_t)m->threads * rows * s->head_floats, sizeof(float));
+    PLAN(s->head_out, (size_t)m->threads * rows * s->head_floats, sizeof(float));
+    PLAN(s->runs, rows + 1, sizeof(size_t));
+    /* f32 keys and values are projected only for beams: one image */
+    PLAN(s->cross_k, f32 ? L * T * H : 1, sizeof(float));
+    PLAN(s->cross_v, f32 ? L * T * H : 1, sizeof(float));
     PLAN(s->cross_kp, bf16_kv, sizeof(uint16_t));
     PLAN(s->cross_vp, bf16_kv, sizeof(uint16_t));
-    PLAN(s->kv_tmp, T * H, sizeof(float));
+    PLAN(s->kv_tmp, T * wide, sizeof(float));
     PLAN(s->head_tmp, T * hd, sizeof(float));
     PLAN(s->head_scratch, (size_t)m->threads * rows * (2 * hd + T), sizeof(float));
     PLAN(s->cache, cache, sizeof(float));
@@ -82,7 +96,7 @@ int blip_decode_reserve(blip_model *m, int slots, size_t cap_len, size_t rows, i
         images = images > s->images ? images : s->images;
     }
     blip_decode_release(m);
-    blip_block plan[40];
+    blip_block plan[48];
     size_t total = decode_plan(m, plan, slots, cap_len, rows, images);
     if (!total || arena_init(&s->mem, total))
         return fmt_fail(err, "blip: cannot allocate %zu MB for decoding", total >> 20);
@@ -99,71 +113,6 @@ void blip_rows_beams(blip_model *m, size_t rows)
 void blip_rows_streams(blip_model *m, const int *streams, size_t rows)
 {
     for (size_t r = 0; r < rows; r++) m->dec.row_cache[r] = m->dec.row_image[r] = streams[r];
-}
-
-/* ---- image keys and values ------------------------------------------------------ */
-
-/* Head h of [T][H] (head_dim columns from h · head_dim) into dst as
- * [T][head_dim], or transposed [head_dim][T]. */
-static void gather_head(float *dst, const float *src, size_t T, size_t H, size_t h, size_t hd, int transpose)
-{
-    src += h * hd;
-    if (!transpose) {
-        for (size_t t = 0; t < T; t++) memcpy(dst + t * hd, src + t * H, hd * sizeof *dst);
-        return;
-    }
-    for (size_t i = 0; i < hd; i++)
-        for (size_t t = 0; t < T; t++) dst[i * T + t] = src[t * H + i];
-}
-
-/* f32: [T][H] → per head, contiguous: the keys [T][head_dim], the values
- * transposed [head_dim][T], so that both products of a decoding row with
- * a head are gemvs over one small matrix. */
-static void to_heads(const blip_model *m, float *dst, const float *src, int transpose)
-{
-    size_t T = (size_t)m->config.image_tokens, heads = (size_t)m->config.text_heads;
-    size_t H = (size_t)m->config.text_width, hd = H / heads;
-    for (size_t h = 0; h < heads; h++) gather_head(dst + h * T * hd, src, T, H, h, hd, transpose);
-}
-
-/* bf16: each head's keys [T][hd] packed as weights of T outputs, its values
- * transposed [hd][T] as weights of hd outputs. */
-static void pack_heads(blip_model *m, uint16_t *dst, const float *src, int transpose)
-{
-    blip_decode_state *s = &m->dec;
-    size_t T = (size_t)m->config.image_tokens, heads = (size_t)m->config.text_heads;
-    size_t H = (size_t)m->config.text_width, hd = H / heads;
-    for (size_t h = 0; h < heads; h++) {
-        gather_head(s->head_tmp, src, T, H, h, hd, transpose);
-        if (transpose) gemm_bf16_pack_f32(dst + h * s->kv_packed, s->head_tmp, hd, T);
-        else gemm_bf16_pack_f32(dst + h * s->kv_packed, s->head_tmp, T, hd);
-    }
-}
-
-/* Offset of (image, layer) in cross_k / cross_v, or with bf16 in cross_kp / cross_vp. */
-static size_t cross_at(const blip_model *m, int image, int layer)
-{
-    const blip_config *c = &m->config;
-    size_t il = (size_t)image * (size_t)c->text_layers + (size_t)layer;
-    return m->kv_bf16 ? il * (size_t)c->text_heads * m->dec.kv_packed : il * (size_t)c->image_tokens * (size_t)c->text_width;
-}
-
-void blip_cross_kv(blip_model *m, const float *image_embeds, int image)
-{
-    const blip_config *c = &m->config;
-    blip_decode_state *s = &m->dec;
-    size_t T = (size_t)c->image_tokens, H = (size_t)c->text_width, Wv = (size_t)c->vision_width;
-    for (int l = 0; l < c->text_layers; l++) {
-        const blip_bert_attention *a = &m->weights.layers[l].cross;
-        gemm_epilogue ek = {a->k.bias, NULL, 0, NULL, 0}, ev = {a->v.bias, NULL, 0, NULL, 0};
-        size_t at = cross_at(m, image, l);
-        linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->k.w, T, H, Wv, &ek);
-        if (m->kv_bf16) pack_heads(m, s->cross_kp + at, s->kv_tmp, 0);
-        else to_heads(m, s->cross_k + at, s->kv_tmp, 0);
-        linear_run(&m->kt.linalg, s->kv_tmp, image_embeds, &a->v.w, T, H, Wv, &ev);
-        if (m->kv_bf16) pack_heads(m, s->cross_vp + at, s->kv_tmp, 1);
-        else to_heads(m, s->cross_v + at, s->kv_tmp, 1);
-    }
 }
 
 /* ---- the self-attention cache ---------------------------------------------------- */
@@ -262,32 +211,6 @@ static void self_cached_attention(blip_model *m, int layer, size_t rows, size_t 
     }
 }
 
-/* Cross-attention of `rows` rows over their images' keys, head-major: per
- * head and row, scores = K_h·q over the head's [T][head_dim] keys, softmax,
- * out = V_hᵀ·p over its transposed [head_dim][T] values: two gemvs, which
- * read the 2 × 148 KiB of the head once (a GEMM would re-pack them every
- * step). Row r attends to the image of row_image[r], or all rows to row
- * 0's (the prompt of a prefill). Heads shared among threads. */
-static void image_attention(const blip_model *m, int layer, const float *q, size_t rows, int prefill, float *out,
-                            float *scratch)
-{
-    const blip_decode_state *s = &m->dec;
-    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
-    size_t T = (size_t)m->config.image_tokens;
-    float scale = (float)(1.0 / sqrt((double)hd));
-    void (*gemv)(float *, const float *, const float *, size_t, size_t) = m->kt.linalg.gemv;
-#pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
-    for (size_t h = 0; h < heads; h++) {
-        float *p = scratch + (size_t)omp_get_thread_num() * T;
-        for (size_t r = 0; r < rows; r++) {
-            size_t at = cross_at(m, s->row_image[prefill ? 0 : r], layer) + h * T * hd;
-            gemv(p, s->cross_k + at, q + r * H + h * hd, T, hd);
-            m->kt.nn.softmax(p, 1, T, scale);
-            gemv(out + r * H + h * hd, s->cross_v + at, p, hd, T);
-        }
-    }
-}
-
 /* x = LN(x + o(ctx)): BertSelfOutput. */
 static void attention_output(blip_model *m, const blip_bert_attention *a, size_t rows)
 {
@@ -323,48 +246,13 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
     attention_output(m, a, rows);
 }
 
-/* The same with bf16 keys/values, rows attending to one image: per head,
- * scores = Q_h K_hᵀ and out = P V_h as two bf16 GEMMs (the rows of Q_h
- * gathered). */
-static void image_attention_bf16(const blip_model *m, int layer, int image, const float *q, size_t rows, float *out)
-{
-    const blip_decode_state *s = &m->dec;
-    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
-    size_t T = (size_t)m->config.image_tokens;
-    float scale = (float)(1.0 / sqrt((double)hd));
-    const uint16_t *kp = s->cross_kp + cross_at(m, image, layer);
-    const uint16_t *vp = s->cross_vp + cross_at(m, image, layer);
-#pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
-    for (size_t h = 0; h < heads; h++) {
-        float *qh = s->head_scratch + (size_t)omp_get_thread_num() * rows * (2 * hd + T), *p = qh + rows * hd;
-        float *oh = p + rows * T;
-        for (size_t r = 0; r < rows; r++) memcpy(qh + r * hd, q + r * H + h * hd, hd * sizeof(float));
-        weight_panel K = {kp + h * s->kv_packed, T, hd, 2}, Vt = {vp + h * s->kv_packed, hd, T, 2};
-        m->kt.bf16.gemm_bf16(p, qh, &K, rows, NULL);
-        m->kt.nn.softmax(p, rows, T, scale);
-        m->kt.bf16.gemm_bf16(oh, p, &Vt, rows, NULL);
-        for (size_t r = 0; r < rows; r++) memcpy(out + r * H + h * hd, oh + r * hd, hd * sizeof(float));
-    }
-}
-
 static void cross_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, int prefill)
 {
-    const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
-    size_t H = (size_t)c->text_width;
+    size_t H = (size_t)m->config.text_width;
     gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0};
     linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
-    if (m->kv_bf16) {
-        /* runs of rows on the same image (all of them for beams; one each
-         * for images decoded together; a prefill's rows are row 0's) */
-        for (size_t r0 = 0, r1; r0 < rows; r0 = r1) {
-            int image = s->row_image[r0];
-            for (r1 = r0 + 1; r1 < rows && (prefill || s->row_image[r1] == image); r1++) {}
-            image_attention_bf16(m, layer, image, s->q + r0 * H, r1 - r0, s->ctx + r0 * H);
-        }
-    } else {
-        image_attention(m, layer, s->q, rows, prefill, s->ctx, s->attn_scratch);
-    }
+    blip_image_attention(m, layer, rows, prefill);
     attention_output(m, a, rows);
 }
 
@@ -409,7 +297,8 @@ int blip_decoder_logits(blip_model *m, const float *image_embeds, const int *ids
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= c->vocab_size) return fmt_fail(err, "blip: id %d is outside the vocabulary", ids[i]);
     if (blip_decode_reserve(m, 1, n, n, 1, err)) return -1;
-    blip_cross_kv(m, image_embeds, 0);
+    m->dec.kv_projected = m->kv_bf16;
+    blip_cross_image(m, image_embeds, 0);
     blip_rows_beams(m, 1);
     blip_decode_rows(m, ids, n, 0, 1);
     blip_lm_head(m, m->dec.x, n, logits);

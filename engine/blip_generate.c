@@ -1,8 +1,8 @@
 /* BLIP_Decoder.generate(image, sample=False, num_beams, min_length,
  * max_length, repetition_penalty): the decoder as the search's model.
  *
- * The image's cross-attention keys/values are projected once per caption
- * (BLIP's own code re-projects them for every token and beam), the prompt is
+ * The image is made ready for cross-attention once per caption (BLIP's own
+ * code re-projects its keys/values for every token and beam), the prompt is
  * run once for all beams, and each step feeds only the new ids through the
  * decoder with a self-attention KV cache per beam, reordered when beams are
  * re-selected. transformers 4.30 no longer hands BLIP its cache at all (the
@@ -23,7 +23,7 @@ typedef struct {
 static void source_prefill(void *ctx, const int *prompt, size_t n, float *logits)
 {
     blip_source *s = ctx;
-    blip_cross_kv(s->m, s->image_embeds, 0);
+    blip_cross_image(s->m, s->image_embeds, 0);
     blip_rows_beams(s->m, 1);
     blip_decode_rows(s->m, prompt, n, 0, 1);
     blip_lm_head(s->m, s->m->dec.x + (n - 1) * (size_t)s->m->config.text_width, 1, logits);
@@ -67,6 +67,8 @@ int blip_generate(blip_model *m, const float *image_embeds, const int *prompt_id
     if (caption_len(m, n_prompt, p, &total, err)) return -1;
     size_t rows = n_prompt > (size_t)p->beams ? n_prompt : (size_t)p->beams;
     if (blip_decode_reserve(m, p->beams, total, rows, 1, err)) return -1;
+    /* beams share the image: its keys and values once, not per row and step */
+    m->dec.kv_projected = m->kv_bf16 || p->beams > 1;
     blip_source src = {m, image_embeds, p->beams};
     blip_search_model model = {&src, (size_t)c->vocab_size, c->sep_id, source_prefill, source_step, source_reorder};
     return blip_search(&model, prompt_ids, n_prompt, p, out_ids, cap, n_out, err);
@@ -79,11 +81,11 @@ typedef struct {
     const float *const *image_embeds;
 } blip_streams_source;
 
-/* Stream i: its image's keys/values into slot i, its prompt into cache slot i. */
+/* Stream i: its image into image slot i, its prompt into cache slot i. */
 static void streams_prefill(void *ctx, int stream, const int *prompt, size_t n, float *logits)
 {
     blip_streams_source *s = ctx;
-    blip_cross_kv(s->m, s->image_embeds[stream], stream);
+    blip_cross_image(s->m, s->image_embeds[stream], stream);
     blip_rows_streams(s->m, &stream, 1);
     blip_decode_rows(s->m, prompt, n, 0, 1);
     blip_lm_head(s->m, s->m->dec.x + (n - 1) * (size_t)s->m->config.text_width, 1, logits);
@@ -114,6 +116,7 @@ int blip_generate_batch(blip_model *m, const float *const *image_embeds, size_t 
     if (caption_len(m, n_prompt, p, &total, err)) return -1;
     size_t rows = n_prompt > n ? n_prompt : n;
     if (blip_decode_reserve(m, (int)n, total, rows, (int)n, err)) return -1;
+    m->dec.kv_projected = m->kv_bf16;
     blip_streams_source src = {m, image_embeds};
     blip_search_streams model = {&src, (size_t)m->config.vocab_size, m->config.sep_id, streams_prefill, streams_step};
     return blip_search_greedy_streams(&model, n, prompt_ids, n_prompt, p, out_ids, cap, n_out, err);

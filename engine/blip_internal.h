@@ -35,8 +35,17 @@ typedef struct {
     blip_norm ln;
 } blip_bert_attention;
 
+/* f32 cross-attention through the projections (engine/blip_cross.c), per
+ * head h: kt[h], the head's key weights transposed, [Wv][head_dim] (a
+ * product of head_dim inputs into Wv outputs); vh[h], its value weights
+ * [head_dim][Wv] with their bias. */
+typedef struct {
+    blip_linear *kt, *vh; /* [heads] */
+} blip_cross_heads;
+
 typedef struct {
     blip_bert_attention self, cross; /* cross.k / cross.v are [H][Wv] */
+    blip_cross_heads cross_heads;    /* f32 weights: cross.k / cross.v split by head */
     blip_linear inter, out;
     blip_norm ln_out;
 } blip_bert_layer;
@@ -79,13 +88,27 @@ typedef struct {
      * belong to row 0's. Beams of one image: r and 0; images decoded
      * together: both the image's index. */
     int *row_cache, *row_image;
-    /* The image's keys and values, per layer and head: f32 [tokens][head_dim]
-     * each, or with bf16 weights, packed for the bf16 GEMM (K_h as [tokens]
-     * rows of head_dim, V_h transposed), half the bytes to read per step. */
-    float *cross_k, *cross_v;    /* f32: [images][layers][heads][tokens][head_dim] */
+    /* How this caption's cross-attention goes (engine/blip_cross.c): 0,
+     * through the projections; 1, over the image's keys and values,
+     * projected once (beams, and bf16 weights). */
+    int kv_projected;
+    /* Through the projections: each image's encoder output E [tokens][Wv]
+     * as the weights of two products, E (tokens outputs) and Eᵀ (Wv
+     * outputs): panels where the level packs f32, else rows. */
+    float *image_k, *image_v;    /* [images][image_k_floats], [images][image_v_floats] */
+    size_t image_k_floats, image_v_floats;
+    float *qimg, *uimg;          /* [rows][heads][Wv]: q' and u of each row and head */
+    float *scores;               /* [rows][heads][tokens] */
+    float *head_in, *head_out;   /* per thread: [rows][head_floats] */
+    size_t head_floats;          /* max(Wv, head_dim) */
+    size_t *runs;                /* [rows + 1]: runs of rows on one image */
+    /* Projected: the image's keys and values per layer and head, f32
+     * [tokens][head_dim] each (V_h transposed), or with bf16 weights packed
+     * for the bf16 GEMM (K_h as [tokens] rows of head_dim, V_h transposed). */
+    float *cross_k, *cross_v;      /* f32 (one image): [layers][heads][tokens][head_dim] */
     uint16_t *cross_kp, *cross_vp; /* bf16: [images][layers][heads][kv_packed] */
     size_t kv_packed;            /* elements per packed head (64-byte multiple) */
-    float *kv_tmp;               /* [tokens][H] */
+    float *kv_tmp;               /* [tokens][max(H, Wv)] */
     float *head_tmp;             /* [tokens][head_dim] */
     float *head_scratch;         /* per thread: [rows][head_dim + tokens + head_dim] */
     float *cache, *cache_tmp; /* [beams or images][layers][2][cap_len][H] self-attention K, V */
@@ -113,8 +136,6 @@ int blip_vision_alloc(blip_model *m, size_t images, fmt_error *err);
  * cap_len ids, forwards of `rows` rows, and the keys/values of `images`. */
 int blip_decode_reserve(blip_model *m, int slots, size_t cap_len, size_t rows, int images, fmt_error *err);
 void blip_decode_release(blip_model *m);
-/* Image `image`'s cross-attention keys and values, every layer. */
-void blip_cross_kv(blip_model *m, const float *image_embeds, int image);
 /* Rows 0 .. rows-1 are the beams of image 0 (cache slots 0 .. rows-1). */
 void blip_rows_beams(blip_model *m, size_t rows);
 /* Row r is image streams[r] with its own cache slot of the same index. */
@@ -130,5 +151,16 @@ void blip_lm_head(blip_model *m, const float *x, size_t rows, float *logits);
 void blip_cache_reorder(blip_model *m, const int *src, int beams, size_t len);
 /* Give beams 1.. the prompt's cache of beam 0. */
 void blip_cache_broadcast(blip_model *m, int beams, size_t len);
+
+/* blip_cross.c */
+/* Image slot `image` ready for cross-attention: its two forms of E (f32),
+ * or its keys and values of every layer (bf16). */
+void blip_cross_image(blip_model *m, const float *image_embeds, int image);
+/* ctx = the cross-attention of rows' q (m->dec.q) in `layer`, mapped to
+ * images by row_image (a prefill's rows: row 0's), before the output dense. */
+void blip_image_attention(blip_model *m, int layer, size_t rows, int prefill);
+/* Floats of one image's f32 form: E (values = 0) or Eᵀ (values = 1); 0 on
+ * overflow. */
+size_t blip_image_form_floats(const blip_model *m, int values);
 
 #endif

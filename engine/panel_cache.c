@@ -9,7 +9,7 @@
 #include "format/safetensors.h"
 
 /* Bump when the packed layout or the order loaders add matrices in changes. */
-#define PANELS_VERSION "f32 panels of 32, v2" /* v2: DeepDanbooru's Winograd matrices */
+#define PANELS_VERSION "f32 panels of 32, v3" /* v2: DeepDanbooru's Winograd matrices; v3: BLIP's cross-attention by head */
 #define PANELS_KEY "unprompt.panels_key"
 
 typedef struct {
