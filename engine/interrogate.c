@@ -209,6 +209,12 @@ void unprompt_clip_free(unprompt_clip *c)
 
 /* ---- running ------------------------------------------------------------------- */
 
+/* Images per pass of a vision tower. A tower's activations grow with the
+ * images of a pass, its speed does not beyond a few (each image is
+ * hundreds of rows already), so a batch larger than this, which decoding
+ * does gain from, goes through the towers in passes of this many. */
+#define TOWER_PASS 8
+
 /* BLIP captions of n images, decoded together (blip_generate_batch). */
 static int caption_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n, const unprompt_clip_run_params *rp,
                           clip_internal **in, size_t *n_tokens, fmt_error *e)
@@ -229,7 +235,10 @@ static int caption_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t
         embeds[i] = c->blip_embeds + i * per, pixels[i] = c->blip_input + i * px;
         if (blip_preprocess(c->blip, im[i].rgb, im[i].width, im[i].height, c->blip_input + i * px, e)) return -1;
     }
-    if (blip_encode_images(c->blip, pixels, n, c->blip_embeds, e)) return -1;
+    for (size_t i = 0; i < n; i += TOWER_PASS) {
+        size_t k = n - i < TOWER_PASS ? n - i : TOWER_PASS;
+        if (blip_encode_images(c->blip, pixels + i, k, c->blip_embeds + i * per, e)) return -1;
+    }
     int *ids = malloc(n * cap * sizeof *ids);
     if (!ids) return fmt_fail(e, "out of memory");
     int rc = blip_generate_batch(c->blip, embeds, n, prompt, n_prompt, &gp, ids, cap, n_tokens, e);
@@ -289,7 +298,7 @@ static char *build_prompt(const char *caption, const unprompt_category_result *c
     return buf_take(&b);
 }
 
-/* The images' CLIP features (one pass of the tower for all), then each
+/* The images' CLIP features (passes of TOWER_PASS images), then each
  * one's matches in every list. */
 static int rank_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n, clip_internal **in, fmt_error *e)
 {
@@ -302,7 +311,11 @@ static int rank_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n,
             return fmt_fail(e, "clip: bad image size %dx%d", im[i].width, im[i].height);
     }
     float *features = malloc(n * dim * sizeof *features);
-    int rc = features && !clip_encode_images(&c->clip, x, n, features) ? 0 : fmt_fail(e, "out of memory");
+    int rc = features ? 0 : fmt_fail(e, "out of memory");
+    for (size_t i = 0; !rc && i < n; i += TOWER_PASS) {
+        size_t k = n - i < TOWER_PASS ? n - i : TOWER_PASS;
+        if (clip_encode_images(&c->clip, x + i, k, features + i * dim)) rc = fmt_fail(e, "out of memory");
+    }
     for (size_t i = 0; !rc && i < n; i++) {
         clip_l2_normalize(features + i * dim, dim);
         rc = rank_image(c, features + i * dim, in[i], e);

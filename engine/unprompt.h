@@ -254,8 +254,11 @@ typedef struct {
 /* Interrogate n images (1 ≤ n ≤ UNPROMPT_MAX_BATCH) at once: out[i] is
  * what unprompt_clip_run_rgb gives image i, but greedy captions (beams 1)
  * are decoded together, so each decoding step reads BLIP's decoder weights
- * once for all n images. Costs ≈ 42 MB of image keys/values per image
- * (base BLIP, f32). On failure every out[i] is empty. */
+ * once for all n images. The vision towers take them 8 at a time. Costs
+ * ≈ 12 MB per image (base BLIP, f32: its pixels, its encoder output, that
+ * output in the two forms cross-attention reads, its self-attention
+ * cache); with bf16 weights, 21 MB more of projected keys and values. On
+ * failure every out[i] is empty. */
 int unprompt_clip_run_batch(unprompt_clip *ctx, const unprompt_rgb_image *images, size_t n,
                             const unprompt_clip_run_params *params, unprompt_clip_result *out, char *err,
                             size_t err_size);

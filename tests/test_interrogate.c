@@ -213,6 +213,50 @@ static void test_batch_equals_reference(void)
     unprompt_clip_free(ctx);
 }
 
+/* More images than a tower takes in one pass (8): 11 images, the three
+ * fixtures in turn, greedy, each line its image's reference. */
+static void test_batch_beyond_a_tower_pass(void)
+{
+    if (!have_lists) SKIP("../shared/data (the category lists) is absent");
+    static const char *const names[3] = {"grad_45x37", "noise_20x64", "same_32x32"};
+    progress_count pc = {0, 0};
+    unprompt_clip *ctx = load(blip_path, &pc);
+    char *text = (char *)test_read_file(FIX "clip_expected.txt", NULL);
+    CHECK(ctx && text);
+    enum { N = 11 };
+    unsigned char *px[3] = {NULL, NULL, NULL};
+    const char *want[3] = {NULL, NULL, NULL};
+    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        char name[64];
+        int set[4], off = 0;
+        if (sscanf(line, "%63[^\t]\t%d\t%d\t%d\t%d\t%n", name, &set[0], &set[1], &set[2], &set[3], &off) != 5 || !off) break;
+        for (int k = 0; k < 3; k++)
+            if (!strcmp(name, names[k]) && set[0] == 1 && set[1] == 12 && set[2] == 24 && set[3] == 0) want[k] = line + off;
+    }
+    unprompt_rgb_image im[N];
+    for (int k = 0; k < 3; k++) {
+        int w = 0, h = 0;
+        sscanf(strchr(names[k], '_') + 1, "%dx%d", &w, &h);
+        px[k] = read_rgb(BLIP_FIX, names[k], (size_t)w * h * 3);
+        CHECK(px[k] && want[k]);
+        for (int i = k; i < N; i += 3) im[i] = (unprompt_rgb_image){px[k], w, h};
+    }
+    if (ctx && px[0] && px[1] && px[2] && want[0] && want[1] && want[2]) {
+        unprompt_clip_run_params rp = {1, 12, 24, 1.0f, 0};
+        unprompt_clip_result r[N];
+        char err[256];
+        int rc = unprompt_clip_run_batch(ctx, im, N, &rp, r, err, sizeof err);
+        CHECK(rc == UNPROMPT_OK);
+        for (int i = 0; rc == UNPROMPT_OK && i < N; i++) {
+            CHECK_STR(r[i].prompt, want[i % 3]);
+            unprompt_clip_result_free(&r[i]);
+        }
+    }
+    for (int k = 0; k < 3; k++) free(px[k]);
+    free(text);
+    unprompt_clip_free(ctx);
+}
+
 static void test_json_and_embeddings(void)
 {
     /* a list of our own, so this runs without ../shared too */
@@ -470,6 +514,7 @@ int main(void)
     RUN(test_ranking);
     RUN(test_full_clip_line);
     RUN(test_batch_equals_reference);
+    RUN(test_batch_beyond_a_tower_pass);
     RUN(test_json_and_embeddings);
     RUN(test_setup_errors);
     RUN(test_cli);
