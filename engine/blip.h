@@ -93,8 +93,9 @@ int blip_generate(blip_model *m, const float *image_embeds, const int *prompt_id
  * it: image i's into out_ids + i·cap, their count into n_out[i]. Greedy
  * search decodes the images together, one row each, so every step reads the
  * decoder's weights once for all of them (what bounds decoding); with beams
- * the images are searched one after another. The decoder keeps the keys and
- * values of all n images (≈ 42 MB each for the base model in f32). */
+ * the images are searched one after another. The decoder keeps each
+ * image's encoder output in two forms (≈ 3.5 MB for the base model in f32;
+ * with bf16 weights, the image's projected keys and values: ≈ 21 MB). */
 int blip_generate_batch(blip_model *m, const float *const *image_embeds, size_t n, const int *prompt_ids,
                         size_t n_prompt, const blip_generate_params *p, int *out_ids, size_t cap, size_t *n_out,
                         fmt_error *err);

@@ -188,20 +188,20 @@ static void image_products(const blip_model *m, size_t r0, size_t r1, int image)
     linear_run(&m->kt.linalg, s->uimg + r0 * heads * Wv, sc, &ev, M, Wv, T, NULL);
 }
 
-/* Runs of rows on one image (a prefill's rows are all row 0's; beams share
- * theirs; images decoded together have one row each): run i is rows
- * [runs[i], runs[i+1]). Returns the number of runs. */
-static size_t image_runs(const blip_model *m, size_t rows, int prefill, size_t *runs)
+/* Runs of rows on one image (a prompt's rows; beams; images decoded
+ * together have one row each): run i is rows [runs[i], runs[i+1]).
+ * Returns the number of runs. */
+static size_t image_runs(const blip_model *m, size_t rows, size_t *runs)
 {
     const int *img = m->dec.row_image;
     size_t n = 0;
     for (size_t r = 0; r < rows; r++)
-        if (r == 0 || (!prefill && img[r] != img[r - 1])) runs[n++] = r;
+        if (r == 0 || img[r] != img[r - 1]) runs[n++] = r;
     runs[n] = rows;
     return n;
 }
 
-static void image_attention_projected(blip_model *m, int layer, size_t rows, int prefill)
+static void image_attention_projected(blip_model *m, int layer, size_t rows)
 {
     blip_decode_state *s = &m->dec;
     const blip_cross_heads *ch = &m->weights.layers[layer].cross_heads;
@@ -209,7 +209,7 @@ static void image_attention_projected(blip_model *m, int layer, size_t rows, int
     size_t Wv = (size_t)m->config.vision_width;
     head_map queries = {s->q, H, hd, s->qimg, heads * Wv, Wv}, values = {s->uimg, heads * Wv, Wv, s->ctx, H, hd};
     map_heads(m, ch->kt, &queries, rows);
-    size_t n = image_runs(m, rows, prefill, s->runs);
+    size_t n = image_runs(m, rows, s->runs);
     /* Enough runs for every thread: one each, single-threaded products;
      * else the runs in turn, each product shared among the threads. */
     if (m->threads > 1 && n >= (size_t)m->threads) {
@@ -268,15 +268,15 @@ static void image_attention_bf16(const blip_model *m, int layer, int image, cons
     }
 }
 
-void blip_image_attention(blip_model *m, int layer, size_t rows, int prefill)
+void blip_image_attention(blip_model *m, int layer, size_t rows)
 {
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width;
     if (!s->kv_projected) {
-        image_attention_projected(m, layer, rows, prefill);
+        image_attention_projected(m, layer, rows);
         return;
     }
-    size_t n = image_runs(m, rows, prefill, s->runs);
+    size_t n = image_runs(m, rows, s->runs);
     for (size_t i = 0; i < n; i++) {
         size_t r0 = s->runs[i], r1 = s->runs[i + 1];
         int image = s->row_image[r0];

@@ -78,6 +78,7 @@ static size_t decode_plan(blip_model *m, blip_block *b, int slots, size_t cap_le
     PLAN(s->saved, B, 1);
     PLAN(s->row_cache, rows, sizeof(int));
     PLAN(s->row_image, rows, sizeof(int));
+    PLAN(s->ids, rows, sizeof(int));
 #undef PLAN
     for (size_t i = 0; i < n; i++) total += arena_block_size(b[i].bytes);
     b[n] = (blip_block){NULL, 0};
@@ -108,6 +109,11 @@ int blip_decode_reserve(blip_model *m, int slots, size_t cap_len, size_t rows, i
 void blip_rows_beams(blip_model *m, size_t rows)
 {
     for (size_t r = 0; r < rows; r++) m->dec.row_cache[r] = (int)r, m->dec.row_image[r] = 0;
+}
+
+void blip_rows_prompts(blip_model *m, size_t n_slots, size_t prompt)
+{
+    for (size_t r = 0; r < n_slots * prompt; r++) m->dec.row_cache[r] = m->dec.row_image[r] = (int)(r / prompt);
 }
 
 void blip_rows_streams(blip_model *m, const int *streams, size_t rows)
@@ -158,14 +164,14 @@ void blip_cache_broadcast(blip_model *m, int beams, size_t len)
 
 /* ---- forward ------------------------------------------------------------------- */
 
-static void embed(blip_model *m, const int *ids, size_t rows, size_t pos, int prefill)
+static void embed(blip_model *m, const int *ids, size_t rows, size_t pos, size_t prompt)
 {
     const blip_config *c = &m->config;
     const blip_weights *w = &m->weights;
     size_t H = (size_t)c->text_width;
     for (size_t r = 0; r < rows; r++) {
         float *x = m->dec.x + r * H;
-        size_t id = (size_t)ids[r], p = prefill ? pos + r : pos;
+        size_t id = (size_t)ids[r], p = prompt ? pos + r % prompt : pos;
         if (w->word_type == DTYPE_BF16) m->kt.linalg.bf16_to_f32(x, (const uint16_t *)w->word + id * H, H);
         else memcpy(x, (const float *)w->word + id * H, H * sizeof(float));
         m->kt.nn.add(x, w->position + p * H, H);
@@ -221,7 +227,7 @@ static void attention_output(blip_model *m, const blip_bert_attention *a, size_t
     m->kt.nn.layernorm(s->x, s->h, a->ln.gamma, a->ln.beta, rows, H, m->config.text_eps);
 }
 
-static void self_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, size_t pos, int prefill)
+static void self_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, size_t pos, size_t prompt)
 {
     const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
@@ -233,26 +239,30 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
     linear_run(lk, s->q, s->x, &a->q.w, rows, H, H, &eq);
     linear_run(lk, s->k, s->x, &a->k.w, rows, H, H, &ek);
     linear_run(lk, s->v, s->x, &a->v.w, rows, H, H, &ev);
-    if (prefill) {
-        int slot = s->row_cache[0];
+    /* a prompt block: its positions into its sequence's cache, then causal
+     * attention over the cache up to each */
+    for (size_t r0 = 0; prompt && r0 < rows; r0 += prompt) {
+        int slot = s->row_cache[r0];
         float *kc = cache_at(m, s->cache, slot, layer, 0), *vc = cache_at(m, s->cache, slot, layer, 1);
-        memcpy(kc + pos * H, s->k, rows * H * sizeof(float));
-        memcpy(vc + pos * H, s->v, rows * H * sizeof(float));
-        attention_args at = {heads, hd, rows, pos + rows, s->q, H, kc, H, vc, H, s->ctx, H, scale, 1, pos, m->threads};
+        memcpy(kc + pos * H, s->k + r0 * H, prompt * H * sizeof(float));
+        memcpy(vc + pos * H, s->v + r0 * H, prompt * H * sizeof(float));
+        attention_args at = {heads, hd, prompt, pos + prompt, s->q + r0 * H, H, kc, H, vc, H, s->ctx + r0 * H, H,
+                             scale, 1, pos, m->threads};
         attention(&m->kt.nn, &at, s->attn_scratch);
-    } else {
+    }
+    if (!prompt) {
         self_cached_attention(m, layer, rows, pos);
     }
     attention_output(m, a, rows);
 }
 
-static void cross_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, int prefill)
+static void cross_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows)
 {
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width;
     gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0};
     linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
-    blip_image_attention(m, layer, rows, prefill);
+    blip_image_attention(m, layer, rows);
     attention_output(m, a, rows);
 }
 
@@ -266,13 +276,13 @@ static void feed_forward(blip_model *m, const blip_bert_layer *l, size_t rows)
     m->kt.nn.layernorm(s->x, s->h, l->ln_out.gamma, l->ln_out.beta, rows, H, m->config.text_eps);
 }
 
-void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, int prefill)
+void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, size_t prompt)
 {
-    embed(m, ids, rows, pos, prefill);
+    embed(m, ids, rows, pos, prompt);
     for (int l = 0; l < m->config.text_layers; l++) {
         const blip_bert_layer *layer = &m->weights.layers[l];
-        self_attention(m, l, &layer->self, rows, pos, prefill);
-        cross_attention(m, l, &layer->cross, rows, prefill);
+        self_attention(m, l, &layer->self, rows, pos, prompt);
+        cross_attention(m, l, &layer->cross, rows);
         feed_forward(m, layer, rows);
     }
 }
@@ -299,8 +309,8 @@ int blip_decoder_logits(blip_model *m, const float *image_embeds, const int *ids
     if (blip_decode_reserve(m, 1, n, n, 1, err)) return -1;
     m->dec.kv_projected = m->kv_bf16;
     blip_cross_image(m, image_embeds, 0);
-    blip_rows_beams(m, 1);
-    blip_decode_rows(m, ids, n, 0, 1);
+    blip_rows_prompts(m, 1, n);
+    blip_decode_rows(m, ids, n, 0, n);
     blip_lm_head(m, m->dec.x, n, logits);
     return 0;
 }

@@ -24,8 +24,8 @@ static void source_prefill(void *ctx, const int *prompt, size_t n, float *logits
 {
     blip_source *s = ctx;
     blip_cross_image(s->m, s->image_embeds, 0);
-    blip_rows_beams(s->m, 1);
-    blip_decode_rows(s->m, prompt, n, 0, 1);
+    blip_rows_prompts(s->m, 1, n);
+    blip_decode_rows(s->m, prompt, n, 0, n);
     blip_lm_head(s->m, s->m->dec.x + (n - 1) * (size_t)s->m->config.text_width, 1, logits);
     blip_cache_broadcast(s->m, s->beams, n);
 }
@@ -81,14 +81,23 @@ typedef struct {
     const float *const *image_embeds;
 } blip_streams_source;
 
-/* Stream i: its image into image slot i, its prompt into cache slot i. */
-static void streams_prefill(void *ctx, int stream, const int *prompt, size_t n, float *logits)
+/* Stream i: its image into image slot i, its prompt into cache slot i; the
+ * prompts of all streams go through the decoder as one block of rows each
+ * (every weight read once for all), then the last row of each block through
+ * the LM head. */
+static void streams_prefill(void *ctx, size_t n_streams, const int *prompt, size_t n, float *logits)
 {
     blip_streams_source *s = ctx;
-    blip_cross_image(s->m, s->image_embeds[stream], stream);
-    blip_rows_streams(s->m, &stream, 1);
-    blip_decode_rows(s->m, prompt, n, 0, 1);
-    blip_lm_head(s->m, s->m->dec.x + (n - 1) * (size_t)s->m->config.text_width, 1, logits);
+    blip_decode_state *d = &s->m->dec;
+    size_t H = (size_t)s->m->config.text_width;
+    for (size_t i = 0; i < n_streams; i++) {
+        blip_cross_image(s->m, s->image_embeds[i], (int)i);
+        memcpy(d->ids + i * n, prompt, n * sizeof *prompt);
+    }
+    blip_rows_prompts(s->m, n_streams, n);
+    blip_decode_rows(s->m, d->ids, n_streams * n, 0, n);
+    for (size_t i = 0; i < n_streams; i++) memcpy(d->h + i * H, d->x + (i * n + n - 1) * H, H * sizeof *d->h);
+    blip_lm_head(s->m, d->h, n_streams, logits);
 }
 
 static void streams_step(void *ctx, const int *streams, const int *tokens, size_t rows, size_t pos, float *logits)
@@ -114,8 +123,8 @@ int blip_generate_batch(blip_model *m, const float *const *image_embeds, size_t 
         return 0;
     }
     if (caption_len(m, n_prompt, p, &total, err)) return -1;
-    size_t rows = n_prompt > n ? n_prompt : n;
-    if (blip_decode_reserve(m, (int)n, total, rows, (int)n, err)) return -1;
+    /* rows: every image's prompt at once (n_prompt ≤ max_positions, n ≤ 64) */
+    if (blip_decode_reserve(m, (int)n, total, n * (n_prompt > 0 ? n_prompt : 1), (int)n, err)) return -1;
     m->dec.kv_projected = m->kv_bf16;
     blip_streams_source src = {m, image_embeds};
     blip_search_streams model = {&src, (size_t)m->config.vocab_size, m->config.sep_id, streams_prefill, streams_step};

@@ -84,10 +84,11 @@ typedef struct {
     size_t rows;     /* this many rows per forward, */
     int images;      /* and the keys/values of this many images */
     /* Row r of the next forward continues the sequence in cache slot
-     * row_cache[r] and attends to image row_image[r]; a prefill's rows all
-     * belong to row 0's. Beams of one image: r and 0; images decoded
-     * together: both the image's index. */
+     * row_cache[r] and attends to image row_image[r]. Beams of one image:
+     * r and 0; images decoded together, and each row of their prompts: both
+     * the image's index. */
     int *row_cache, *row_image;
+    int *ids; /* [rows]: the prompts of images decoded together, one after another */
     /* How this caption's cross-attention goes (engine/blip_cross.c): 0,
      * through the projections; 1, over the image's keys and values,
      * projected once (beams, and bf16 weights). */
@@ -140,11 +141,14 @@ void blip_decode_release(blip_model *m);
 void blip_rows_beams(blip_model *m, size_t rows);
 /* Row r is image streams[r] with its own cache slot of the same index. */
 void blip_rows_streams(blip_model *m, const int *streams, size_t rows);
-/* Decoder layers over `rows` rows, mapped by row_cache / row_image.
- * prefill: ids[r] at position pos + r of row 0's sequence (causal);
- * otherwise row r's next id at position pos. The final hidden states are in
- * m->dec.x. */
-void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, int prefill);
+/* Rows in n_slots blocks of `prompt`: block b is cache slot and image b. */
+void blip_rows_prompts(blip_model *m, size_t n_slots, size_t prompt);
+/* Decoder layers over `rows` rows, mapped by row_cache / row_image. With
+ * prompt = 0, row r is its sequence's next id at position pos. With prompt
+ * > 0, rows come in blocks of `prompt` rows of one sequence: ids[r] at
+ * position pos + r % prompt (causal within the block). The final hidden
+ * states are in m->dec.x. */
+void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, size_t prompt);
 /* logits[rows][V] of the hidden rows x (LM head). */
 void blip_lm_head(blip_model *m, const float *x, size_t rows, float *logits);
 /* Beam i continues old beam src[i]: reorder the first `len` cached positions. */
@@ -157,8 +161,8 @@ void blip_cache_broadcast(blip_model *m, int beams, size_t len);
  * or its keys and values of every layer (bf16). */
 void blip_cross_image(blip_model *m, const float *image_embeds, int image);
 /* ctx = the cross-attention of rows' q (m->dec.q) in `layer`, mapped to
- * images by row_image (a prefill's rows: row 0's), before the output dense. */
-void blip_image_attention(blip_model *m, int layer, size_t rows, int prefill);
+ * images by row_image, before the output dense. */
+void blip_image_attention(blip_model *m, int layer, size_t rows);
 /* Floats of one image's f32 form: E (values = 0) or Eᵀ (values = 1); 0 on
  * overflow. */
 size_t blip_image_form_floats(const blip_model *m, int values);

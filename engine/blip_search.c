@@ -327,9 +327,9 @@ int blip_search_greedy_streams(const blip_search_streams *model, size_t n_stream
     }
     for (size_t i = 0; i < n_streams; i++) {
         memcpy(out + i * cap, prompt, n_prompt * sizeof *out);
-        model->prefill(model->ctx, (int)i, prompt, n_prompt, logits + i * V);
         rows[i] = (int)i;
     }
+    model->prefill(model->ctx, n_streams, prompt, n_prompt, logits);
     size_t len = n_prompt, active = n_streams;
     while (active) {
         size_t next = 0;

@@ -31,8 +31,9 @@ typedef struct {
     void *ctx;
     size_t vocab;
     int eos;
-    /* Stream i's prompt, positions 0 .. n-1: its next-token logits, one row. */
-    void (*prefill)(void *ctx, int stream, const int *prompt, size_t n, float *logits);
+    /* Every stream's prompt (the same ids), positions 0 .. n-1: stream i's
+     * next-token logits in row i. */
+    void (*prefill)(void *ctx, size_t n_streams, const int *prompt, size_t n, float *logits);
     /* Row r: stream streams[r]'s next id tokens[r] at position pos (every
      * stream still running is as long as the others). */
     void (*step)(void *ctx, const int *streams, const int *tokens, size_t rows, size_t pos, float *logits);

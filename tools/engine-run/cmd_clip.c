@@ -43,7 +43,7 @@ static void clip_usage(FILE *f, clip_mode mode)
                    "  --repetition-penalty P  (1: none)\n"
                    "  --batch N             caption N images together (default 8; 1 to 64): greedy\n"
                    "                        decoding reads the decoder's weights once per step for\n"
-                   "                        all N; each image costs ~45 MB more memory\n"
+                   "                        all N; each image costs ~12 MB more memory\n"
                    "  --workers N           run N groups at once, each with its own models and\n"
                    "                        threads/N threads (default 1); on 2 cores, 2 workers\n"
                    "                        are ~10%% faster but hold the models' buffers twice;\n"
