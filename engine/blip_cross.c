@@ -18,8 +18,8 @@
  * The heads' q' of a row are one product with E (M = heads rows, or
  * heads × beams), the u's another. Projecting K and V of every layer costs
  * 2 · tokens · Wv · H per layer and image up front and 2 · layers · tokens ·
- * H floats read per step; this costs 4 · heads · tokens · Wv per layer and
- * step, reads E (3.5 MB at the real size, in cache) instead, and keeps
+ * H floats read per step; this costs 4 · (heads · tokens + H) · Wv per
+ * layer and step, reads E (3.5 MB at the real size, in cache) instead, and keeps
  * 3.5 MB per image instead of 42 MB: with greedy decoding (48 steps, one
  * row per image) it is the cheaper, and when images are decoded together
  * the K/V projections were most of the work that batching cannot share.
