@@ -422,10 +422,12 @@ static int blip_pack_weights(blip_model *m, const weights_file *wf)
     return 0;
 }
 
-/* Where the level does not pack f32 weights: the cross-attention's heads. */
+/* Where the level does not pack f32 weights (no panel set), the
+ * cross-attention's heads; blip_pack_weights split them otherwise. */
 static int blip_split_unpacked(blip_model *m)
 {
-    for (int i = 0; !m->panels && i < m->config.text_layers; i++)
+    if (m->panels) return 0;
+    for (int i = 0; i < m->config.text_layers; i++)
         if (split_cross_heads(m, &m->weights.layers[i])) return -1;
     return 0;
 }

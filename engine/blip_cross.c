@@ -37,6 +37,19 @@
 
 #include "engine/blip_internal.h"
 
+/* Head h of [T][H] into dst as [T][head_dim], or transposed [head_dim][T]
+ * (h = 0, head_dim = H: the whole matrix transposed). */
+static void gather_head(float *dst, const float *src, size_t T, size_t H, size_t h, size_t hd, int transposed)
+{
+    src += h * hd;
+    if (!transposed) {
+        for (size_t t = 0; t < T; t++) memcpy(dst + t * hd, src + t * H, hd * sizeof *dst);
+        return;
+    }
+    for (size_t i = 0; i < hd; i++)
+        for (size_t t = 0; t < T; t++) dst[i * T + t] = src[t * H + i];
+}
+
 /* ---- through the projections: the image's two forms -------------------------- */
 
 /* Image `image`'s E as the weights of a product: values = 0, E itself
@@ -58,12 +71,6 @@ size_t blip_image_form_floats(const blip_model *m, int values)
     return n ? (n + 15) / 16 * 16 : 0;
 }
 
-static void transpose(float *dst, const float *src, size_t rows, size_t cols)
-{
-    for (size_t c = 0; c < cols; c++)
-        for (size_t r = 0; r < rows; r++) dst[c * rows + r] = src[r * cols + c];
-}
-
 static void image_forms(blip_model *m, const float *E, int image)
 {
     blip_decode_state *s = &m->dec;
@@ -71,27 +78,15 @@ static void image_forms(blip_model *m, const float *E, int image)
     float *ek = s->image_k + (size_t)image * s->image_k_floats, *ev = s->image_v + (size_t)image * s->image_v_floats;
     if (m->kt.f32p.preferred) {
         gemm_f32_pack(ek, E, T, Wv);
-        transpose(s->kv_tmp, E, T, Wv);
+        gather_head(s->kv_tmp, E, T, Wv, 0, Wv, 1);
         gemm_f32_pack(ev, s->kv_tmp, Wv, T);
     } else {
         memcpy(ek, E, T * Wv * sizeof *ek);
-        transpose(ev, E, T, Wv);
+        gather_head(ev, E, T, Wv, 0, Wv, 1);
     }
 }
 
 /* ---- keys and values projected once ------------------------------------------ */
-
-/* Head h of [T][H] into dst as [T][head_dim], or transposed [head_dim][T]. */
-static void gather_head(float *dst, const float *src, size_t T, size_t H, size_t h, size_t hd, int transposed)
-{
-    src += h * hd;
-    if (!transposed) {
-        for (size_t t = 0; t < T; t++) memcpy(dst + t * hd, src + t * H, hd * sizeof *dst);
-        return;
-    }
-    for (size_t i = 0; i < hd; i++)
-        for (size_t t = 0; t < T; t++) dst[i * T + t] = src[t * H + i];
-}
 
 /* [T][H] → per head: f32 contiguous (keys [T][head_dim], values transposed
  * [head_dim][T]); bf16 packed as the weights of T outputs (keys) or of

@@ -227,21 +227,14 @@ static void attention_output(blip_model *m, const blip_bert_attention *a, size_t
     m->kt.nn.layernorm(s->x, s->h, a->ln.gamma, a->ln.beta, rows, H, m->config.text_eps);
 }
 
-static void self_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, size_t pos, size_t prompt)
+/* Blocks of `prompt` rows, each of one sequence: the block's keys and
+ * values into its cache at pos.., then causal attention over the cache. */
+static void prompt_attention(blip_model *m, int layer, size_t rows, size_t pos, size_t prompt)
 {
-    const blip_config *c = &m->config;
     blip_decode_state *s = &m->dec;
-    const linalg_kernels *lk = &m->kt.linalg;
-    size_t H = (size_t)c->text_width, heads = (size_t)c->text_heads, hd = H / heads;
+    size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
     float scale = (float)(1.0 / sqrt((double)hd));
-    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0}, ek = {a->k.bias, NULL, 0, NULL, 0};
-    gemm_epilogue ev = {a->v.bias, NULL, 0, NULL, 0};
-    linear_run(lk, s->q, s->x, &a->q.w, rows, H, H, &eq);
-    linear_run(lk, s->k, s->x, &a->k.w, rows, H, H, &ek);
-    linear_run(lk, s->v, s->x, &a->v.w, rows, H, H, &ev);
-    /* a prompt block: its positions into its sequence's cache, then causal
-     * attention over the cache up to each */
-    for (size_t r0 = 0; prompt && r0 < rows; r0 += prompt) {
+    for (size_t r0 = 0; r0 < rows; r0 += prompt) {
         int slot = s->row_cache[r0];
         float *kc = cache_at(m, s->cache, slot, layer, 0), *vc = cache_at(m, s->cache, slot, layer, 1);
         memcpy(kc + pos * H, s->k + r0 * H, prompt * H * sizeof(float));
@@ -250,9 +243,20 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
                              scale, 1, pos, m->threads};
         attention(&m->kt.nn, &at, s->attn_scratch);
     }
-    if (!prompt) {
-        self_cached_attention(m, layer, rows, pos);
-    }
+}
+
+static void self_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, size_t pos, size_t prompt)
+{
+    blip_decode_state *s = &m->dec;
+    const linalg_kernels *lk = &m->kt.linalg;
+    size_t H = (size_t)m->config.text_width;
+    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0}, ek = {a->k.bias, NULL, 0, NULL, 0};
+    gemm_epilogue ev = {a->v.bias, NULL, 0, NULL, 0};
+    linear_run(lk, s->q, s->x, &a->q.w, rows, H, H, &eq);
+    linear_run(lk, s->k, s->x, &a->k.w, rows, H, H, &ek);
+    linear_run(lk, s->v, s->x, &a->v.w, rows, H, H, &ev);
+    if (prompt) prompt_attention(m, layer, rows, pos, prompt);
+    else self_cached_attention(m, layer, rows, pos);
     attention_output(m, a, rows);
 }
 

@@ -215,6 +215,9 @@ void unprompt_clip_free(unprompt_clip *c)
  * does gain from, goes through the towers in passes of this many. */
 #define TOWER_PASS 8
 
+/* Images in the pass that starts at image i of n. */
+static size_t tower_pass(size_t n, size_t i) { return n - i < TOWER_PASS ? n - i : TOWER_PASS; }
+
 /* BLIP captions of n images, decoded together (blip_generate_batch). */
 static int caption_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n, const unprompt_clip_run_params *rp,
                           clip_internal **in, size_t *n_tokens, fmt_error *e)
@@ -235,10 +238,8 @@ static int caption_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t
         embeds[i] = c->blip_embeds + i * per, pixels[i] = c->blip_input + i * px;
         if (blip_preprocess(c->blip, im[i].rgb, im[i].width, im[i].height, c->blip_input + i * px, e)) return -1;
     }
-    for (size_t i = 0; i < n; i += TOWER_PASS) {
-        size_t k = n - i < TOWER_PASS ? n - i : TOWER_PASS;
-        if (blip_encode_images(c->blip, pixels + i, k, c->blip_embeds + i * per, e)) return -1;
-    }
+    for (size_t i = 0; i < n; i += TOWER_PASS)
+        if (blip_encode_images(c->blip, pixels + i, tower_pass(n, i), c->blip_embeds + i * per, e)) return -1;
     int *ids = malloc(n * cap * sizeof *ids);
     if (!ids) return fmt_fail(e, "out of memory");
     int rc = blip_generate_batch(c->blip, embeds, n, prompt, n_prompt, &gp, ids, cap, n_tokens, e);
@@ -312,10 +313,8 @@ static int rank_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n,
     }
     float *features = malloc(n * dim * sizeof *features);
     int rc = features ? 0 : fmt_fail(e, "out of memory");
-    for (size_t i = 0; !rc && i < n; i += TOWER_PASS) {
-        size_t k = n - i < TOWER_PASS ? n - i : TOWER_PASS;
-        if (clip_encode_images(&c->clip, x + i, k, features + i * dim)) rc = fmt_fail(e, "out of memory");
-    }
+    for (size_t i = 0; !rc && i < n; i += TOWER_PASS)
+        if (clip_encode_images(&c->clip, x + i, tower_pass(n, i), features + i * dim)) rc = fmt_fail(e, "out of memory");
     for (size_t i = 0; !rc && i < n; i++) {
         clip_l2_normalize(features + i * dim, dim);
         rc = rank_image(c, features + i * dim, in[i], e);
