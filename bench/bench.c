@@ -175,11 +175,12 @@ int main(int argc, char **argv)
         }
     }
     ctx.threads = threads_set(ctx.threads);
-    if (unprompt_blas_core_forced_slow())
-        fprintf(stderr, "bench: warning: OPENBLAS_CORETYPE=%s from the environment keeps OpenBLAS on its Haswell "
-                        "(AVX2) kernels on this AVX-512 CPU: sgemm_peak measures those, about half the machine's "
-                        "peak, and every %% of peak reads high. Unset it for the real peak.\n",
-                getenv("OPENBLAS_CORETYPE"));
+    const char *better = unprompt_blas_core_forced_slow();
+    if (better)
+        fprintf(stderr, "bench: warning: OPENBLAS_CORETYPE=%s from the environment keeps OpenBLAS on kernels weaker "
+                        "than this CPU runs (%s): sgemm_peak measures those, a fraction of the machine's peak, and "
+                        "every %% of peak reads high. Unset it for the real peak.\n",
+                getenv("OPENBLAS_CORETYPE"), better);
     int failed = 0, peak_needed = 0;
     for (size_t i = 0; i < N_STAGES; i++)
         for (int k = 0; k < n_wanted; k++) peak_needed |= stages[i].needs_peak && !fnmatch(wanted[k], stages[i].name, 0);

@@ -91,16 +91,19 @@ void unprompt_string_free(char *s);
 
 /* ---- Start-up -------------------------------------------------------- */
 
-/* Call first in main(argv): when OpenBLAS chose its Haswell kernels on a CPU
- * that runs its AVX-512 ones (Debian's OpenBLAS 0.3.21 on Zen 4/5), set
- * OPENBLAS_CORETYPE=SkylakeX and execute the program again — GEMMs run twice
- * as fast. Returns only when nothing was done (0) or the exec failed (-1).
- * OPENBLAS_CORETYPE or UNPROMPT_NO_BLAS_REEXEC in the environment: no-op. */
+/* Call first in main(argv): when OpenBLAS chose kernels weaker than the CPU
+ * runs (Debian's OpenBLAS 0.3.21 gives Zen 4/5 its Haswell kernels and
+ * CPUs it does not know, such as Emerald Rapids, its SSE3 Prescott ones),
+ * set OPENBLAS_CORETYPE to SkylakeX (AVX-512) or Haswell (AVX2) and execute
+ * the program again: GEMMs run 2-5 times as fast. Returns only when nothing
+ * was done (0) or the exec failed (-1). OPENBLAS_CORETYPE or
+ * UNPROMPT_NO_BLAS_REEXEC in the environment: no-op. */
 int unprompt_blas_reexec(char **argv);
-/* 1 when OPENBLAS_CORETYPE came from the environment and holds OpenBLAS to
- * its Haswell kernels on a CPU that runs its AVX-512 ones: its GEMMs (and
- * bench's sgemm_peak) then run at about half the machine's speed. */
-int unprompt_blas_core_forced_slow(void);
+/* When OPENBLAS_CORETYPE came from the environment and holds OpenBLAS to
+ * kernels weaker than the CPU runs: the core type it should have named
+ * ("SkylakeX" or "Haswell"); its GEMMs (and bench's sgemm_peak) then run at
+ * a fraction of the machine's speed. NULL otherwise. */
+const char *unprompt_blas_core_forced_slow(void);
 
 /* ---- Weights ----------------------------------------------------------- */
 
