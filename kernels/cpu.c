@@ -13,6 +13,14 @@ static unsigned long long xgetbv0(void)
     return ((unsigned long long)edx << 32) | eax;
 }
 
+/* cpuid leaf 0 names the vendor in ebx, edx, ecx. */
+static int vendor_is_amd(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    return b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* "Auth" "enti" "cAMD" */
+}
+
 static void detect_x86(cpu_features *f)
 {
     unsigned a, b, c, d;
@@ -38,6 +46,7 @@ static void detect_x86(cpu_features *f)
         f->avx512vl = (b >> 31) & 1;
         __cpuid_count(7, 1, a, b, c, d);
         f->avx512bf16 = (a >> 5) & 1;
+        f->bf16_dot_fast = f->avx512bf16 && vendor_is_amd();
     }
 }
 #endif
@@ -64,9 +73,9 @@ static void cap_level(cpu_features *f, const char *cap)
     if (!strcmp(cap, "scalar")) {
         memset(f, 0, sizeof *f);
     } else if (!strcmp(cap, "avx2")) {
-        f->avx512f = f->avx512bw = f->avx512vl = f->avx512dq = f->avx512bf16 = 0;
+        f->avx512f = f->avx512bw = f->avx512vl = f->avx512dq = f->avx512bf16 = f->bf16_dot_fast = 0;
     } else if (!strcmp(cap, "avx512")) {
-        f->avx512bf16 = 0;
+        f->avx512bf16 = f->bf16_dot_fast = 0;
     }
 }
 
@@ -88,7 +97,7 @@ cpu_features cpu_detect(void)
 const char *cpu_level_name(const cpu_features *f)
 {
     int avx512 = f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq;
-    if (avx512 && f->avx512bf16) return "avx512bf16";
+    if (avx512 && f->avx512bf16 && f->bf16_dot_fast) return "avx512bf16";
     if (avx512) return "avx512";
     if (f->avx2 && f->fma) return "avx2";
     if (f->neon) return "neon";

@@ -5,13 +5,18 @@
 typedef struct {
     int avx2, fma, f16c;            /* x86 */
     int avx512f, avx512bw, avx512vl, avx512dq, avx512bf16;
+    /* vdpbf16ps outruns widening bf16 to f32 for FMAs. AMD's Zen 4/5 only:
+     * Intel's cores issue it on one port (Emerald Rapids, bench gemm_bf16:
+     * 0.6x the widening kernel), so there the bf16 weights are widened. */
+    int bf16_dot_fast;
     int neon, asimdhp, bf16_arm;    /* aarch64 */
 } cpu_features;
 
 /* Detect once; honours UNPROMPT_ISA=scalar|avx2|avx512|neon to cap the level
  * (tests and bench use it to compare variants). */
 cpu_features cpu_detect(void);
-/* "avx512bf16", "avx512", "avx2", "neon" or "scalar": the best level enabled. */
+/* "avx512bf16" (only where bf16_dot_fast), "avx512", "avx2", "neon" or
+ * "scalar": the best level enabled. */
 const char *cpu_level_name(const cpu_features *f);
 
 #endif
