@@ -24,12 +24,13 @@ LDLIBS  += -lopenblas -lz -lm -fopenmp -pthread
 AVX2_FLAGS   = -mavx2 -mfma -mf16c
 AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 BF16_FLAGS   = $(AVX512_FLAGS) -mavx512bf16
+AMX_FLAGS    = $(BF16_FLAGS) -mamx-tile -mamx-bf16
 
 ALL_LIB_SRC = $(wildcard format/*.c) $(wildcard kernels/*.c) $(wildcard engine/*.c)
 ifeq ($(ARCH),x86_64)
 LIB_SRC = $(filter-out %_neon.c,$(ALL_LIB_SRC))
 else
-LIB_SRC = $(filter-out %_avx2.c %_avx512.c %_avx512bf16.c,$(ALL_LIB_SRC))
+LIB_SRC = $(filter-out %_avx2.c %_avx512.c %_avx512bf16.c %_amx.c,$(ALL_LIB_SRC))
 endif
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      = $(BUILD)/libunprompt.a
@@ -62,6 +63,9 @@ $(BUILD)/obj/%_avx512.o: %_avx512.c
 $(BUILD)/obj/%_avx512bf16.o: %_avx512bf16.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(BF16_FLAGS) -c $< -o $@
+$(BUILD)/obj/%_amx.o: %_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(AMX_FLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -5,6 +5,10 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 static unsigned long long xgetbv0(void)
 {
@@ -19,6 +23,20 @@ static int vendor_is_amd(void)
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
     return b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* "Auth" "enti" "cAMD" */
+}
+
+/* Linux keeps AMX's 8 KiB of tile data out of a process until it asks
+ * (arch_prctl ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); the first tile
+ * instruction would otherwise kill it with SIGILL. Asking again is a no-op.
+ * Whether the process may use the tiles. */
+static int amx_permitted(void)
+{
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+    return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+    return 0;
+#endif
 }
 
 static void detect_x86(cpu_features *f)
@@ -47,6 +65,10 @@ static void detect_x86(cpu_features *f)
         __cpuid_count(7, 1, a, b, c, d);
         f->avx512bf16 = (a >> 5) & 1;
         f->bf16_dot_fast = f->avx512bf16 && vendor_is_amd();
+        __cpuid_count(7, 0, a, b, c, d);
+        int amx = ((d >> 22) & 1) && ((d >> 24) & 1); /* AMX-BF16, AMX-TILE */
+        int tiles_ok = (xcr0 & 0x60000) == 0x60000;   /* XTILECFG, XTILEDATA */
+        f->amx_bf16 = amx && tiles_ok && f->avx512bf16 && amx_permitted();
     }
 }
 #endif
@@ -73,9 +95,11 @@ static void cap_level(cpu_features *f, const char *cap)
     if (!strcmp(cap, "scalar")) {
         memset(f, 0, sizeof *f);
     } else if (!strcmp(cap, "avx2")) {
-        f->avx512f = f->avx512bw = f->avx512vl = f->avx512dq = f->avx512bf16 = f->bf16_dot_fast = 0;
+        f->avx512f = f->avx512bw = f->avx512vl = f->avx512dq = f->avx512bf16 = f->bf16_dot_fast = f->amx_bf16 = 0;
     } else if (!strcmp(cap, "avx512")) {
-        f->avx512bf16 = f->bf16_dot_fast = 0;
+        f->avx512bf16 = f->bf16_dot_fast = f->amx_bf16 = 0;
+    } else if (!strcmp(cap, "avx512bf16")) {
+        f->amx_bf16 = 0;
     }
 }
 
@@ -97,6 +121,7 @@ cpu_features cpu_detect(void)
 const char *cpu_level_name(const cpu_features *f)
 {
     int avx512 = f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq;
+    if (avx512 && f->avx512bf16 && f->amx_bf16) return "amx";
     if (avx512 && f->avx512bf16 && f->bf16_dot_fast) return "avx512bf16";
     if (avx512) return "avx512";
     if (f->avx2 && f->fma) return "avx2";

@@ -9,14 +9,17 @@ typedef struct {
      * Intel's cores issue it on one port (Emerald Rapids, bench gemm_bf16:
      * 0.6x the widening kernel), so there the bf16 weights are widened. */
     int bf16_dot_fast;
+    /* AMX tiles with TDPBF16PS (Intel Sapphire Rapids on), and the tile
+     * state granted to this process by the OS (cpu_detect asks Linux). */
+    int amx_bf16;
     int neon, asimdhp, bf16_arm;    /* aarch64 */
 } cpu_features;
 
-/* Detect once; honours UNPROMPT_ISA=scalar|avx2|avx512|neon to cap the level
+/* Detect once; honours UNPROMPT_ISA=scalar|avx2|avx512|avx512bf16 to cap the level
  * (tests and bench use it to compare variants). */
 cpu_features cpu_detect(void);
-/* "avx512bf16" (only where bf16_dot_fast), "avx512", "avx2", "neon" or
- * "scalar": the best level enabled. */
+/* "amx", "avx512bf16" (only where bf16_dot_fast), "avx512", "avx2", "neon"
+ * or "scalar": the best level enabled. */
 const char *cpu_level_name(const cpu_features *f);
 
 #endif

@@ -19,7 +19,8 @@
  * the two k as floats with a shift and a mask. A K block [k0, k0 + kc) with k0
  * even is one contiguous slice of each panel.
  *
- * Precision. The avx512bf16 variant (vdpbf16ps) rounds A to bf16 as well
+ * Precision. The avx512bf16 (vdpbf16ps) and amx (TDPBF16PS) variants round A
+ * to bf16 as well
  * (round to nearest even, per row block, on the fly): each product is then
  * bf16 × bf16, exact in f32, accumulated in f32 (the instruction flushes
  * denormals). Relative to the exact product of the bf16 weights with f32 A,
@@ -53,7 +54,7 @@ typedef struct {
     /* C[M][N] = A[M][K] · Wᵀ, then the epilogue (ldc = N, lda = K, with N and
      * K from the panel). */
     void (*gemm_bf16)(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep);
-    const char *name; /* "scalar", "avx2", "avx512" or "avx512bf16" */
+    const char *name; /* "scalar", "avx2", "avx512", "avx512bf16" or "amx" */
 } bf16_kernels;
 
 void bf16_install(bf16_kernels *k, const cpu_features *f);
@@ -62,5 +63,10 @@ void bf16_kernels_scalar(bf16_kernels *k);
 void bf16_kernels_avx2(bf16_kernels *k);
 void bf16_kernels_avx512(bf16_kernels *k);
 void bf16_kernels_avx512bf16(bf16_kernels *k);
+void bf16_kernels_amx(bf16_kernels *k);
+/* prep_a of the avx512bf16 and amx tiles: rows × kc floats of A (lda
+ * apart) → bf16 rows of lda_dst elements (round to nearest even), the odd
+ * tail zero. Needs AVX512_BF16. */
+void gemm_bf16_prep_a_avx512bf16(void *dst, size_t lda_dst, const float *A, size_t lda, size_t rows, size_t kc);
 
 #endif

@@ -14,8 +14,7 @@
 
 #define MR 14
 
-/* rows × kc floats of A → bf16 rows of lda_dst elements, odd tail zero. */
-static void prep_a_bf16(void *dst, size_t lda_dst, const float *A, size_t lda, size_t rows, size_t kc)
+void gemm_bf16_prep_a_avx512bf16(void *dst, size_t lda_dst, const float *A, size_t lda, size_t rows, size_t kc)
 {
     uint16_t *d = dst;
     for (size_t r = 0; r < rows; r++) {
@@ -87,7 +86,7 @@ static void gemm(float *C, const float *A, const weight_panel *W, size_t M, cons
 {
     /* K blocks of 384: a 14-row block of A is 10.5 KiB (L1), a chunk of 16
      * panels 384 KiB (L2). */
-    static const gemm_panel_micro mk = {"avx512bf16", MR, 384, 16, 2, 2, prep_a_bf16, tile,
+    static const gemm_panel_micro mk = {"avx512bf16", MR, 384, 16, 2, 2, gemm_bf16_prep_a_avx512bf16, tile,
                                         gemm_panel_epilogue_avx512, 1, tile_stream};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }

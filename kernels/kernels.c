@@ -29,12 +29,18 @@ int kernels_init_level(kernel_table *t, const char *level)
         if (!(have.avx2 && have.fma)) return -1;
         want.avx2 = want.fma = 1;
         want.f16c = have.f16c;
-    } else if (!strcmp(level, "avx512") || !strcmp(level, "avx512bf16")) {
+    } else if (!strcmp(level, "avx512") || !strcmp(level, "avx512bf16") || !strcmp(level, "amx")) {
         if (!(have.avx512f && have.avx512bw && have.avx512vl && have.avx512dq)) return -1;
         want = have;
-        if (!strcmp(level, "avx512")) want.avx512bf16 = want.bf16_dot_fast = 0;
-        else if (!have.avx512bf16) return -1;
-        else want.bf16_dot_fast = 1; /* named: run vdpbf16ps wherever it exists */
+        if (!strcmp(level, "avx512")) {
+            want.avx512bf16 = want.bf16_dot_fast = want.amx_bf16 = 0;
+        } else if (!strcmp(level, "avx512bf16")) {
+            if (!have.avx512bf16) return -1;
+            want.bf16_dot_fast = 1; /* named: run vdpbf16ps wherever it exists */
+            want.amx_bf16 = 0;
+        } else if (!have.amx_bf16) {
+            return -1;
+        }
     } else if (!strcmp(level, "neon")) {
         if (!have.neon) return -1;
         want = have;

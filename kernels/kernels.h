@@ -40,7 +40,7 @@ struct kernel_table {
 /* Fill the table for this CPU (respecting UNPROMPT_ISA). */
 void kernels_init(kernel_table *t);
 /* Fill with one explicit level ("scalar", "avx2", "avx512", "avx512bf16",
- * "neon"); returns -1 if this CPU lacks it. Tests use it to compare variants. */
+ * "amx", "neon"); returns -1 if this CPU lacks it. Tests use it to compare variants. */
 int kernels_init_level(kernel_table *t, const char *level);
 
 void nn_install(nn_kernels *k, const cpu_features *f);

@@ -60,6 +60,14 @@ static const char *test_case_name = "";
 /* TEST_ONLY=a,b runs only the cases whose name contains one of the
  * comma-separated words (to look closer at one case under a debugger or a
  * sanitizer; name the case that makes a file's fixtures too). */
+/* The worse of a running worst error and a new one, NaN the worst of all
+ * and kept once seen: `e > worst ? e : worst` and fmax() skip a NaN, so a
+ * kernel that wrote NaN would pass a bound on the largest error. */
+static inline double test_worse(double worst, double e)
+{
+    return isnan(worst) || e <= worst ? worst : e;
+}
+
 static inline int test_selected(const char *name)
 {
     const char *only = getenv("TEST_ONLY");

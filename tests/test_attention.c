@@ -66,7 +66,7 @@ static double run_case(const nn_kernels *nn, const shape *c)
         for (size_t i = 0; i < c->lq; i++) {
             for (size_t t = 0; t < w; t++) {
                 double e = fabs(out[i * ld + t] - ref[i * w + t]);
-                worst = e > worst ? e : worst;
+                worst = test_worse(worst, e);
             }
             for (size_t t = w; t < ld; t++) /* padding columns untouched */
                 if (out[i * ld + t] != 0) worst = 1e30;

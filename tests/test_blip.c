@@ -54,7 +54,7 @@ static double max_abs(const float *x, size_t n)
 static double max_diff(const float *a, const float *b, size_t n)
 {
     double m = 0;
-    for (size_t i = 0; i < n; i++) m = fabs((double)a[i] - b[i]) > m ? fabs((double)a[i] - b[i]) : m;
+    for (size_t i = 0; i < n; i++) m = test_worse(m, fabs((double)a[i] - b[i]));
     return m;
 }
 
@@ -390,7 +390,7 @@ static void check_batch(blip_model *m, int bf16)
  * differ per level). */
 static void test_greedy_and_beam_ids_equal(void)
 {
-    static const char *const levels[] = {"avx512bf16", "avx512", "avx2", "neon", "scalar"};
+    static const char *const levels[] = {"amx", "avx512bf16", "avx512", "avx2", "neon", "scalar"};
     size_t levels_run = 0;
     for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
         kernel_table kt;
@@ -407,15 +407,15 @@ static void test_greedy_and_beam_ids_equal(void)
     CHECK(levels_run >= 1);
 }
 
-/* Every bf16 GEMM variant this CPU has: AVX512-BF16 rounds activations too,
- * the others widen the weights; the fixture's bf16 ids hold for both. */
+/* Every bf16 GEMM variant this CPU has: AMX and AVX512-BF16 round
+ * activations too, the others widen the weights; the fixture's bf16 ids hold for both. */
 static void test_bf16_weights_give_the_same_ids(void)
 {
     variant v = {.bf16 = 1};
     size_t len = 0, levels_run = 0;
     uint8_t *bytes = make_variant(&v, &len);
     CHECK(bytes != NULL);
-    static const char *const levels[] = {"avx512bf16", "avx512", "avx2", "neon", "scalar"};
+    static const char *const levels[] = {"amx", "avx512bf16", "avx512", "avx2", "neon", "scalar"};
     for (size_t li = 0; bytes && li < sizeof levels / sizeof levels[0]; li++) {
         kernel_table kt;
         if (kernels_init_level(&kt, levels[li])) continue;

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -36,6 +37,48 @@ static void vendor_from_proc(char *out, size_t n)
     fclose(f);
 }
 
+/* Whether /proc/cpuinfo's flags line names `flag` (a whole word). */
+static int proc_has_flag(const char *flag)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return 0;
+    char line[8192];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "flags", 5) || !colon) continue;
+        for (char *w = strtok(colon + 1, " \t\n"); w && !found; w = strtok(NULL, " \t\n"))
+            found = !strcmp(w, flag);
+        break;
+    }
+    fclose(f);
+    return found;
+}
+
+/* AMX where the kernel lists it (and, on Linux 5.16 on, grants its tile
+ * state); then the bf16 GEMMs run on it, and the level can be named. */
+static void test_amx_where_listed(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    if (getenv("UNPROMPT_ISA") && *getenv("UNPROMPT_ISA")) SKIP("UNPROMPT_ISA caps the level");
+    int listed = proc_has_flag("amx_tile") && proc_has_flag("amx_bf16") && proc_has_flag("avx512_bf16");
+    cpu_features f = cpu_detect();
+    CHECK(f.amx_bf16 == listed);
+    kernel_table t;
+    if (!listed) {
+        CHECK(kernels_init_level(&t, "amx") == -1);
+        SKIP("this CPU has no AMX-BF16");
+    }
+    kernels_init(&t);
+    CHECK_STR(t.level, "amx");
+    CHECK_STR(t.bf16.name, "amx");
+    CHECK(kernels_init_level(&t, "avx512bf16") == 0);
+    CHECK_STR(t.bf16.name, "avx512bf16");
+#else
+    SKIP("AMX is x86-64's, its permission Linux's");
+#endif
+}
+
 /* vdpbf16ps runs only where it outruns widening (AMD); named as a level,
  * it runs wherever the CPU has it, so its kernel stays tested. */
 static void test_bf16_dot_only_where_fast(void)
@@ -50,7 +93,7 @@ static void test_bf16_dot_only_where_fast(void)
     kernel_table t;
     kernels_init(&t);
     CHECK(f.bf16_dot_fast == amd);
-    CHECK_STR(t.level, amd ? "avx512bf16" : "avx512");
+    CHECK_STR(t.level, f.amx_bf16 ? "amx" : amd ? "avx512bf16" : "avx512");
     CHECK_STR(t.bf16.name, t.level);
     CHECK(kernels_init_level(&t, "avx512bf16") == 0);
     CHECK_STR(t.level, "avx512bf16");
@@ -66,5 +109,6 @@ int main(void)
 {
     RUN(test_levels);
     RUN(test_bf16_dot_only_where_fast);
+    RUN(test_amx_where_listed);
     return test_summary("cpu");
 }

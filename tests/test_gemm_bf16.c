@@ -135,7 +135,7 @@ static double worst_ratio(const problem *p, const float *got, const double *want
         for (size_t j = 0; j < p->N; j++) {
             double bound = rel * magnitude(p, i, j, e, round_a) + 1e-30;
             double r = fabs(got[i * p->N + j] - want[i * p->N + j]) / bound;
-            worst = r > worst ? r : worst;
+            worst = test_worse(worst, r);
         }
     return worst;
 }
@@ -194,7 +194,7 @@ static void check_against_scalar(const char *level)
     INIT_LEVEL_OR_SKIP(t, level);
     CHECK_STR(t.bf16.name, level);
     kernels_init_level(&ref, "scalar");
-    int bf16 = !strcmp(level, "avx512bf16");
+    int bf16 = !strcmp(level, "avx512bf16") || !strcmp(level, "amx"); /* A rounded too */
     /* the last three: few rows, read as GEMVs (all of K in one block when A fits) */
     static const size_t extra[][3] = {{40, 300, 1030}, {30, 300, 513}, {2, 4096, 64}, {300, 33, 2},
                                       {1, 300, 1030}, {3, 700, 777}, {14, 200, 1500}};
@@ -234,6 +234,7 @@ static void check_against_scalar(const char *level)
 static void test_avx2_vs_scalar(void) { check_against_scalar("avx2"); }
 static void test_avx512_vs_scalar(void) { check_against_scalar("avx512"); }
 static void test_avx512bf16_vs_scalar(void) { check_against_scalar("avx512bf16"); }
+static void test_amx_vs_scalar(void) { check_against_scalar("amx"); }
 
 /* Fused into the tiles, the epilogue gives the bits of the separate pass
  * (gemm_check.h); the AVX2 tiles do not fuse and take the separate pass. */
@@ -253,6 +254,7 @@ static void check_fused(const char *level)
 static void test_avx2_fused_epilogue(void) { check_fused("avx2"); }
 static void test_avx512_fused_epilogue(void) { check_fused("avx512"); }
 static void test_avx512bf16_fused_epilogue(void) { check_fused("avx512bf16"); }
+static void test_amx_epilogue(void) { check_fused("amx"); } /* the separate pass */
 
 /* From f32 weights: each variant against OpenBLAS sgemm with the unrounded
  * weights. Rounding to bf16 (8 significant bits) is ≤ 2⁻⁸ relative per
@@ -263,7 +265,7 @@ static void check_against_f32(const char *level)
 {
     kernel_table t;
     INIT_LEVEL_OR_SKIP(t, level);
-    int bf16 = !strcmp(level, "avx512bf16");
+    int bf16 = !strcmp(level, "avx512bf16") || !strcmp(level, "amx"); /* A rounded too */
     static const size_t shapes[][3] = {{257, 96, 1024}, {17, 33, 257}, {1, 64, 31}, {64, 257, 64}};
     for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
         size_t M = shapes[c][0], N = shapes[c][1], K = shapes[c][2];
@@ -280,7 +282,7 @@ static void check_against_f32(const char *level)
                 double m = fabs(bias[j]);
                 for (size_t k = 0; k < K; k++) m += fabs((double)A[i * K + k] * Wf[j * K + k]);
                 double d = fabs((double)C[i * N + j] - R[i * N + j]);
-                worst = fmax(worst, d / (rel * m));
+                worst = test_worse(worst, d / (rel * m));
                 err2 += d * d, ref2 += (double)R[i * N + j] * R[i * N + j];
             }
         CHECK(worst <= 1);
@@ -293,6 +295,7 @@ static void test_scalar_vs_f32(void) { check_against_f32("scalar"); }
 static void test_avx2_vs_f32(void) { check_against_f32("avx2"); }
 static void test_avx512_vs_f32(void) { check_against_f32("avx512"); }
 static void test_avx512bf16_vs_f32(void) { check_against_f32("avx512bf16"); }
+static void test_amx_vs_f32(void) { check_against_f32("amx"); }
 
 /* The table picks the best variant for the CPU. */
 static void test_dispatch(void)
@@ -310,13 +313,16 @@ int main(void)
     RUN(test_avx2_vs_scalar);
     RUN(test_avx512_vs_scalar);
     RUN(test_avx512bf16_vs_scalar);
+    RUN(test_amx_vs_scalar);
     RUN(test_avx2_fused_epilogue);
     RUN(test_avx512_fused_epilogue);
     RUN(test_avx512bf16_fused_epilogue);
+    RUN(test_amx_epilogue);
     RUN(test_scalar_vs_f32);
     RUN(test_avx2_vs_f32);
     RUN(test_avx512_vs_f32);
     RUN(test_avx512bf16_vs_f32);
+    RUN(test_amx_vs_f32);
     RUN(test_dispatch);
     return test_summary("gemm_bf16");
 }

@@ -91,7 +91,7 @@ static double worst_ratio(const problem *p, const float *got, const double *want
             if (e == 1 || e == 2) m += fabs(p->bias[j]);
             if (e >= 2) m += fabs(p->res[i * (p->N + 3) + j]);
             double r = fabs(got[i * p->N + j] - want[i * p->N + j]) / (rel * m);
-            worst = r > worst ? r : worst;
+            worst = test_worse(worst, r);
         }
     return worst;
 }

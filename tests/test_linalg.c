@@ -36,8 +36,8 @@ static void test_gemv_levels(void)
             for (size_t i = 0; i < n; i++) {
                 double acc = 0;
                 for (size_t k = 0; k < K; k++) acc += (double)W[i * K + k] * x[k];
-                worst = fmax(worst, fabs(acc - y[i]));
-                vs_ref = fmax(vs_ref, fabs((double)yr[i] - y[i]));
+                worst = test_worse(worst, fabs(acc - y[i]));
+                vs_ref = test_worse(vs_ref, fabs((double)yr[i] - y[i]));
             }
             CHECK(worst <= 1e-6 * (double)K + 1e-6 && vs_ref <= 2e-6 * (double)K + 1e-6);
             CHECK(y[n] == guard); /* nothing written past n */
@@ -69,7 +69,7 @@ static void test_linear_against_naive(void)
                         acc = acc > 0 ? acc : 0;
                     }
                     double e = fabs(acc - C[i * N + j]);
-                    worst = e > worst ? e : worst;
+                    worst = test_worse(worst, e);
                 }
             CHECK(worst <= 1e-5 * (double)K);
         }
@@ -103,7 +103,7 @@ static void test_conv_against_direct(void)
         conv2d(&t.linalg, y, x, h, w, cin, &lw, cout, k, g, &ep, scratch, 2);
         conv_ref(ref, x, h, w, cin, wt, cout, k, g, bias);
         double worst = 0;
-        for (size_t i = 0; i < on; i++) worst = fmax(worst, fabs(ref[i] - y[i]));
+        for (size_t i = 0; i < on; i++) worst = test_worse(worst, fabs(ref[i] - y[i]));
         /* fp32 sums of k·k·cin terms: the rounding bound grows with the length */
         CHECK(worst <= 1e-5 * (double)((k * k * cin + 255) / 256));
         free(x), free(wt), free(bias), free(y), free(scratch), free(ref);

@@ -42,7 +42,7 @@ static void compare_map(const char *level, const char *name, map_fn simd, map_fn
         simd(a, n);
         ref(b, n);
         double e = max_err(a, b, n, 1.0);
-        worst = e > worst ? e : worst;
+        worst = test_worse(worst, e);
         free(a);
         free(b);
     }
@@ -112,7 +112,7 @@ static void test_scalar_against_double(void)
     for (size_t i = 0; i < n; i++) {
         double want = 0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0)));
         double e = fabs(g[i] - want);
-        worst = e > worst ? e : worst;
+        worst = test_worse(worst, e);
     }
     CHECK(worst <= 1e-6);
     /* softmax and causal masking */
@@ -145,7 +145,7 @@ static void test_gelu_accuracy_all_levels(void)
         double worst = 0;
         for (size_t i = 0; i < n; i++) {
             double e = fabs(g[i] - 0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0))));
-            worst = e > worst ? e : worst;
+            worst = test_worse(worst, e);
         }
         if (worst > 1e-6) fprintf(stderr, "    %s gelu error %.3g\n", levels[l], worst);
         CHECK(worst <= 1e-6);

@@ -9,7 +9,7 @@
 #define TEST_RANDOM_SEED 0x9E3779B97F4A7C15ull
 #include "tests/random.h"
 
-static const char *const levels[] = {"scalar", "avx2", "avx512", "avx512bf16", "neon"};
+static const char *const levels[] = {"scalar", "avx2", "avx512", "avx512bf16", "amx", "neon"};
 #define LEVELS (sizeof levels / sizeof levels[0])
 
 
@@ -135,7 +135,7 @@ static double conv_case_error(const kernel_table *t, const conv_case *c)
                 if (eps[e].act == relu) want = want > 0 ? want : 0;
                 if (eps[e].act == halve) want *= 0.5;
                 double err = fabs(want - y[i]);
-                worst = err > worst || err != err ? (err != err ? INFINITY : err) : worst;
+                worst = test_worse(worst, err);
             }
         }
     free(x), free(wt), free(bias), free(res), free(y), free(scratch), free(ref), free(owned);
