@@ -51,6 +51,8 @@ static const bench_stage stages[] = {
     {"e2e_clip", stage_e2e_clip, "engine-run clip on one 768x1152 PNG, real-size random CLIP + BLIP", 0, NULL},
     {"e2e_all", stage_e2e_all, "engine-run all on one 768x1152 PNG (clip + booru), real-size random models", 0, NULL},
     {"batch_all", stage_batch_all, "engine-run all --batch 8 --workers 2 over 64 768x1152 PNGs, ms per image (one run)", 0, NULL},
+    {"e2e_all_bf16", stage_e2e_all_bf16, "e2e_all with bf16 weights", 0, NULL},
+    {"batch_all_bf16", stage_batch_all_bf16, "batch_all with bf16 weights", 0, NULL},
     {"e2e_booru", stage_e2e_booru, "engine-run booru on one 768x1152 PNG, real-size random model", 0, NULL},
     {"blip_image", stage_blip_image, "BLIP ViT-B/16 at 384 px, random weights of the real sizes", 1, NULL},
     {"blip_image_bf16", stage_blip_image_bf16, "the same with bf16 weights", 1, NULL},

@@ -55,7 +55,7 @@ double bench_now_ms(void);
 /* Random CLIP, BLIP (and with booru, DeepDanbooru) files of the real sizes
  * and four category lists of 250 phrases in a new folder dir, laid out as
  * engine-run's --weights expects. */
-int bench_write_models(const char *dir, int booru);
+int bench_write_models(const char *dir, int booru, const char *dtype);
 
 /* Stage implementations (bench/stage_*.c). */
 int stage_sgemm_peak(bench_ctx *ctx, bench_result *r);
@@ -73,7 +73,9 @@ int stage_clip_text(bench_ctx *ctx, bench_result *r);
 int stage_clip_lists(bench_ctx *ctx, bench_result *r);
 int stage_e2e_clip(bench_ctx *ctx, bench_result *r);
 int stage_e2e_all(bench_ctx *ctx, bench_result *r);
+int stage_e2e_all_bf16(bench_ctx *ctx, bench_result *r);
 int stage_batch_all(bench_ctx *ctx, bench_result *r);
+int stage_batch_all_bf16(bench_ctx *ctx, bench_result *r);
 int stage_e2e_booru(bench_ctx *ctx, bench_result *r);
 int stage_gemm_bf16(bench_ctx *ctx, bench_result *r);
 int stage_blip_image(bench_ctx *ctx, bench_result *r);

@@ -48,7 +48,8 @@ static int write_images(const char *dir, const buf *png)
     return 0;
 }
 
-int stage_batch_all(bench_ctx *ctx, bench_result *r)
+/* batch_all on models of dtype "F32" or "BF16". */
+static int batch_all(bench_ctx *ctx, bench_result *r, const char *dtype)
 {
     char dir[128], images[160], cmd[1024];
     snprintf(dir, sizeof dir, "/tmp/unprompt-bench-batch-%ld", (long)getpid());
@@ -58,7 +59,7 @@ int stage_batch_all(bench_ctx *ctx, bench_result *r)
     buf_init(&png, 0);
     int rc = exe ? 0 : -1;
     if (!exe) fprintf(stderr, "bench: batch_all needs engine-run beside bench\n");
-    if (!rc) rc = bench_write_models(dir, 1) || bench_make_png(&png) || write_images(images, &png) ? -1 : 0;
+    if (!rc) rc = bench_write_models(dir, 1, dtype) || bench_make_png(&png) || write_images(images, &png) ? -1 : 0;
     if (!rc) { /* warm-up: label cache, page cache */
         snprintf(cmd, sizeof cmd, "%s all -q --weights %s --threads %d %s/image00.png > /dev/null", exe, dir, ctx->threads,
                  images);
@@ -75,7 +76,8 @@ int stage_batch_all(bench_ctx *ctx, bench_result *r)
         if (!getrusage(RUSAGE_CHILDREN, &ru)) r->rss_mb = ru.ru_maxrss / 1024.0;
         r->ms_median = ms / BATCH_IMAGES;
         r->extra = BATCH_IMAGES * 1000.0 / ms, r->extra_name = "images_per_s";
-        r->note = "per image (model loading included), --batch 8 --workers 2; compare e2e_all";
+        r->note = strcmp(dtype, "F32") ? "per image (model loading included), --batch 8 --workers 2; compare e2e_all_bf16"
+                                       : "per image (model loading included), --batch 8 --workers 2; compare e2e_all";
     }
     if (rc) fprintf(stderr, "bench: batch_all failed\n");
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -84,3 +86,6 @@ int stage_batch_all(bench_ctx *ctx, bench_result *r)
     free(exe);
     return rc;
 }
+
+int stage_batch_all(bench_ctx *ctx, bench_result *r) { return batch_all(ctx, r, "F32"); }
+int stage_batch_all_bf16(bench_ctx *ctx, bench_result *r) { return batch_all(ctx, r, "BF16"); }

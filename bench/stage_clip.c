@@ -260,7 +260,7 @@ static int write_lists(const char *dir)
     return 0;
 }
 
-int bench_write_models(const char *dir, int booru)
+int bench_write_models(const char *dir, int booru, const char *dtype)
 {
     char clip_path[256], blip_path[256], dd_path[256], lists[256];
     snprintf(clip_path, sizeof clip_path, "%s/clip.safetensors", dir);
@@ -269,9 +269,9 @@ int bench_write_models(const char *dir, int booru)
     snprintf(lists, sizeof lists, "%s/categories", dir);
     random_model rc = {NULL, 0}, rb = {NULL, 0}, rd = {NULL, 0};
     int bad = mkdir(dir, 0700) || mkdir(lists, 0700) || write_lists(lists) ||
-              random_clip(&rc, &random_clip_vit_l14, "F32") || random_model_save(&rc, clip_path) ||
-              random_blip(&rb, "F32") || random_model_save(&rb, blip_path) ||
-              (booru && (random_deepdanbooru(&rd, 1, 9176, "F32") || random_model_save(&rd, dd_path)));
+              random_clip(&rc, &random_clip_vit_l14, dtype) || random_model_save(&rc, clip_path) ||
+              random_blip(&rb, dtype) || random_model_save(&rb, blip_path) ||
+              (booru && (random_deepdanbooru(&rd, 1, 9176, dtype) || random_model_save(&rd, dd_path)));
     random_model_free(&rc), random_model_free(&rb), random_model_free(&rd);
     return bad ? -1 : 0;
 }
@@ -292,12 +292,13 @@ static void run_e2e_all(void *p)
     else unprompt_booru_result_free(&res);
 }
 
-/* e2e_clip, and with booru: e2e_all (what `engine-run all` does per image). */
-static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru)
+/* e2e_clip, and with booru: e2e_all (what `engine-run all` does per image),
+ * on models of dtype "F32" or "BF16". */
+static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru, const char *dtype)
 {
     char dir[128], path[256], cmd[300], err[512];
     snprintf(dir, sizeof dir, "/tmp/unprompt-bench-e2e-%ld", (long)getpid());
-    int rcode = bench_write_models(dir, booru);
+    int rcode = bench_write_models(dir, booru, dtype);
     unprompt_clip_params p = unprompt_clip_default_params();
     char clip_path[256], blip_path[256], lists[256];
     snprintf(clip_path, sizeof clip_path, "%s/clip.safetensors", dir);
@@ -333,5 +334,6 @@ static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru)
     return rcode;
 }
 
-int stage_e2e_clip(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 0); }
-int stage_e2e_all(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1); }
+int stage_e2e_clip(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 0, "F32"); }
+int stage_e2e_all(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1, "F32"); }
+int stage_e2e_all_bf16(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1, "BF16"); }
