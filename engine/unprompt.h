@@ -115,7 +115,14 @@ const char *unprompt_blas_core_forced_slow(void);
  * as fast as before and processes share its pages. A directory the process
  * cannot write to only means re-laying at every load. The panels hold the
  * same bytes either way, so results do not depend on whether the file
- * existed (engine/panel_cache.h). */
+ * existed (engine/panel_cache.h).
+ *
+ * bf16 weights are multiplied with AMX tiles on CPUs that have them (Intel
+ * Sapphire Rapids and later), with vdpbf16ps on AMD's AVX512_BF16 CPUs, and
+ * widened to f32 elsewhere. For AMX the library asks Linux for the tile
+ * state (arch_prctl ARCH_REQ_XCOMP_PERM) when it first detects the CPU,
+ * which makes the process's signal frames about 8 KiB larger; Linux refuses
+ * while a thread has a smaller sigaltstack, and the library then widens. */
 
 /* ---- Interrogate DeepBooru --------------------------------------------- */
 

@@ -29,6 +29,7 @@
 #include "kernels/kernels.h"
 
 #define MR 32
+#define KC 512 /* k per cache block */
 #define TILE_ROWS 16
 #define STEP_PAIRS 16                    /* k-pairs per step: the rows of a B tile */
 #define PAIR_BYTES (GEMM_PANEL_NR * 2 * 2) /* one k-pair of a bf16 panel */
@@ -164,11 +165,13 @@ static void tile(float *C, size_t ldc, const void *a, size_t lda, const void *pa
     }
 }
 
+_Static_assert(MR * (KC + 32) * 2 <= GEMM_PANEL_ABUF && MR <= GEMM_PANEL_MAX_MR, "a block of A fits the driver's buffer");
+
 static void gemm(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep)
 {
     /* K blocks of 512: a 32-row block of A as bf16 is 34 KiB (L1), a chunk
      * of 16 panels 512 KiB (L2). */
-    static const gemm_panel_micro mk = {"amx", MR, 512, 16, 2, 2, prep_a_amx, tile, gemm_panel_epilogue_avx512, 0, NULL};
+    static const gemm_panel_micro mk = {"amx", MR, KC, 16, 2, 2, prep_a_amx, tile, gemm_panel_epilogue_avx512, 0, NULL};
     gemm_panel_drive(&mk, C, A, W, M, ep);
 }
 

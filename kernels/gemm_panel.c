@@ -64,7 +64,6 @@ static int a_in_place(const gemm_panel_micro *mk, size_t M, size_t K)
            (K * sizeof(float) % 4096 != 0 || M <= GEMM_PANEL_ALIASED_ROWS);
 }
 
-#define GEMM_PANEL_ABUF (GEMM_PANEL_MAX_MR * (GEMM_PANEL_MAX_KC + 32) * 4)
 
 /* Whether the tiles apply the epilogue themselves: they can, and it has
  * something to apply that they know (no activation, or a ReLU). */

@@ -68,7 +68,7 @@ typedef void gemm_panel_tile_fn(float *C, size_t ldc, const void *a, size_t lda,
 
 typedef struct {
     const char *name;
-    int mr;      /* most rows per tile, ≤ GEMM_PANEL_MAX_MR */
+    int mr;      /* most rows per tile, ≤ GEMM_PANEL_MAX_MR (and see GEMM_PANEL_ABUF) */
     int kc;      /* k per cache block (even, ≤ GEMM_PANEL_MAX_KC) */
     int ncp;     /* panels per column chunk (the chunk's KC slice stays in L2) */
     int a_bytes; /* 2 (A as bf16) or 4 (A as f32) */
@@ -85,8 +85,12 @@ typedef struct {
     gemm_panel_tile_fn *tile_stream;
 } gemm_panel_micro;
 
-#define GEMM_PANEL_MAX_MR 16
+#define GEMM_PANEL_MAX_MR 32
 #define GEMM_PANEL_MAX_KC 512
+/* The driver's buffer for a converted block of A, on each thread's stack:
+ * mr · (kc + 32) · a_bytes must fit (16 f32 rows or 32 bf16 rows of the
+ * largest K block). */
+#define GEMM_PANEL_ABUF (16 * (GEMM_PANEL_MAX_KC + 32) * 4)
 
 void gemm_panel_drive(const gemm_panel_micro *mk, float *C, const float *A, const weight_panel *W, size_t M,
                       const gemm_epilogue *ep);

@@ -55,8 +55,18 @@ static int proc_has_flag(const char *flag)
     return found;
 }
 
+/* The table for a level named outright: that level, and its bf16 GEMM. */
+static void check_named_level(const char *level)
+{
+    kernel_table t;
+    CHECK(kernels_init_level(&t, level) == 0);
+    CHECK_STR(t.level, level);
+    CHECK_STR(t.bf16.name, level);
+}
+
 /* AMX where the kernel lists it (and, on Linux 5.16 on, grants its tile
- * state); then the bf16 GEMMs run on it, and the level can be named. */
+ * state); then the bf16 GEMMs run on it, and the level can be named (the
+ * avx512bf16 level below it: test_bf16_dot_only_where_fast). */
 static void test_amx_where_listed(void)
 {
 #if defined(__x86_64__) && defined(__linux__)
@@ -71,9 +81,7 @@ static void test_amx_where_listed(void)
     }
     kernels_init(&t);
     CHECK_STR(t.level, "amx");
-    CHECK_STR(t.bf16.name, "amx");
-    CHECK(kernels_init_level(&t, "avx512bf16") == 0);
-    CHECK_STR(t.bf16.name, "avx512bf16");
+    check_named_level("amx");
 #else
     SKIP("AMX is x86-64's, its permission Linux's");
 #endif
@@ -95,11 +103,8 @@ static void test_bf16_dot_only_where_fast(void)
     CHECK(f.bf16_dot_fast == amd);
     CHECK_STR(t.level, f.amx_bf16 ? "amx" : amd ? "avx512bf16" : "avx512");
     CHECK_STR(t.bf16.name, t.level);
-    CHECK(kernels_init_level(&t, "avx512bf16") == 0);
-    CHECK_STR(t.level, "avx512bf16");
-    CHECK_STR(t.bf16.name, "avx512bf16");
-    CHECK(kernels_init_level(&t, "avx512") == 0);
-    CHECK_STR(t.bf16.name, "avx512");
+    check_named_level("avx512bf16");
+    check_named_level("avx512");
 #else
     SKIP("AVX512_BF16 is x86-64's");
 #endif
