@@ -19,6 +19,7 @@ static void test_levels(void)
 #endif
 }
 
+#if defined(__x86_64__)
 /* "GenuineIntel", "AuthenticAMD", ... from /proc/cpuinfo (not cpuid, which
  * is what the code under test reads), or "" when it names none. */
 static void vendor_from_proc(char *out, size_t n)
@@ -63,6 +64,7 @@ static void check_named_level(const char *level)
     CHECK_STR(t.level, level);
     CHECK_STR(t.bf16.name, level);
 }
+#endif
 
 /* AMX where the kernel lists it (and, on Linux 5.16 on, grants its tile
  * state); then the bf16 GEMMs run on it, and the level can be named (the
