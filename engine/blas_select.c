@@ -32,7 +32,7 @@ static int named_in(const char *core, const char *const *names, size_t n)
 const char *blas_core_wanted(const char *current, const cpu_features *f)
 {
     if (!current || !f) return NULL;
-    int has_avx512 = f->avx512f && f->avx512bw && f->avx512dq && f->avx512vl;
+    int has_avx512 = cpu_has_avx512(f);
     int is_avx512 = named_in(current, avx512_cores, sizeof avx512_cores / sizeof *avx512_cores);
     int is_avx2 = is_avx512 || named_in(current, avx2_cores, sizeof avx2_cores / sizeof *avx2_cores);
     if (has_avx512) return is_avx512 ? NULL : "SkylakeX";

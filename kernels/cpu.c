@@ -57,6 +57,7 @@ static void detect_x86(cpu_features *f)
     if (__get_cpuid_max(0, NULL) < 7) return;
     __cpuid_count(7, 0, a, b, c, d);
     f->avx2 = (b >> 5) & 1;
+    int amx = ((d >> 22) & 1) && ((d >> 24) & 1); /* AMX-BF16, AMX-TILE */
     if (zmm_ok) {
         f->avx512f = (b >> 16) & 1;
         f->avx512dq = (b >> 17) & 1;
@@ -65,8 +66,6 @@ static void detect_x86(cpu_features *f)
         __cpuid_count(7, 1, a, b, c, d);
         f->avx512bf16 = (a >> 5) & 1;
         f->bf16_dot_fast = f->avx512bf16 && vendor_is_amd();
-        __cpuid_count(7, 0, a, b, c, d);
-        int amx = ((d >> 22) & 1) && ((d >> 24) & 1); /* AMX-BF16, AMX-TILE */
         int tiles_ok = (xcr0 & 0x60000) == 0x60000;   /* XTILECFG, XTILEDATA */
         f->amx_bf16 = amx && tiles_ok && f->avx512bf16 && amx_permitted();
     }
@@ -118,11 +117,16 @@ cpu_features cpu_detect(void)
     return f;
 }
 
+int cpu_has_avx512(const cpu_features *f)
+{
+    return f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq;
+}
+
 const char *cpu_level_name(const cpu_features *f)
 {
-    int avx512 = f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq;
-    if (avx512 && f->avx512bf16 && f->amx_bf16) return "amx";
-    if (avx512 && f->avx512bf16 && f->bf16_dot_fast) return "avx512bf16";
+    int avx512 = cpu_has_avx512(f);
+    if (avx512 && f->amx_bf16) return "amx";
+    if (avx512 && f->bf16_dot_fast) return "avx512bf16";
     if (avx512) return "avx512";
     if (f->avx2 && f->fma) return "avx2";
     if (f->neon) return "neon";

@@ -10,7 +10,8 @@ typedef struct {
      * 0.6x the widening kernel), so there the bf16 weights are widened. */
     int bf16_dot_fast;
     /* AMX tiles with TDPBF16PS (Intel Sapphire Rapids on), and the tile
-     * state granted to this process by the OS (cpu_detect asks Linux). */
+     * state granted to this process by the OS (cpu_detect asks Linux).
+     * Both this and bf16_dot_fast are only ever set with avx512bf16. */
     int amx_bf16;
     int neon, asimdhp, bf16_arm;    /* aarch64 */
 } cpu_features;
@@ -18,6 +19,8 @@ typedef struct {
 /* Detect once; honours UNPROMPT_ISA=scalar|avx2|avx512|avx512bf16 to cap the level
  * (tests and bench use it to compare variants). */
 cpu_features cpu_detect(void);
+/* The AVX-512 subsets every AVX-512 kernel here needs: F, BW, DQ and VL. */
+int cpu_has_avx512(const cpu_features *f);
 /* "amx", "avx512bf16" (only where bf16_dot_fast), "avx512", "avx2", "neon"
  * or "scalar": the best level enabled. */
 const char *cpu_level_name(const cpu_features *f);

@@ -79,9 +79,9 @@ void bf16_install(bf16_kernels *k, const cpu_features *f)
 {
     bf16_kernels_scalar(k);
 #if defined(__x86_64__)
-    int avx512 = f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq;
-    if (avx512 && f->avx512bf16 && f->amx_bf16) bf16_kernels_amx(k);
-    else if (avx512 && f->avx512bf16 && f->bf16_dot_fast) bf16_kernels_avx512bf16(k);
+    int avx512 = cpu_has_avx512(f);
+    if (avx512 && f->amx_bf16) bf16_kernels_amx(k);
+    else if (avx512 && f->bf16_dot_fast) bf16_kernels_avx512bf16(k);
     else if (avx512) bf16_kernels_avx512(k);
     else if (f->avx2 && f->fma) bf16_kernels_avx2(k);
 #else

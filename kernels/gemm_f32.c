@@ -60,7 +60,7 @@ void f32_panel_install(f32_panel_kernels *k, const cpu_features *f)
 {
     f32_panel_kernels_scalar(k);
 #if defined(__x86_64__)
-    if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq) f32_panel_kernels_avx512(k);
+    if (cpu_has_avx512(f)) f32_panel_kernels_avx512(k);
 #else
     (void)f;
 #endif

@@ -30,7 +30,7 @@ int kernels_init_level(kernel_table *t, const char *level)
         want.avx2 = want.fma = 1;
         want.f16c = have.f16c;
     } else if (!strcmp(level, "avx512") || !strcmp(level, "avx512bf16") || !strcmp(level, "amx")) {
-        if (!(have.avx512f && have.avx512bw && have.avx512vl && have.avx512dq)) return -1;
+        if (!cpu_has_avx512(&have)) return -1;
         want = have;
         if (!strcmp(level, "avx512")) {
             want.avx512bf16 = want.bf16_dot_fast = want.amx_bf16 = 0;

@@ -203,7 +203,7 @@ void linalg_install(linalg_kernels *k, const cpu_features *f)
     blas_single_thread();
     linalg_kernels_scalar(k);
 #if defined(__x86_64__)
-    if (f->avx512f && f->avx512bw && f->avx512vl && f->avx512dq) linalg_kernels_avx512(k);
+    if (cpu_has_avx512(f)) linalg_kernels_avx512(k);
     else if (f->avx2 && f->f16c) linalg_kernels_avx2(k);
 #elif defined(__aarch64__)
     if (f->neon) linalg_kernels_neon(k);

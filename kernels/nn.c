@@ -5,7 +5,7 @@ void nn_install(nn_kernels *k, const cpu_features *f)
 {
     nn_kernels_scalar(k);
 #if defined(__x86_64__)
-    if (f->avx512f && f->avx512dq && f->avx512bw && f->avx512vl) nn_kernels_avx512(k);
+    if (cpu_has_avx512(f)) nn_kernels_avx512(k);
     else if (f->avx2 && f->fma) nn_kernels_avx2(k);
 #elif defined(__aarch64__)
     if (f->neon) nn_kernels_neon(k);

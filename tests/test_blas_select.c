@@ -66,7 +66,7 @@ static const char *machine_class(void)
 {
 #if defined(__x86_64__)
     cpu_features f = cpu_detect();
-    if (f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl) return "avx512";
+    if (cpu_has_avx512(&f)) return "avx512";
     if (f.avx2 && f.fma) return "avx2";
 #endif
     return "";

@@ -186,6 +186,13 @@ static void test_scalar_reference(void)
             }
 }
 
+/* Whether a level's bf16 GEMM rounds A to bf16 too (vdpbf16ps, TDPBF16PS)
+ * instead of widening the weights. */
+static int rounds_a(const char *level)
+{
+    return !strcmp(level, "avx512bf16") || !strcmp(level, "amx");
+}
+
 /* Every (M, N, K) from `sizes`, plus blocks that cross the K block, the
  * column chunk and the thread split, each with one of the epilogues. */
 static void check_against_scalar(const char *level)
@@ -194,7 +201,7 @@ static void check_against_scalar(const char *level)
     INIT_LEVEL_OR_SKIP(t, level);
     CHECK_STR(t.bf16.name, level);
     kernels_init_level(&ref, "scalar");
-    int bf16 = !strcmp(level, "avx512bf16") || !strcmp(level, "amx"); /* A rounded too */
+    int bf16 = rounds_a(level);
     /* the last three: few rows, read as GEMVs (all of K in one block when A fits) */
     static const size_t extra[][3] = {{40, 300, 1030}, {30, 300, 513}, {2, 4096, 64}, {300, 33, 2},
                                       {1, 300, 1030}, {3, 700, 777}, {14, 200, 1500}};
@@ -265,7 +272,7 @@ static void check_against_f32(const char *level)
 {
     kernel_table t;
     INIT_LEVEL_OR_SKIP(t, level);
-    int bf16 = !strcmp(level, "avx512bf16") || !strcmp(level, "amx"); /* A rounded too */
+    int bf16 = rounds_a(level);
     static const size_t shapes[][3] = {{257, 96, 1024}, {17, 33, 257}, {1, 64, 31}, {64, 257, 64}};
     for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
         size_t M = shapes[c][0], N = shapes[c][1], K = shapes[c][2];
