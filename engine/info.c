@@ -29,6 +29,7 @@ unprompt_info_params unprompt_info_default_params(void)
     unprompt_info_params p;
     p.max_inflate = (size_t)16 << 20;
     p.read_stealth = 1;
+    p.max_text = META_DEFAULT_BUDGET;
     return p;
 }
 
@@ -122,6 +123,7 @@ static int publish(info_storage *s, unprompt_info *out, fmt_error *e)
     out->n_warnings = (size_t)s->meta.n_warnings;
     out->width = s->meta.width;
     out->height = s->meta.height;
+    out->max_output = s->meta.budget;
     out->internal_ = s;
     return 0;
 }
@@ -153,6 +155,7 @@ int unprompt_info_read(const uint8_t *bytes, size_t len, const unprompt_info_par
         return UNPROMPT_ERR_NOMEM;
     }
     meta_list_init(&s->meta);
+    if (params->max_text) s->meta.budget = params->max_text;
     gen_params_init(&s->params);
     fmt_error e = {{0}};
     int status = UNPROMPT_ERR_FORMAT;

@@ -1,11 +1,13 @@
 /* Formatters over unprompt_info: plain text, JSON Lines, txt2img request. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/unprompt.h"
 #include "format/buf.h"
+#include "format/hash.h"
 #include "format/json.h"
 
 void unprompt_string_free(char *s)
@@ -22,7 +24,7 @@ static int put_str(buf *b, const char *s, fmt_error *e)
 char *unprompt_info_to_text(const unprompt_info *info)
 {
     buf b;
-    buf_init(&b, 0);
+    buf_init(&b, info->max_output);
     fmt_error e;
     if (info->infotext) {
         if (buf_append_str(&b, info->infotext, &e)) goto fail;
@@ -38,16 +40,39 @@ fail:
     return NULL;
 }
 
-/* JSON object keys must be unique: a repeated keyword gets " #2", " #3"... */
-static int put_raw_key(buf *b, const unprompt_info *info, size_t i, fmt_error *e)
+/* JSON object keys must be unique: a repeated keyword gets " #2", " #3"...
+ * repeat[i] is how many entries before i share its keyword; found in one
+ * pass by hash (count[] is scratch: repeats so far of each first entry). */
+static int count_repeats(const unprompt_info *info, size_t *repeat, size_t *count, fmt_error *e)
 {
-    int seen = 0;
-    for (size_t j = 0; j < i; j++)
-        if (!strcmp(info->raw[j].key, info->raw[i].key)) seen++;
-    if (!seen) return put_str(b, info->raw[i].key, e);
+    hash_index h;
+    if (hash_index_init(&h, info->n_raw, e)) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < info->n_raw && !rc; i++) {
+        const char *key = info->raw[i].key;
+        uint64_t hash = hash_index_key(&h, key, strlen(key));
+        hash_probe p = hash_index_probe(&h, hash);
+        size_t j, first = SIZE_MAX;
+        while (first == SIZE_MAX && hash_probe_next(&p, &j))
+            if (!strcmp(info->raw[j].key, key)) first = j;
+        count[i] = 0;
+        if (first == SIZE_MAX) {
+            repeat[i] = 0;
+            rc = hash_index_add(&h, hash, i, e);
+        } else {
+            repeat[i] = ++count[first];
+        }
+    }
+    hash_index_free(&h);
+    return rc;
+}
+
+static int put_raw_key(buf *b, const char *key, size_t repeat, fmt_error *e)
+{
+    if (!repeat) return put_str(b, key, e);
     buf k;
     buf_init(&k, 0);
-    int rc = buf_printf(&k, e, "%s #%d", info->raw[i].key, seen + 1);
+    int rc = buf_printf(&k, e, "%s #%zu", key, repeat + 1);
     if (!rc) rc = put_str(b, k.data, e);
     buf_free(&k);
     return rc;
@@ -55,8 +80,9 @@ static int put_raw_key(buf *b, const unprompt_info *info, size_t i, fmt_error *e
 
 char *unprompt_info_to_json(const unprompt_info *info, const char *file)
 {
+    size_t *repeat = NULL, *count = NULL;
     buf b;
-    buf_init(&b, 0);
+    buf_init(&b, info->max_output);
     fmt_error e;
     if (buf_append_str(&b, "{\"file\": ", &e) || put_str(&b, file, &e) ||
         buf_append_str(&b, ", \"generator\": ", &e) || put_str(&b, info->generator, &e) ||
@@ -70,14 +96,22 @@ char *unprompt_info_to_json(const unprompt_info *info, const char *file)
             goto fail;
     }
     if (buf_append_str(&b, "}, \"raw\": {", &e)) goto fail;
+    size_t n = info->n_raw ? info->n_raw : 1;
+    repeat = malloc(n * sizeof *repeat);
+    count = malloc(n * sizeof *count);
+    if (!repeat || !count || count_repeats(info, repeat, count, &e)) goto fail;
     for (size_t i = 0; i < info->n_raw; i++) {
-        if ((i && buf_append_str(&b, ", ", &e)) || put_raw_key(&b, info, i, &e) ||
+        if ((i && buf_append_str(&b, ", ", &e)) || put_raw_key(&b, info->raw[i].key, repeat[i], &e) ||
             buf_append_str(&b, ": ", &e) || put_str(&b, info->raw[i].value, &e))
             goto fail;
     }
     if (buf_append_str(&b, "}}", &e)) goto fail;
+    free(repeat);
+    free(count);
     return buf_take(&b);
 fail:
+    free(repeat);
+    free(count);
     buf_free(&b);
     return NULL;
 }
@@ -199,7 +233,7 @@ static int put_overrides(buf *b, const unprompt_info *info, fmt_error *e)
 char *unprompt_info_to_txt2img(const unprompt_info *info)
 {
     buf b;
-    buf_init(&b, 0);
+    buf_init(&b, info->max_output);
     fmt_error e;
     obj_writer w = {&b, &e, 1, 0};
     if (buf_append_char(&b, '{', &e)) goto fail;

@@ -41,7 +41,12 @@ typedef struct {
 typedef struct {
     size_t max_inflate;   /* per compressed text chunk; default 16 MiB */
     int read_stealth;     /* look for stealth info in pixel LSBs when no text says
-                             anything (decodes the image); default 1 */
+                             anything (streams the image's rows); default 1 */
+    /* The per-file budget, default 16 MiB: the text decoded from one file
+     * (every chunk, Exif field, comment and stealth payload, summed) may
+     * not exceed it — text past it is skipped with a warning — and neither
+     * may any output a formatter makes for the file. 0: the default. */
+    size_t max_text;
 } unprompt_info_params;
 
 typedef struct {
@@ -61,6 +66,7 @@ typedef struct {
     const char *const *warnings; /* non-fatal problems (CRC mismatch, ...) */
     size_t n_warnings;
     unsigned width, height;
+    size_t max_output;           /* the params' max_text: formatters fail beyond it */
     void *internal_;             /* owned storage; freed by unprompt_info_free */
 } unprompt_info;
 
@@ -78,7 +84,8 @@ void unprompt_info_free(unprompt_info *info);
 const char *unprompt_info_setting(const unprompt_info *info, const char *key);
 
 /* Formatters over one result. Each returns a malloc'd NUL-terminated string
- * (release with unprompt_string_free) or NULL when out of memory.
+ * (release with unprompt_string_free), or NULL when out of memory or when
+ * the output would be longer than info->max_output (the per-file budget).
  *  - text: what `engine-run info` prints: the infotext, else every raw entry as
  *    "keyword: text" lines; an empty string when the file holds no text.
  *  - json: one JSON Lines object {"file", "generator", "prompt",

@@ -1,6 +1,7 @@
 /* Generation parameters: storage, and deciding which generator wrote a file. */
 #include "format/gen_params.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ void gen_params_free(gen_params *p)
         free(p->settings[i].value);
     }
     free(p->settings);
+    hash_index_free(&p->keys_);
     free(p->prompt);
     free(p->negative_prompt);
     gen_params_init(p);
@@ -35,25 +37,34 @@ int gen_params_set_text(char **field, const char *text, size_t len, fmt_error *e
     return 0;
 }
 
+/* The index of `key` in p->settings, or SIZE_MAX. */
+static size_t find_key(const gen_params *p, const char *key, uint64_t hash)
+{
+    hash_probe probe = hash_index_probe(&p->keys_, hash);
+    size_t i;
+    while (hash_probe_next(&probe, &i))
+        if (!strcmp(p->settings[i].key, key)) return i;
+    return SIZE_MAX;
+}
+
 int gen_params_set(gen_params *p, const char *key, const char *value, size_t value_len,
                    fmt_error *err)
 {
+    if (!p->keys_.hashes && hash_index_init(&p->keys_, 16, err)) return -1;
+    uint64_t hash = hash_index_key(&p->keys_, key, strlen(key));
+    size_t at = find_key(p, key, hash);
+    if (at == SIZE_MAX && p->n_settings >= GEN_MAX_SETTINGS)
+        return fmt_fail(err, "more than %d settings", GEN_MAX_SETTINGS);
     char *v = str_ndup(value, value_len);
     if (!v) return fmt_fail(err, "out of memory");
-    for (size_t i = 0; i < p->n_settings; i++) {
-        if (!strcmp(p->settings[i].key, key)) {
-            free(p->settings[i].value);
-            p->settings[i].value = v;
-            return 0;
-        }
-    }
-    if (p->n_settings >= GEN_MAX_SETTINGS) {
-        free(v);
-        return fmt_fail(err, "more than %d settings", GEN_MAX_SETTINGS);
+    if (at != SIZE_MAX) {
+        free(p->settings[at].value);
+        p->settings[at].value = v;
+        return 0;
     }
     gen_setting *s = realloc(p->settings, (p->n_settings + 1) * sizeof *s);
     char *k = strdup(key);
-    if (!s || !k) {
+    if (!s || !k || hash_index_add(&p->keys_, hash, p->n_settings, err)) {
         if (s) p->settings = s;
         free(k);
         free(v);
@@ -68,9 +79,9 @@ int gen_params_set(gen_params *p, const char *key, const char *value, size_t val
 
 const char *gen_params_get(const gen_params *p, const char *key)
 {
-    for (size_t i = 0; i < p->n_settings; i++)
-        if (!strcmp(p->settings[i].key, key)) return p->settings[i].value;
-    return NULL;
+    if (!p->keys_.hashes) return NULL;
+    size_t at = find_key(p, key, hash_index_key(&p->keys_, key, strlen(key)));
+    return at == SIZE_MAX ? NULL : p->settings[at].value;
 }
 
 int gen_params_set_json(gen_params *p, const char *key, const json_value *v, fmt_error *err)

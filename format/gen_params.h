@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "format/error.h"
+#include "format/hash.h"
 #include "format/meta.h"
 
 typedef struct {
@@ -21,12 +22,13 @@ typedef struct {
     gen_setting *settings;  /* in the order found */
     size_t n_settings;
     const char *source_keyword; /* the meta entry the fields came from, or NULL */
+    hash_index keys_;       /* settings by key, so a set or get is O(1) */
 } gen_params;
 
 void gen_params_init(gen_params *p);
 void gen_params_free(gen_params *p);
 int gen_params_set(gen_params *p, const char *key, const char *value, size_t value_len,
-                   fmt_error *err); /* replaces an existing key */
+                   fmt_error *err); /* replaces an existing key; at most 1024 keys */
 const char *gen_params_get(const gen_params *p, const char *key);
 
 /* Set `key` from a JSON value: strings as they are, numbers as written in

@@ -26,7 +26,8 @@ static int read_app1(const uint8_t *p, size_t n, meta_list *out, fmt_error *err)
     }
     size_t sl = sizeof xmp_sig; /* with the NUL that ends the signature */
     if (n > sl && !memcmp(p, xmp_sig, sl))
-        return meta_list_add(out, "XML:com.adobe.xmp", 17, (const char *)p + sl, n - sl, META_EXIF, err);
+        return meta_list_add_or_skip(out, "APP1 XMP", "XML:com.adobe.xmp", 17, (const char *)p + sl, n - sl,
+                                     META_EXIF, err);
     return 0;
 }
 
@@ -35,7 +36,7 @@ static int read_com(const uint8_t *p, size_t n, meta_list *out, fmt_error *err)
     size_t len;
     char *s = bytes_to_utf8(p, n, &len);
     if (!s) return fmt_fail(err, "out of memory");
-    int rc = len ? meta_list_add(out, "comment", 7, s, len, META_JPEG_COM, err) : 0;
+    int rc = len ? meta_list_add_or_skip(out, "COM", "comment", 7, s, len, META_JPEG_COM, err) : 0;
     free(s);
     return rc;
 }

@@ -9,19 +9,51 @@
 
 #define META_MAX_ENTRIES 4096
 
+#define BUDGET_MESSAGE "text beyond the per-file budget of"
+
 void meta_list_init(meta_list *m)
 {
     memset(m, 0, sizeof *m);
+    m->budget = META_DEFAULT_BUDGET;
+}
+
+size_t meta_list_room(const meta_list *m)
+{
+    return !m->exhausted && m->text_total < m->budget ? m->budget - m->text_total : 0;
+}
+
+/* "16 MiB", or "1000 bytes" for a budget that is not whole MiB. */
+static const char *budget_text(size_t budget, char out[32])
+{
+    if (budget && budget % ((size_t)1 << 20) == 0) snprintf(out, 32, "%zu MiB", budget >> 20);
+    else snprintf(out, 32, "%zu bytes", budget);
+    return out;
+}
+
+void meta_list_exhaust(meta_list *m, const char *where)
+{
+    char b[32];
+    if (!m->exhausted)
+        meta_list_warn(m, "%s: " BUDGET_MESSAGE " %s; the rest of the file's text skipped", where,
+                       budget_text(m->budget, b));
+    m->exhausted = 1;
+}
+
+int meta_list_over_budget(const fmt_error *err)
+{
+    return err && !strncmp(err->msg, BUDGET_MESSAGE, strlen(BUDGET_MESSAGE));
 }
 
 void meta_list_free(meta_list *m)
 {
+    size_t budget = m->budget;
     for (size_t i = 0; i < m->count; i++) {
         free(m->items[i].keyword);
         free(m->items[i].text);
     }
     free(m->items);
     meta_list_init(m);
+    m->budget = budget;
 }
 
 int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *text,
@@ -29,6 +61,14 @@ int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *
 {
     if (m->count >= META_MAX_ENTRIES)
         return fmt_fail(err, "more than %d text entries", META_MAX_ENTRIES);
+    size_t total;
+    if (m->exhausted || size_add(m->text_total, kw_len, &total) || size_add(total, text_len, &total) ||
+        total > m->budget) {
+        char b[32];
+        m->exhausted = 1;
+        return fmt_fail(err, BUDGET_MESSAGE " %s: '%.*s' of %zu bytes not kept", budget_text(m->budget, b),
+                        (int)(kw_len > 40 ? 40 : kw_len), keyword, text_len);
+    }
     if (m->count == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 8;
         meta_entry *p = realloc(m->items, cap * sizeof *p);
@@ -47,6 +87,19 @@ int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *
     e->text_len = text_len;
     e->source = source;
     m->count++;
+    m->text_total = total;
+    return 0;
+}
+
+int meta_list_add_or_skip(meta_list *m, const char *where, const char *keyword, size_t kw_len,
+                          const char *text, size_t text_len, meta_source source, fmt_error *err)
+{
+    fmt_error local;
+    if (!err) err = &local;
+    int was_exhausted = m->exhausted;
+    if (!meta_list_add(m, keyword, kw_len, text, text_len, source, err)) return 0;
+    if (!meta_list_over_budget(err)) return -1;
+    if (!was_exhausted) meta_list_warn(m, "%s: %s; the rest of the file's text skipped", where, err->msg);
     return 0;
 }
 

@@ -24,6 +24,12 @@ typedef struct {
     meta_source source;
 } meta_entry;
 
+/* The per-file budget: all text decoded from one file (keywords and texts
+ * of every entry, whatever the source: text chunks, Exif, comments, stealth
+ * bits) may not exceed it, and neither may any output made from it. One
+ * number, so a small file cannot turn into gigabytes of text. */
+#define META_DEFAULT_BUDGET ((size_t)16 << 20)
+
 #define META_MAX_WARNINGS 8
 #define META_WARNING_LEN 160
 
@@ -36,13 +42,34 @@ typedef struct {
     /* Image facts the reader saw, 0 if unknown. */
     unsigned width, height;
     const char *container; /* "png", "jpeg", "webp", or NULL */
+    size_t budget;         /* bytes of text allowed; META_DEFAULT_BUDGET after init */
+    size_t text_total;     /* bytes of text held (keywords + texts) */
+    int exhausted;         /* an entry did not fit: the rest of the file's text is skipped */
 } meta_list;
 
 void meta_list_init(meta_list *m);
 void meta_list_free(meta_list *m);
-/* Copies keyword and text. Text must already be UTF-8. */
+/* Copies keyword and text. Text must already be UTF-8. Fails with "text
+ * beyond the per-file budget of N MiB" when the entry would take the total
+ * past m->budget (meta_list_over_budget tells that failure apart); the list
+ * is then exhausted and accepts nothing more, so a file cannot make its
+ * readers decode text again and again only to throw it away. */
 int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *text,
                   size_t text_len, meta_source source, fmt_error *err);
+/* meta_list_add, except that an entry beyond the budget is skipped with one
+ * warning naming `where` (returns 0), as is everything after it. -1 only for
+ * other failures (too many entries, out of memory). */
+int meta_list_add_or_skip(meta_list *m, const char *where, const char *keyword, size_t kw_len,
+                          const char *text, size_t text_len, meta_source source, fmt_error *err);
+/* Bytes of text still allowed (0 once exhausted). Readers bound a
+ * decoder's output by it before decoding (inflate limits, UTF-16
+ * conversion) and decode nothing when it is 0. */
+size_t meta_list_room(const meta_list *m);
+/* A decoder stopped at meta_list_room(): mark the list exhausted, with one
+ * warning naming `where`. */
+void meta_list_exhaust(meta_list *m, const char *where);
+/* 1 if err is the budget failure of meta_list_add. */
+int meta_list_over_budget(const fmt_error *err);
 void meta_list_warn(meta_list *m, const char *fmt, ...) FMT_PRINTF(2, 3);
 /* First entry with this keyword (exact match), or NULL. */
 const meta_entry *meta_list_find(const meta_list *m, const char *keyword);

@@ -59,15 +59,28 @@ static int match_quoted(const char *s, size_t n, size_t pos, size_t *end)
     return 1;
 }
 
-/* One attempt of \s*(\w[\w \-/]+):\s*("…"|[^,]*)(?:,|$) at pos. */
-static int match_at(const char *s, size_t n, size_t pos, param_match *m)
+/* One attempt of \s*(\w[\w \-/]+):\s*("…"|[^,]*)(?:,|$) at pos. On failure
+ * *resume is the first position where an attempt could succeed: every start
+ * in [pos, *resume) skips the same spaces and runs into the same key end, so
+ * it fails the same way. That keeps the scan linear (re.findall is quadratic
+ * on a long line without ':'). */
+static int match_at(const char *s, size_t n, size_t pos, param_match *m, size_t *resume)
 {
     size_t i = pos;
     while (i < n && py_space((unsigned char)s[i])) i++;
-    if (i >= n || !word_char((unsigned char)s[i])) return 0;
+    if (i >= n || !word_char((unsigned char)s[i])) {
+        *resume = i + 1;
+        return 0;
+    }
     size_t k = i + 1;
     while (k < n && key_char((unsigned char)s[k])) k++;
-    if (k - i < 2 || k >= n || s[k] != ':') return 0;
+    if (k - i < 2 || k >= n || s[k] != ':') {
+        /* A start inside (i, k) has a shorter key ending at the same k, so
+         * it fails too (when s[k] is ':', i failed only by a key of one
+         * character, and there is no such start). */
+        *resume = k;
+        return 0;
+    }
     m->key_start = i;
     m->key_end = k;
     size_t v = k + 1;
@@ -86,18 +99,22 @@ static int match_at(const char *s, size_t n, size_t pos, param_match *m)
     return 1;
 }
 
-/* re.findall: try every position, continue after each match. */
+/* re.findall: every position is a possible start, continue after each
+ * match; positions a failed attempt proved hopeless are stepped over. Each
+ * quoted value's scan stops at the first unescaped quote, where the next
+ * quoted value could begin at the earliest, so the whole scan is O(n). */
 static size_t find_params(const char *s, size_t n, param_match *out, size_t max)
 {
     size_t count = 0, pos = 0;
     while (pos < n) {
         param_match m;
-        if (match_at(s, n, pos, &m)) {
+        size_t resume = pos + 1;
+        if (match_at(s, n, pos, &m, &resume)) {
             if (out && count < max) out[count] = m;
             count++;
             pos = m.next > pos ? m.next : pos + 1;
         } else {
-            pos++;
+            pos = resume > pos ? resume : pos + 1;
         }
     }
     return count;

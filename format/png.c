@@ -20,7 +20,6 @@ png_limits png_default_limits(void)
     png_limits l;
     l.max_inflate = (size_t)16 << 20;
     l.max_chunks = 1000000;
-    l.max_text_total = (size_t)256 << 20;
     return l;
 }
 
@@ -43,7 +42,6 @@ typedef struct {
 typedef struct {
     const png_limits *lim;
     meta_list *out;
-    size_t text_total;
 } png_walk;
 
 static int valid_type(const uint8_t *t)
@@ -66,13 +64,32 @@ static int split_keyword(const png_chunk *c, png_walk *w, size_t *kw_len)
     return 0;
 }
 
+/* A chunk past the file's text budget is skipped with a warning: a later,
+ * smaller chunk (the parameters after a junk one) is still read. */
 static int add_text(png_walk *w, const png_chunk *c, const char *kw, size_t kw_len,
                     const char *text, size_t len, meta_source src, fmt_error *err)
 {
-    if (size_add(w->text_total, len, &w->text_total) || w->text_total > w->lim->max_text_total)
-        return fmt_fail(err, "%s: text in the file exceeds %zu bytes in total", c->type,
-                        w->lim->max_text_total);
-    return meta_list_add(w->out, kw, kw_len, text, len, src, err);
+    return meta_list_add_or_skip(w->out, c->type, kw, kw_len, text, len, src, err);
+}
+
+/* Inflate a compressed text chunk into what is left of the file's budget,
+ * at most max_inflate. Returns 0 with *raw set; 1 skipped (a warning said
+ * why); a text that outgrew the budget ends the file's text. */
+static int inflate_text(png_walk *w, const png_chunk *c, size_t kw_len, const uint8_t *src, size_t n,
+                        char **raw, size_t *raw_len)
+{
+    size_t room = meta_list_room(w->out);
+    if (room == 0) return 1;
+    size_t limit = room < w->lim->max_inflate ? room : w->lim->max_inflate;
+    fmt_error ierr;
+    if (!inflate_bounded(src, n, limit, 0, raw, raw_len, &ierr)) return 0;
+    if (room < w->lim->max_inflate && strstr(ierr.msg, "exceeds")) {
+        meta_list_exhaust(w->out, c->type);
+        return 1;
+    }
+    meta_list_warn(w->out, "%s '%.*s': %s; chunk skipped", c->type, (int)(kw_len > 40 ? 40 : kw_len),
+                   (const char *)c->data, ierr.msg);
+    return 1;
 }
 
 static int read_text(png_walk *w, const png_chunk *c, fmt_error *err)
@@ -80,6 +97,10 @@ static int read_text(png_walk *w, const png_chunk *c, fmt_error *err)
     size_t kw_len;
     if (split_keyword(c, w, &kw_len)) {
         meta_list_warn(w->out, "tEXt: no keyword separator, chunk skipped");
+        return 0;
+    }
+    if (c->len - kw_len - 1 > meta_list_room(w->out)) { /* UTF-8 is never shorter than Latin-1 */
+        meta_list_exhaust(w->out, c->type);
         return 0;
     }
     size_t kw8_len, text8_len;
@@ -105,13 +126,7 @@ static int read_ztxt(png_walk *w, const png_chunk *c, fmt_error *err)
     }
     char *raw;
     size_t raw_len;
-    fmt_error ierr;
-    if (inflate_bounded(c->data + kw_len + 2, c->len - kw_len - 2, w->lim->max_inflate, 0, &raw,
-                        &raw_len, &ierr)) {
-        meta_list_warn(w->out, "zTXt '%.*s': %s; chunk skipped", (int)(kw_len > 40 ? 40 : kw_len),
-                       (const char *)c->data, ierr.msg);
-        return 0;
-    }
+    if (inflate_text(w, c, kw_len, c->data + kw_len + 2, c->len - kw_len - 2, &raw, &raw_len)) return 0;
     size_t kw8_len, text8_len;
     char *kw = latin1_to_utf8((const char *)c->data, kw_len, &kw8_len);
     char *text = latin1_to_utf8(raw, raw_len, &text8_len);
@@ -150,12 +165,7 @@ static int read_itxt(png_walk *w, const png_chunk *c, fmt_error *err)
                         META_PNG_ITXT, err);
     char *raw;
     size_t raw_len;
-    fmt_error ierr;
-    if (inflate_bounded(text, text_len, w->lim->max_inflate, 0, &raw, &raw_len, &ierr)) {
-        meta_list_warn(w->out, "iTXt '%.*s': %s; chunk skipped", (int)(kw_len > 40 ? 40 : kw_len),
-                       (const char *)c->data, ierr.msg);
-        return 0;
-    }
+    if (inflate_text(w, c, kw_len, text, text_len, &raw, &raw_len)) return 0;
     int rc = add_text(w, c, (const char *)c->data, kw_len, raw, raw_len, META_PNG_ITXT, err);
     free(raw);
     return rc;
@@ -213,7 +223,7 @@ int png_read_meta(const uint8_t *data, size_t len, const png_limits *lim, meta_l
     memset(hdr, 0, sizeof *hdr);
     out->container = "png";
     if (!png_is_png(data, len)) return fmt_fail(err, len ? "not a PNG file (bad signature)" : "empty file");
-    png_walk w = {lim, out, 0};
+    png_walk w = {lim, out};
     size_t pos = 8, n_chunks = 0;
     int seen_iend = 0, seen_idat = 0;
     while (pos < len && !seen_iend) {

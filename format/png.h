@@ -13,7 +13,7 @@
 typedef struct {
     size_t max_inflate;     /* per compressed chunk; default 16 MiB */
     size_t max_chunks;      /* default 1,000,000 */
-    size_t max_text_total;  /* all text kept, summed; default 256 MiB */
+    /* All text kept is bounded by the meta_list's per-file budget. */
 } png_limits;
 
 typedef struct {

@@ -51,7 +51,8 @@ int webp_read_meta(const uint8_t *data, size_t len, meta_list *out, fmt_error *e
             fmt_error xerr;
             if (exif_read(body, n, out, &xerr)) meta_list_warn(out, "EXIF: %s", xerr.msg);
         } else if (!strcmp(type, "XMP ")) {
-            if (meta_list_add(out, "XML:com.adobe.xmp", 17, (const char *)body, n, META_EXIF, err)) return -1;
+            if (meta_list_add_or_skip(out, "XMP", "XML:com.adobe.xmp", 17, (const char *)body, n, META_EXIF, err))
+                return -1;
         } else {
             read_size(type, body, n, out);
         }

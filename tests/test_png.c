@@ -180,7 +180,9 @@ static int add_big_itxt(buf *b, fmt_error *e)
     return png_write_itxt(b, "parameters", big_text, big_len, 0, e);
 }
 
-static void test_20mb_itxt_kept_whole(void)
+/* 20 MB of text: beyond the default 16 MiB per-file budget it is skipped
+ * with a warning; under a larger budget it is kept whole. */
+static void test_20mb_itxt_and_the_budget(void)
 {
     big_len = (size_t)20 << 20;
     big_text = malloc(big_len);
@@ -190,6 +192,13 @@ static void test_20mb_itxt_kept_whole(void)
     meta_list m;
     fmt_error e;
     CHECK(read_meta((uint8_t *)b.data, b.len, &m, &e) == 0);
+    CHECK(meta_list_find(&m, "parameters") == NULL);
+    CHECK(m.n_warnings == 1 && strstr(m.warnings[0], "per-file budget of 16 MiB"));
+    meta_list_free(&m);
+
+    meta_list_init(&m);
+    m.budget = (size_t)32 << 20;
+    CHECK(png_read_meta((uint8_t *)b.data, b.len, NULL, &m, NULL, &e) == 0);
     const meta_entry *me = meta_list_find(&m, "parameters");
     CHECK(me && me->text_len == big_len && memcmp(me->text, big_text, big_len) == 0);
     meta_list_free(&m);
@@ -388,7 +397,7 @@ int main(void)
     RUN(test_length_past_eof_and_huge);
     RUN(test_not_png_and_bad_ihdr);
     RUN(test_after_iend_ignored);
-    RUN(test_20mb_itxt_kept_whole);
+    RUN(test_20mb_itxt_and_the_budget);
     RUN(test_ztxt_bomb_is_bounded);
     RUN(test_inflate_bounded_directly);
     RUN(test_pngsuite_text_chunks);

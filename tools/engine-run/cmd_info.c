@@ -37,6 +37,9 @@ static void info_usage(FILE *f)
             "  --overwrite           replace existing sidecar files\n"
             "  --no-stealth          do not decode pixels to look for stealth info\n"
             "  --max-inflate MIB     limit per compressed text chunk (default 16)\n"
+            "  --max-text MIB        per-file budget (default 16): text decoded from one file,\n"
+            "                        summed over chunks, Exif fields and stealth bits, and each\n"
+            "                        result printed for it; text past it is skipped with a warning\n"
             "  -q, --quiet           no warnings on stderr\n" CLI_BATCH_HELP
             "\n"
             "exit status: 0 all files had parameters, 1 some failed or had none, 2 usage.\n"
@@ -59,20 +62,21 @@ static int parse_option(info_options *o, int argc, char **argv, int *i)
         return r;
     }
     if (!strcmp(a, "--no-stealth")) o->params.read_stealth = 0;
-    else if (!strcmp(a, "--format") || !strcmp(a, "--max-inflate")) {
+    else if (!strcmp(a, "--format") || !strcmp(a, "--max-inflate") || !strcmp(a, "--max-text")) {
         if (*i + 1 >= argc) {
             fprintf(stderr, "engine-run info: %s needs a value\n", a);
             return -1;
         }
         const char *v = argv[++*i];
-        if (!strcmp(a, "--max-inflate")) {
+        if (!strcmp(a, "--max-inflate") || !strcmp(a, "--max-text")) {
             char *end;
             long mib = strtol(v, &end, 10);
             if (*end || mib < 1 || mib > 4096) {
-                fprintf(stderr, "engine-run info: --max-inflate takes 1..4096 (MiB)\n");
+                fprintf(stderr, "engine-run info: %s takes 1..4096 (MiB)\n", a);
                 return -1;
             }
-            o->params.max_inflate = (size_t)mib << 20;
+            if (!strcmp(a, "--max-text")) o->params.max_text = (size_t)mib << 20;
+            else o->params.max_inflate = (size_t)mib << 20;
         } else if (!strcmp(v, "text")) o->format = INFO_TEXT;
         else if (!strcmp(v, "json")) o->format = INFO_JSON;
         else if (!strcmp(v, "webui-api")) o->format = INFO_TXT2IMG;
@@ -132,7 +136,8 @@ static int info_one(void *user, const char *path)
     if (status == 0 || o->format == INFO_JSON) {
         char *text = render(o, &info, path);
         if (!text) {
-            fprintf(stderr, "engine-run: %s: out of memory\n", path);
+            fprintf(stderr, "engine-run: %s: the result is over the per-file budget of %zu MiB (--max-text), or out of memory\n",
+                    path, info.max_output >> 20);
             status = 1;
         } else if (output_result(&o->common.out, path, text, o->format != INFO_TEXT) < 0) {
             status = 1;
