@@ -5,8 +5,15 @@
  *
  * A test case passes when all of its checks pass. test_summary() prints
  * "<name>: N passed, N failed, N skipped" and returns the exit status;
- * tests/run.sh adds the lines up. SKIP("why") marks the running case skipped
- * (used only when ../shared test data is absent, as in a user's clone). */
+ * tests/run.sh adds the lines up.
+ *
+ * Failures are never lost: a CHECK that fails outside any case (set-up code
+ * in main) counts as a failed case of its own. Skips are only for what is
+ * truly absent: SKIP("why") ends the running case as skipped (../shared test
+ * data missing, as in a user's clone); TEST_SKIP_PART(what, why) counts a
+ * named skip for a part of a case that cannot run here (a kernel level this
+ * CPU lacks) and lets the case go on. The summary line names what was
+ * skipped, so a level that never ran is visible. */
 #ifndef UNPROMPT_TESTS_TEST_H
 #define UNPROMPT_TESTS_TEST_H
 
@@ -16,15 +23,54 @@
 #include <string.h>
 
 static int test_passed, test_failed, test_skipped;
-static int test_case_failed, test_case_skipped;
+static int test_case_failed, test_case_skipped, test_in_case;
 static const char *test_case_name = "";
+static char test_skip_names[512];
+
+/* A failed check: fails the running case, or, outside any case, counts as
+ * a failed case by itself. */
+static inline void test_note_failure(void)
+{
+    if (test_in_case) {
+        test_case_failed = 1;
+    } else {
+        test_failed++;
+        fprintf(stderr, "not ok (a check outside any case)\n");
+    }
+}
+
+/* Remember a skipped part's name once for the summary line. */
+static inline void test_note_skip_name(const char *what)
+{
+    size_t have = strlen(test_skip_names), n = strlen(what);
+    for (const char *p = test_skip_names; (p = strstr(p, what)) != NULL; p += n)
+        if ((p == test_skip_names || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0')) return;
+    if (have + n + 3 < sizeof test_skip_names)
+        snprintf(test_skip_names + have, sizeof test_skip_names - have, "%s%s", have ? ", " : "", what);
+}
+
+#define TEST_SKIP_PART(what, why)                                                  \
+    do {                                                                           \
+        fprintf(stderr, "  SKIP %s: %s: %s\n", test_case_name, (what), (why));      \
+        test_skipped++;                                                            \
+        test_note_skip_name(what);                                                 \
+    } while (0)
+
+/* A kernel level (kernels_init_level) this CPU cannot run: a named skip. */
+static inline void test_skip_level(const char *level)
+{
+    char what[64];
+    snprintf(what, sizeof what, "level %s", level);
+    TEST_SKIP_PART(what, "not runnable on this CPU");
+}
+#define TEST_SKIP_LEVEL(level) test_skip_level(level)
 
 #define CHECK(cond)                                                                        \
     do {                                                                                   \
         if (!(cond)) {                                                                     \
             fprintf(stderr, "  FAIL %s (%s:%d): %s\n", test_case_name, __FILE__, __LINE__, \
                     #cond);                                                                \
-            test_case_failed = 1;                                                          \
+            test_note_failure();                                                           \
         }                                                                                  \
     } while (0)
 
@@ -36,7 +82,7 @@ static const char *test_case_name = "";
                     test_case_name, __FILE__, __LINE__, #got, g_ ? "\"" : "",                \
                     g_ ? g_ : "(null)", g_ ? "\"" : "", w_ ? "\"" : "", w_ ? w_ : "(null)", \
                     w_ ? "\"" : "");                                                         \
-            test_case_failed = 1;                                                            \
+            test_note_failure();                                                             \
         }                                                                                    \
     } while (0)
 
@@ -46,7 +92,7 @@ static const char *test_case_name = "";
         if (!(fabs(g_ - w_) <= (tol))) {                                                    \
             fprintf(stderr, "  FAIL %s (%s:%d): %s = %.9g, want %.9g (tol %g)\n",           \
                     test_case_name, __FILE__, __LINE__, #got, g_, w_, (double)(tol));       \
-            test_case_failed = 1;                                                           \
+            test_note_failure();                                                            \
         }                                                                                   \
     } while (0)
 
@@ -88,12 +134,15 @@ static inline int test_selected(const char *name)
         test_case_failed = 0;                                    \
         test_case_skipped = 0;                                   \
         if (getenv("TEST_VERBOSE")) fprintf(stderr, "run %s\n", #fn); \
+        test_in_case = 1;                                        \
         fn();                                                    \
+        test_in_case = 0;                                        \
         if (test_case_failed) {                                  \
             test_failed++;                                       \
             fprintf(stderr, "not ok %s\n", #fn);                 \
         } else if (test_case_skipped) {                          \
             test_skipped++;                                      \
+            test_note_skip_name(#fn);                            \
         } else {                                                 \
             test_passed++;                                       \
         }                                                        \
@@ -101,8 +150,8 @@ static inline int test_selected(const char *name)
 
 static inline int test_summary(const char *name)
 {
-    printf("%s: %d passed, %d failed, %d skipped\n", name, test_passed, test_failed,
-           test_skipped);
+    printf("%s: %d passed, %d failed, %d skipped%s%s%s\n", name, test_passed, test_failed, test_skipped,
+           test_skip_names[0] ? " (" : "", test_skip_names, test_skip_names[0] ? ")" : "");
     return test_failed ? 1 : 0;
 }
 

@@ -140,13 +140,18 @@ static void test_memory_models_write_nothing(void)
     CHECK(access(panels, F_OK) != 0);
 }
 
-int main(void)
+static void test_setup(void)
 {
     kernels_init(&kt);
-    if (!mkdtemp(dir)) return 1;
+    CHECK(mkdtemp(dir) != NULL);
     snprintf(model, sizeof model, "%s/m.safetensors", dir);
     snprintf(panels, sizeof panels, "%s.panels", model);
     write_model();
+}
+
+int main(void)
+{
+    RUN(test_setup);
     RUN(test_written_then_mapped);
     RUN(test_memory_models_write_nothing);
     unlink(panels), unlink(model), rmdir(dir);
