@@ -1,17 +1,39 @@
 /* Replays a fuzz target's committed corpus (every file in tests/fuzz/corpus/NAME) plus
  * deterministic mutations of each file, as part of `make test`. The real
- * fuzzing is `make fuzz-run` (libFuzzer); this keeps the corpus honest. */
+ * fuzzing is `make fuzz-run` (libFuzzer); this keeps the corpus honest.
+ * Besides crashes (and sanitizer reports under `make asan`), each input's
+ * cost is checked: no input may take more than INPUT_CPU_LIMIT seconds of
+ * CPU (the readers are linear; their largest seeds take milliseconds), and
+ * the alarm ends a hang. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "tests/test.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MUTATIONS 200
+#define INPUT_CPU_LIMIT 2.0
+
+static double slowest;
+static char slowest_name[300];
+
+/* One input, timed. */
+static void run_input(const uint8_t *data, size_t size, const char *name)
+{
+    clock_t t0 = clock();
+    LLVMFuzzerTestOneInput(data, size);
+    double dt = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    if (dt > slowest) {
+        slowest = dt;
+        snprintf(slowest_name, sizeof slowest_name, "%s", name);
+    }
+}
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
 static uint64_t rng(void)
@@ -46,14 +68,14 @@ static void replay_file(const char *path)
     unsigned char *data = test_read_file(path, &n);
     CHECK(data != NULL);
     if (!data) return;
-    LLVMFuzzerTestOneInput(data, n);
+    run_input(data, n, path);
     size_t cap = n + 64;
     uint8_t *m = malloc(cap);
     for (int i = 0; i < MUTATIONS && m; i++) {
         memcpy(m, data, n);
         size_t len = n;
         for (int k = 0; k < 1 + i % 3; k++) mutate(m, &len, cap);
-        LLVMFuzzerTestOneInput(m, len);
+        run_input(m, len, path);
     }
     free(m);
     free(data);
@@ -77,10 +99,15 @@ static void test_corpus_replay(void)
     closedir(d);
     CHECK(replayed > 0);
     LLVMFuzzerTestOneInput((const uint8_t *)"", 0);
+    if (slowest > INPUT_CPU_LIMIT || getenv("TEST_VERBOSE"))
+        fprintf(stderr, "    %d files: slowest input %.3f s CPU (%s or a mutant of it)\n", replayed, slowest,
+                slowest_name);
+    CHECK(slowest <= INPUT_CPU_LIMIT);
 }
 
 int main(void)
 {
+    alarm(600); /* a hang kills the program: counted as a failure */
     RUN(test_corpus_replay);
     return test_summary("fuzzreplay_" FUZZ_NAME);
 }
