@@ -3,6 +3,8 @@
 #   make test       build and run every test (prints "N passed, N failed")
 #   make asan       the tests under AddressSanitizer + UBSan (clang)
 #   make fuzz       libFuzzer targets in build/fuzz (clang); make fuzz-run FUZZ_SECONDS=60
+#                   (each target for that long; prints its executions; an input over
+#                   10 s or 2 GB is a failure like a crash)
 #   make bench      build/bench (all stages)
 #   make weights    download + convert the models (the only step that needs a network)
 #   make install PREFIX=/usr/local
@@ -138,13 +140,15 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter format/%,$(LIB_SRC))
 fuzz-run: fuzz
 	@for t in $(FUZZ_TARGETS); do n=$${t##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
-		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|crash-|Done' ; done
+		$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 | \
+			grep -E 'stat::number_of_executed_units|ERROR|crash-|timeout-|oom-|Done' ; done
 
 bench: $(BUILD)/bench
 
 # The NEON kernels for real: cross-build for aarch64 and run the kernel tests
 # under qemu-user (tools/install-deps --arm64 installs the cross toolchain and
-# the arm64 libraries). The format/CLI tests are architecture-independent C and
+# the arm64 libraries). The format tests are architecture-independent C and
 # run natively; under emulation they would only add minutes. The binaries run
 # against Debian's arm64 multiarch libraries (not the cross toolchain's older
 # sysroot: mixing the two hangs every thread start under qemu).
@@ -152,11 +156,14 @@ ARM64_QEMU = qemu-aarch64
 ARM64_TESTS = $(patsubst tests/%.c,build-arm64/tests/%,$(wildcard tests/test_nn*.c tests/test_linalg*.c \
 	tests/test_resample*.c tests/test_cpu.c tests/test_buf.c tests/test_attention.c tests/test_gemm*.c \
 	tests/test_runtime.c tests/test_booru*.c tests/test_deepdanbooru*.c tests/test_pixels.c tests/test_winograd.c))
+# The tests that run the CLI run the arm64 engine-run under qemu too
+# (UNPROMPT_BUILD and UNPROMPT_RUNNER, read by tests/cli.h).
 test-arm64:
 	sh tools/install-deps --arm64
-	$(MAKE) CC=aarch64-linux-gnu-gcc BUILD=build-arm64 build-arm64/libunprompt.a $(ARM64_TESTS)
+	$(MAKE) CC=aarch64-linux-gnu-gcc BUILD=build-arm64 build-arm64/libunprompt.a build-arm64/engine-run $(ARM64_TESTS)
 	rm -rf build-arm64/kernel-tests && mkdir -p build-arm64/kernel-tests && cp $(ARM64_TESTS) build-arm64/kernel-tests/
-	TEST_RUNNER="$(ARM64_QEMU)" sh tests/run.sh build-arm64/kernel-tests
+	TEST_RUNNER="$(ARM64_QEMU)" UNPROMPT_RUNNER="$(ARM64_QEMU)" UNPROMPT_BUILD=$(abspath build-arm64) \
+		sh tests/run.sh build-arm64/kernel-tests
 
 # make weights [MODELS="clip blip deepdanbooru categories"] [WEIGHTS_DTYPE=f32|f16|bf16]
 WEIGHTS_DTYPE ?= f32
