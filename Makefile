@@ -2,6 +2,7 @@
 #   make            build/engine-run, build/bench, build/libunprompt.a
 #   make test       build and run every test (prints "N passed, N failed")
 #   make asan       the tests under AddressSanitizer + UBSan (clang)
+#   make mutants    small real bugs (tests/mutants.txt) put in one at a time: the tests must catch each
 #   make fuzz       libFuzzer targets in build/fuzz (clang); make fuzz-run FUZZ_SECONDS=60
 #                   (each target for that long; prints its executions; an input over
 #                   10 s or 2 GB is a failure like a crash)
@@ -50,7 +51,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/test_fuzzreplay_%)
 
 .SECONDARY:
-.PHONY: all deps demo test check asan fuzz fuzz-run bench weights install install-files clean test-arm64
+.PHONY: all deps demo test check asan fuzz fuzz-run bench weights install install-files clean test-arm64 mutants
 all: $(LIB) $(BUILD)/engine-run $(BUILD)/bench $(TOOLS)
 
 $(BUILD)/obj/%.o: %.c
@@ -104,8 +105,10 @@ demo: deps
 # Each suite leaves its totals in <build>/tests/summary; the last line
 # printed is the sum of all of them.
 check: deps
-	@rm -f build/tests/summary build-clang/tests/summary build-asan/tests/summary build-arm64/kernel-tests/summary; st=0; \
+	@rm -f build/tests/summary build-clang/tests/summary build-asan/tests/summary build-arm64/kernel-tests/summary \
+		build-mutants/summary; st=0; \
 	$(MAKE) test || st=1; \
+	$(MAKE) mutants || st=1; \
 	$(MAKE) CC=clang BUILD=build-clang test || st=1; \
 	$(MAKE) asan || st=1; \
 	$(MAKE) test-arm64 || st=1; \
@@ -114,13 +117,19 @@ check: deps
 		build/install-test/bin/engine-run info examples/sample.png >/dev/null && \
 		test -f build/install-test/include/unprompt.h && test -f build/install-test/lib/libunprompt.a && \
 		echo "install: ok" || { echo "install: FAILED"; st=1; }; \
-	sh tests/total.sh build/tests/summary build-clang/tests/summary build-asan/tests/summary \
+	sh tests/total.sh build/tests/summary build-mutants/summary build-clang/tests/summary build-asan/tests/summary \
 		build-arm64/kernel-tests/summary || st=1; \
 	exit $$st
 
 # The test programs find the binaries and fixtures through these variables.
 test: all $(TESTS) $(FUZZ_REPLAY)
 	UNPROMPT_BUILD=$(abspath $(BUILD)) UNPROMPT_CC="$(CC)" UNPROMPT_LDFLAGS="$(LDFLAGS)" sh tests/run.sh $(BUILD)/tests
+
+# Each mutant of tests/mutants.txt in a scratch copy (build-mutants/) of the
+# tree and its build: only what a mutant touches is rebuilt. Counts in the
+# total as one case each: caught = passed, missed = failed.
+mutants: all $(TESTS)
+	sh tests/mutants.sh $(BUILD)
 
 # OMP_TOOL=disabled: clang's OpenMP runtime otherwise dlopens its ThreadSanitizer
 # tool (libarcher, which brings libstdc++'s dynamic TLS); LeakSanitizer 14 then
@@ -183,6 +192,6 @@ install-files:
 	if [ -f docs/engine-run.1 ]; then install -m 644 docs/engine-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 
 clean:
-	rm -rf build build-asan build-arm64 build-clang
+	rm -rf build build-asan build-arm64 build-clang build-mutants
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
