@@ -140,7 +140,7 @@ int torch_ckpt_open(torch_ckpt *c, const uint8_t *data, size_t len, fmt_error *e
     const pk_value *sd = rc ? NULL : pk_find_state_dict(pk_root(c->doc_));
     if (!rc && !sd) rc = fmt_fail(err, "checkpoint: no state dict (a dict of tensors, 'state_dict' or 'model')");
     walk_ctx w = {c, err};
-    if (!rc && pk_walk_tensors(pk_root(c->doc_), add_tensor, &w, err)) rc = -1;
+    if (!rc && pk_walk_tensors(c->doc_, add_tensor, &w, err)) rc = -1;
     if (!rc) rc = ckpt_read_tags(c, sd, err);
     if (rc) torch_ckpt_close(c);
     return rc ? -1 : 0;
