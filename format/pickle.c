@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "format/buf.h"
+#include "format/hash.h"
 
 /* ---- arena ------------------------------------------------------------ */
 
@@ -106,17 +107,28 @@ typedef struct {
     pk_value v;          /* first: a pk_value * is a pk_node * */
     size_t id;
     size_t cap;          /* LIST/DICT/SET: allocated items */
-    size_t *hidx;        /* DICT: open-addressing index of scalar keys (index + 1) */
-    size_t hcap;
+    hash_index *index;   /* DICT past DICT_SCAN keys: its scalar keys */
     global_kind kind;    /* GLOBAL */
     pk_dtype dtype;      /* GLOBAL of G_STORAGE_TYPE */
     int ordered;         /* DICT made by OrderedDict(): BUILD allowed */
 } pk_node;
 
+/* A dict's hash index, in the arena; its slots are malloc'ed (hash.h) and
+ * freed with the document, and counted against the arena's byte limit. */
+typedef struct pk_index pk_index;
+struct pk_index {
+    hash_index h; /* first: a hash_index * is a pk_index * */
+    size_t charged;
+    pk_index *next;
+};
+
 struct pk_doc {
     pk_arena arena;
     pk_value *root;
     size_t nodes;
+    size_t len;         /* bytes of the pickle read (up to STOP) */
+    hash_seed seed;     /* of every dict index */
+    pk_index *indexes;
 };
 
 typedef struct {
@@ -128,8 +140,13 @@ typedef struct {
     size_t sp, scap;
     size_t *marks;
     size_t nmarks, mcap;
-    pk_value **memo;
-    size_t memo_cap, memo_len;
+    pk_value **memo;           /* the dense part of the memo (see memo_put) */
+    size_t memo_cap, memo_len; /* memo_len: entries set, dense and far */
+    hash_index far;            /* memo indices past the dense part -> far_* */
+    size_t *far_idx;
+    pk_value **far_val;
+    size_t n_far, cap_far;
+    size_t copied, copy_limit; /* see charge_copy */
     fmt_error *err;
 } parser;
 
@@ -158,6 +175,20 @@ static pk_node *new_node(parser *P, pk_type t)
     n->v.type = t;
     n->id = P->doc->nodes++;
     return n;
+}
+
+/* Values copied out of earlier ones (set(list), OrderedDict(list),
+ * _codecs.encode(str)): one such call can be repeated on a memoized
+ * argument for a few bytes each, so the copies in total are bounded by the
+ * pickle's size (list items and string bytes alike). */
+#define COPY_SLACK ((size_t)1 << 20)
+
+static int charge_copy(parser *P, size_t n)
+{
+    if (size_add(P->copied, n, &P->copied) || P->copied > P->copy_limit)
+        return perr(P, "values copied from earlier ones exceed %zu (the pickle's size + %zu)",
+                    P->copy_limit, COPY_SLACK);
+    return 0;
 }
 
 static void *palloc(parser *P, size_t n)
@@ -408,6 +439,9 @@ static int seq_append(parser *P, pk_value *seq, pk_value *const *items, size_t n
     return 0;
 }
 
+/* Dicts up to this many keys are searched by a scan, larger ones by hash. */
+#define DICT_SCAN 8
+
 /* Keys deduplicated like Python's: str, bytes, int/bool (1 == True), None.
  * Other hashable keys (tuples, floats, objects) are kept as given. */
 static int scalar_key(const pk_value *k)
@@ -416,25 +450,21 @@ static int scalar_key(const pk_value *k)
            k->type == PK_BOOL || k->type == PK_NONE;
 }
 
-static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+/* The hash of a scalar key under a dict's seed: str and bytes by their
+ * bytes, int and bool by value (1 == True), None by a constant. Keys of
+ * different types may share a hash; key_eq tells them apart. */
+static uint64_t key_hash(const hash_index *h, const pk_value *k)
 {
-    const uint8_t *s = p;
-    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001B3ull;
-    return h;
-}
-
-static uint64_t key_hash(const pk_value *k)
-{
-    uint64_t h = 0xCBF29CE484222325ull;
     switch (k->type) {
-    case PK_STR: return hash_bytes(h ^ 1, k->str, k->len);
-    case PK_BYTES: return hash_bytes(h ^ 2, k->str, k->len);
+    case PK_STR:
+    case PK_BYTES: return hash_index_key(h, k->str, k->len);
     case PK_INT:
-    case PK_BOOL: return hash_bytes(h ^ 3, &k->i, sizeof k->i);
-    default: return h ^ 4;
+    case PK_BOOL: return hash_u64(h->seed, (uint64_t)k->i);
+    default: return hash_u64(h->seed, 0x4e6f6e65u);
     }
 }
 
+/* Scalar keys only (see scalar_key). */
 static int key_eq(const pk_value *a, const pk_value *b)
 {
     int ai = a->type == PK_INT || a->type == PK_BOOL, bi = b->type == PK_INT || b->type == PK_BOOL;
@@ -444,24 +474,53 @@ static int key_eq(const pk_value *a, const pk_value *b)
     return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
 }
 
-/* Index of a scalar key in a dict, or SIZE_MAX. */
+/* Index of a scalar key in a dict, or SIZE_MAX: a scan while the dict is
+ * small, its keyed hash index after that. */
 static size_t dict_find(const pk_node *d, const pk_value *k)
 {
-    if (!d->hidx) return SIZE_MAX;
-    size_t mask = d->hcap - 1, i = (size_t)key_hash(k) & mask;
-    while (d->hidx[i]) {
-        size_t at = d->hidx[i] - 1;
-        if (key_eq(d->v.keys[at], k)) return at;
-        i = (i + 1) & mask;
+    if (!d->index) {
+        for (size_t i = 0; i < d->v.count; i++)
+            if (scalar_key(d->v.keys[i]) && key_eq(d->v.keys[i], k)) return i;
+        return SIZE_MAX;
     }
+    hash_probe p = hash_index_probe(d->index, key_hash(d->index, k));
+    size_t at;
+    while (hash_probe_next(&p, &at))
+        if (key_eq(d->v.keys[at], k)) return at;
     return SIZE_MAX;
 }
 
-static void hidx_insert(pk_node *d, size_t at)
+/* The index's slots count against the arena's byte limit. */
+static int charge_index(parser *P, pk_index *x)
 {
-    size_t mask = d->hcap - 1, i = (size_t)key_hash(d->v.keys[at]) & mask;
-    while (d->hidx[i]) i = (i + 1) & mask;
-    d->hidx[i] = at + 1;
+    size_t bytes = x->h.hashes ? (x->h.mask + 1) * (sizeof *x->h.hashes + sizeof *x->h.values) : 0;
+    pk_arena *a = &P->doc->arena;
+    a->total += bytes - x->charged;
+    x->charged = bytes;
+    if (a->total > a->limit) return perr(P, "values exceed the memory limit of %zu bytes", a->limit);
+    return 0;
+}
+
+static int index_add(parser *P, pk_node *d, size_t at)
+{
+    hash_index *h = d->index;
+    if (hash_index_add(h, key_hash(h, d->v.keys[at]), at, P->err)) return fmt_prefix(P->err, "pickle: ");
+    return charge_index(P, (pk_index *)h);
+}
+
+/* A dict past DICT_SCAN keys gets an index of its scalar keys, under the
+ * document's random seed; the document frees every index. */
+static int dict_index(parser *P, pk_node *d)
+{
+    pk_index *x = palloc(P, sizeof *x);
+    if (!x) return -1;
+    x->h.seed = P->doc->seed;
+    x->next = P->doc->indexes;
+    P->doc->indexes = x;
+    d->index = &x->h;
+    for (size_t i = 0; i < d->v.count; i++)
+        if (scalar_key(d->v.keys[i]) && index_add(P, d, i)) return -1;
+    return 0;
 }
 
 static int dict_set(parser *P, pk_value *dict, pk_value *k, pk_value *v)
@@ -481,23 +540,8 @@ static int dict_set(parser *P, pk_value *dict, pk_value *k, pk_value *v)
     size_t at = d->v.count++;
     d->v.keys[at] = k;
     d->v.items[at] = v;
-    if (!scalar) return 0;
-    size_t half;
-    if (size_mul(d->v.count, 2, &half)) return perr(P, "container size overflow");
-    if (half > d->hcap) {
-        size_t cap = d->hcap ? d->hcap : 16;
-        while (cap < half * 2)
-            if (size_mul(cap, 2, &cap)) return perr(P, "container size overflow");
-        size_t *h = palloc_array(P, cap, sizeof(size_t));
-        if (!h) return -1;
-        d->hidx = h;
-        d->hcap = cap;
-        for (size_t i = 0; i < d->v.count; i++)
-            if (scalar_key(d->v.keys[i])) hidx_insert(d, i);
-    } else {
-        hidx_insert(d, at);
-    }
-    return 0;
+    if (!d->index) return d->v.count > DICT_SCAN ? dict_index(P, d) : 0;
+    return scalar ? index_add(P, d, at) : 0;
 }
 
 static int dict_set_pairs(parser *P, pk_value *dict, pk_value *const *kv, size_t n, const char *op)
@@ -788,6 +832,7 @@ static pk_value *codecs_encode(parser *P, const pk_value *args)
         return NULL;
     }
     const pk_value *s = args->items[0];
+    if (charge_copy(P, s->len)) return NULL;
     char *out = palloc(P, s->len + 1);
     pk_node *node = out ? new_node(P, PK_BYTES) : NULL;
     if (!node) return NULL;
@@ -826,6 +871,7 @@ static pk_value *call(parser *P, const pk_value *fn, const pk_value *args)
     switch (kind_of(fn)) {
     case G_ORDERED_DICT: {
         if (n > 1 || (n == 1 && a[0]->type != PK_LIST)) break;
+        if (n == 1 && charge_copy(P, a[0]->count)) return NULL;
         pk_node *d = new_node(P, PK_DICT);
         if (!d) return NULL;
         d->ordered = 1;
@@ -853,6 +899,7 @@ static pk_value *call(parser *P, const pk_value *fn, const pk_value *args)
     case G_SET:
         if (n == 0) return new_seq(P, PK_SET, NULL, 0);
         if (n != 1 || (a[0]->type != PK_LIST && a[0]->type != PK_TUPLE)) break;
+        if (charge_copy(P, a[0]->count)) return NULL;
         return new_seq(P, PK_SET, a[0]->items, a[0]->count);
     case G_CODECS_ENCODE: return codecs_encode(P, args);
     case G_BYTES: {
@@ -919,33 +966,81 @@ static pk_value *persistent_load(parser *P, const pk_value *pid)
 
 /* ---- memo --------------------------------------------------------------- */
 
+/* The memo is an array while its indices are dense (as picklers write
+ * them): it may reach past the highest index by at most twice the entries
+ * plus MEMO_SLACK. An index further out goes to a keyed hash index, so a
+ * PUT at index 4,000,000 costs one entry, not a 32 MB array. */
+#define MEMO_SLACK 1024
+
+static int memo_far_find(const parser *P, size_t idx, size_t *at)
+{
+    hash_probe p = hash_index_probe(&P->far, hash_u64(P->far.seed, idx));
+    while (hash_probe_next(&p, at))
+        if (P->far_idx[*at] == idx) return 1;
+    return 0;
+}
+
+static int memo_grow_dense(parser *P, size_t idx)
+{
+    size_t cap = P->memo_cap ? P->memo_cap : 64, bytes;
+    while (cap <= idx)
+        if (size_mul(cap, 2, &cap)) return perr(P, "memo size overflow");
+    if (cap > P->lim.max_memo) cap = P->lim.max_memo;
+    if (size_mul(cap, sizeof(pk_value *), &bytes)) return perr(P, "memo size overflow");
+    pk_value **m = realloc(P->memo, bytes);
+    if (!m) return perr(P, "out of memory");
+    memset(m + P->memo_cap, 0, (cap - P->memo_cap) * sizeof *m);
+    P->memo = m;
+    P->memo_cap = cap;
+    return 0;
+}
+
+static int memo_add_far(parser *P, size_t idx, pk_value *v)
+{
+    if (P->n_far == P->cap_far) {
+        size_t cap = P->cap_far ? 2 * P->cap_far : 16, bytes;
+        if (size_mul(cap, sizeof(pk_value *) + sizeof(size_t), &bytes)) return perr(P, "memo size overflow");
+        size_t *ix = realloc(P->far_idx, cap * sizeof *ix);
+        if (ix) P->far_idx = ix;
+        pk_value **vs = ix ? realloc(P->far_val, cap * sizeof *vs) : NULL;
+        if (!vs) return perr(P, "out of memory");
+        P->far_val = vs;
+        P->cap_far = cap;
+    }
+    P->far_idx[P->n_far] = idx;
+    P->far_val[P->n_far] = v;
+    if (hash_index_add(&P->far, hash_u64(P->far.seed, idx), P->n_far, P->err)) return fmt_prefix(P->err, "pickle: ");
+    P->n_far++;
+    return 0;
+}
+
 static int memo_put(parser *P, size_t idx)
 {
     pk_value *v = top(P);
     if (!v) return -1;
     if (idx >= P->lim.max_memo)
         return perr(P, "memo index %zu exceeds the limit of %zu", idx, P->lim.max_memo);
-    if (idx >= P->memo_cap) {
-        size_t cap = P->memo_cap ? P->memo_cap : 64, bytes;
-        while (cap <= idx && cap < P->lim.max_memo)
-            if (size_mul(cap, 2, &cap)) cap = P->lim.max_memo;
-        if (cap > P->lim.max_memo) cap = P->lim.max_memo;
-        if (size_mul(cap, sizeof(pk_value *), &bytes)) return perr(P, "memo size overflow");
-        pk_value **m = realloc(P->memo, bytes);
-        if (!m) return perr(P, "out of memory");
-        memset(m + P->memo_cap, 0, (cap - P->memo_cap) * sizeof *m);
-        P->memo = m;
-        P->memo_cap = cap;
+    size_t at;
+    if (idx < P->memo_cap && P->memo[idx]) {
+        P->memo[idx] = v;
+    } else if (P->n_far && memo_far_find(P, idx, &at)) {
+        P->far_val[at] = v;
+    } else {
+        size_t dense = 2 * P->memo_len + MEMO_SLACK; /* memo_len <= max_memo: no overflow */
+        if (idx >= P->memo_cap && idx < dense && memo_grow_dense(P, idx)) return -1;
+        if (idx < P->memo_cap) P->memo[idx] = v;
+        else if (memo_add_far(P, idx, v)) return -1;
+        P->memo_len++;
     }
-    if (!P->memo[idx]) P->memo_len++;
-    P->memo[idx] = v;
     return 0;
 }
 
 static int memo_get(parser *P, size_t idx)
 {
-    if (idx >= P->memo_cap || !P->memo[idx]) return perr(P, "memo index %zu is not set", idx);
-    return push(P, P->memo[idx]);
+    size_t at;
+    if (idx < P->memo_cap && P->memo[idx]) return push(P, P->memo[idx]);
+    if (P->n_far && memo_far_find(P, idx, &at)) return push(P, P->far_val[at]);
+    return perr(P, "memo index %zu is not set", idx);
 }
 
 /* ---- after STOP: no cycles, bounded depth ------------------------------- */
@@ -1324,11 +1419,14 @@ pk_doc *pk_parse(const uint8_t *data, size_t len, const pk_limits *lim, fmt_erro
     P.len = data ? len : 0;
     P.lim = lim ? *lim : pk_default_limits();
     P.err = err;
+    if (size_add(P.len, COPY_SLACK, &P.copy_limit)) P.copy_limit = SIZE_MAX;
     P.doc = calloc(1, sizeof *P.doc);
     if (!P.doc) {
         fmt_fail(err, "pickle: out of memory");
         return NULL;
     }
+    P.doc->seed = hash_seed_random();
+    P.far.seed = P.doc->seed;
     P.doc->arena.limit = P.lim.max_bytes;
     P.doc->arena.next_size = (size_t)64 << 10;
     int rc = 0, stop = 0;
@@ -1341,10 +1439,14 @@ pk_doc *pk_parse(const uint8_t *data, size_t len, const pk_limits *lim, fmt_erro
         uint8_t op = P.p[P.pos++];
         if ((rc = step(&P, op, &stop)) != 0) break;
     }
+    P.doc->len = P.pos;
     if (!rc) rc = check_graph(&P, P.doc->root);
     free(P.stack);
     free(P.marks);
     free(P.memo);
+    free(P.far_idx);
+    free(P.far_val);
+    hash_index_free(&P.far);
     if (rc) {
         pk_free(P.doc);
         return NULL;
@@ -1365,6 +1467,7 @@ size_t pk_node_count(const pk_doc *doc)
 void pk_free(pk_doc *doc)
 {
     if (!doc) return;
+    for (pk_index *x = doc->indexes; x; x = x->next) hash_index_free(&x->h);
     arena_free(&doc->arena);
     free(doc);
 }
@@ -1419,15 +1522,18 @@ const pk_value *pk_find_state_dict(const pk_value *root)
     return NULL;
 }
 
-#define WALK_MAX_VISITS ((size_t)1 << 22)
 #define WALK_MAX_DEPTH 1024
 #define WALK_MAX_NAME ((size_t)64 << 10)
+/* Bytes of names yielded in total: this much plus so many per pickle byte. */
+#define WALK_NAMES_SLACK ((size_t)16 << 20)
+#define WALK_NAMES_PER_BYTE 16
 
 typedef struct {
     pk_tensor_fn fn;
     void *ctx;
     buf name;
-    size_t visits;
+    unsigned char *seen;       /* a bit per node: objects already walked */
+    size_t names, names_limit; /* bytes of names yielded so far, and the bound */
     fmt_error *err;
 } walker;
 
@@ -1436,16 +1542,27 @@ static int walk_yield(walker *w, const pk_value *key, const pk_tensor *t)
     size_t base = w->name.len;
     if (buf_append(&w->name, key->str, key->len, w->err))
         return fmt_prefix(w->err, "pickle: tensor name: ");
+    if (size_add(w->names, w->name.len + 1, &w->names) || w->names > w->names_limit)
+        return fmt_fail(w->err, "pickle: tensor names exceed %zu bytes in total", w->names_limit);
     int rc = w->fn(w->ctx, w->name.data, t);
     w->name.len = base;
     w->name.data[base] = '\0';
     return rc;
 }
 
+/* 1 the first time the walk meets a node, 0 after. */
+static int first_visit(walker *w, const pk_value *v)
+{
+    size_t id = ((const pk_node *)v)->id;
+    unsigned bit = 1u << (id % 8);
+    if (w->seen[id / 8] & bit) return 0;
+    w->seen[id / 8] |= (unsigned char)bit;
+    return 1;
+}
+
 static int walk_object(walker *w, const pk_value *obj, int depth)
 {
-    if (++w->visits > WALK_MAX_VISITS)
-        return fmt_fail(w->err, "pickle: module graph visits more than %zu objects", WALK_MAX_VISITS);
+    if (!first_visit(w, obj)) return 0;
     if (depth > WALK_MAX_DEPTH)
         return fmt_fail(w->err, "pickle: modules nested deeper than %d levels", WALK_MAX_DEPTH);
     const pk_value *st = obj->state;
@@ -1474,21 +1591,34 @@ static int walk_object(walker *w, const pk_value *obj, int depth)
     return 0;
 }
 
-int pk_walk_tensors(const pk_value *root, pk_tensor_fn fn, void *ctx, fmt_error *err)
+static int walk_start(walker *w, const pk_doc *doc, fmt_error *err)
 {
-    const pk_value *sd = pk_find_state_dict(root);
+    memset(w, 0, sizeof *w);
+    w->err = err;
+    buf_init(&w->name, WALK_MAX_NAME);
+    if (size_mul(doc->len, WALK_NAMES_PER_BYTE, &w->names_limit) ||
+        size_add(w->names_limit, WALK_NAMES_SLACK, &w->names_limit))
+        w->names_limit = SIZE_MAX;
+    w->seen = calloc(doc->nodes / 8 + 1, 1);
+    if (!w->seen || buf_reserve(&w->name, 64, err)) {
+        free(w->seen);
+        return fmt_fail(err, "pickle: out of memory");
+    }
+    w->name.data[0] = '\0';
+    return 0;
+}
+
+int pk_walk_tensors(const pk_doc *doc, pk_tensor_fn fn, void *ctx, fmt_error *err)
+{
+    const pk_value *root = pk_root(doc), *sd = pk_find_state_dict(root);
     if (!sd)
         return fmt_fail(err, "pickle: no state dict found (the root is a %s)",
                         root ? pk_type_name(root->type) : "nothing");
     walker w;
+    if (walk_start(&w, doc, err)) return -1;
     w.fn = fn;
     w.ctx = ctx;
-    w.visits = 0;
-    w.err = err;
-    buf_init(&w.name, WALK_MAX_NAME);
     int rc = 0;
-    if (buf_reserve(&w.name, 64, err)) return -1;
-    w.name.data[0] = '\0';
     if (sd->type == PK_OBJECT) {
         rc = walk_object(&w, sd, 0);
     } else {
@@ -1496,6 +1626,7 @@ int pk_walk_tensors(const pk_value *root, pk_tensor_fn fn, void *ctx, fmt_error 
             if (sd->keys[i]->type == PK_STR && sd->items[i]->type == PK_TENSOR)
                 rc = walk_yield(&w, sd->keys[i], sd->items[i]->tensor);
     }
+    free(w.seen);
     buf_free(&w.name);
     return rc;
 }

@@ -18,6 +18,16 @@
  * that contains itself is refused, so the result is a DAG of bounded depth
  * that can be walked recursively (shared nodes may be reached more than once).
  *
+ * Cost: every opcode does work bounded by the bytes it reads and the values
+ * it pops, so parsing is linear in the pickle. Dict keys are found through a
+ * hash index keyed with a random per-document seed (format/hash.h), so keys
+ * a file chooses cannot collide on purpose; so are memo indices far past
+ * the others (the memo is an array only while its indices are dense, so a
+ * PUT at index 4,000,000 costs one entry). The few calls that copy an
+ * earlier value (builtins.set(list), OrderedDict(list), _codecs.encode) and
+ * could be repeated on one memoized argument copy at most the pickle's size
+ * + 1 Mi items or bytes in total.
+ *
  * No I/O: bytes in, tree out. All nodes live in one arena: pk_free() frees
  * everything. */
 #ifndef UNPROMPT_FORMAT_PICKLE_H
@@ -133,7 +143,7 @@ const pk_value *pk_find_state_dict(const pk_value *root);
  * non-zero return stops the walk and is returned by pk_walk_tensors. */
 typedef int (*pk_tensor_fn)(void *ctx, const char *name, const pk_tensor *t);
 
-/* Walk pk_find_state_dict(root), yielding (name, tensor) in order:
+/* Walk pk_find_state_dict(pk_root(doc)), yielding (name, tensor) in order:
  *  - a dict: each string key whose value is a tensor (other values, such as
  *    a "tags" list, are skipped; non-string keys too);
  *  - a TorchScript module object: its tensor attributes, then each attribute
@@ -141,9 +151,15 @@ typedef int (*pk_tensor_fn)(void *ctx, const char *name, const pk_tensor *t);
  *    module's state_dict() (non-tensor attributes like "training" skipped).
  *    data.pkl cannot tell a buffer from a plain tensor attribute, so the
  *    latter (rare: not in state_dict()) is yielded too; tensors inside list
- *    or dict attributes are not. Shared submodules appear under each name.
+ *    or dict attributes are not.
+ * Each object is walked once: a submodule that several attributes share
+ * (the pickle's memo makes a DAG) is listed under the first name that
+ * reaches it only, as Module.named_parameters() lists a shared parameter
+ * once. So the walk costs one visit per object whatever the sharing, and the
+ * names it builds are bounded: each at most 64 KiB, all together at most
+ * 16 MiB + 16 bytes per byte of the pickle.
  * Returns 0, the callback's non-zero value, or -1 with err set (no state dict
- * found, more than 4,194,304 objects visited, names over 64 KiB). */
-int pk_walk_tensors(const pk_value *root, pk_tensor_fn fn, void *ctx, fmt_error *err);
+ * found, a name over its bound, modules nested over 1024 deep). */
+int pk_walk_tensors(const pk_doc *doc, pk_tensor_fn fn, void *ctx, fmt_error *err);
 
 #endif

@@ -143,25 +143,36 @@ static int read_tensor(st_file *f, st_tensor *t, const char *name, const json_va
     return 0;
 }
 
+/* Index of a metadata key in f->meta, or SIZE_MAX. */
+static size_t meta_find(const st_file *f, const char *key, uint64_t hash)
+{
+    hash_probe p = hash_index_probe(&f->meta_index, hash);
+    size_t i;
+    while (hash_probe_next(&p, &i))
+        if (!strcmp(f->meta[i].key, key)) return i;
+    return SIZE_MAX;
+}
+
 static int read_meta(st_file *f, const json_value *m, fmt_error *err)
 {
     if (m->type != JSON_OBJECT) return fmt_fail(err, "safetensors: __metadata__ is not an object");
     if (m->count == 0) return 0;
     f->meta = calloc(m->count, sizeof *f->meta);
-    if (!f->meta) return fmt_fail(err, "out of memory");
+    if (!f->meta || hash_index_init(&f->meta_index, m->count, err)) return fmt_fail(err, "out of memory");
     for (size_t i = 0; i < m->count; i++) {
         if (m->items[i].type != JSON_STRING)
             return fmt_fail(err, "safetensors: __metadata__ '%.*s' is not a string", NAME_SHOWN,
                             m->keys[i]);
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(m->keys[j], m->keys[i]))
-                return fmt_fail(err, "safetensors: __metadata__ key '%.*s' appears twice",
-                                NAME_SHOWN, m->keys[i]);
+        uint64_t hash = hash_index_key(&f->meta_index, m->keys[i], strlen(m->keys[i]));
+        if (meta_find(f, m->keys[i], hash) != SIZE_MAX)
+            return fmt_fail(err, "safetensors: __metadata__ key '%.*s' appears twice", NAME_SHOWN,
+                            m->keys[i]);
+        if (hash_index_add(&f->meta_index, hash, i, err)) return -1;
         f->meta[i].key = m->keys[i];
         f->meta[i].value = m->items[i].str;
         f->meta[i].value_len = m->items[i].len;
+        f->n_meta = i + 1;
     }
-    f->n_meta = m->count;
     return 0;
 }
 
@@ -313,15 +324,16 @@ const st_tensor *st_find(const st_file *f, const char *name)
 
 const char *st_meta(const st_file *f, const char *key)
 {
-    for (size_t i = 0; i < f->n_meta; i++)
-        if (!strcmp(f->meta[i].key, key)) return f->meta[i].value;
-    return NULL;
+    if (!f->n_meta) return NULL;
+    size_t i = meta_find(f, key, hash_index_key(&f->meta_index, key, strlen(key)));
+    return i == SIZE_MAX ? NULL : f->meta[i].value;
 }
 
 void st_close(st_file *f)
 {
     free(f->tensors);
     free(f->meta);
+    hash_index_free(&f->meta_index);
     free(f->by_name);
     json_free(f->json);
     memset(f, 0, sizeof *f);
@@ -334,6 +346,25 @@ void st_writer_init(st_writer *w)
     memset(w, 0, sizeof *w);
 }
 
+/* The duplicate checks: tensor names and metadata keys by hash. */
+typedef const char *(*name_at_fn)(const st_writer *w, size_t i);
+static const char *tensor_name(const st_writer *w, size_t i) { return w->tensors[i].name; }
+static const char *meta_key(const st_writer *w, size_t i) { return w->meta_keys[i]; }
+
+/* 1 if `s` is in the index `h` (created on first use) of the names `at`
+ * gives, 0 if not (*hash gets its hash, to add it), -1 out of memory. */
+static int writer_has(const st_writer *w, hash_index *h, name_at_fn at, const char *s, uint64_t *hash,
+                      fmt_error *err)
+{
+    if (!h->hashes && hash_index_init(h, 0, err)) return -1;
+    *hash = hash_index_key(h, s, strlen(s));
+    hash_probe p = hash_index_probe(h, *hash);
+    size_t i;
+    while (hash_probe_next(&p, &i))
+        if (!strcmp(at(w, i), s)) return 1;
+    return 0;
+}
+
 void st_writer_free(st_writer *w)
 {
     for (size_t i = 0; i < w->n_tensors; i++) free(w->tensors[i].name);
@@ -344,6 +375,8 @@ void st_writer_free(st_writer *w)
     free(w->tensors);
     free(w->meta_keys);
     free(w->meta_values);
+    hash_index_free(&w->names_);
+    hash_index_free(&w->keys_);
     memset(w, 0, sizeof *w);
 }
 
@@ -354,8 +387,9 @@ static int add(st_writer *w, const char *name, st_dtype dtype, int rank, const s
         return fmt_fail(err, "safetensors: invalid tensor name '%s'", name ? name : "(null)");
     if (!st_dtype_name(dtype)) return tensor_fail(err, name, "invalid dtype");
     if (rank < 0 || rank > ST_MAX_RANK) return tensor_fail(err, name, "rank outside 0..8");
-    for (size_t i = 0; i < w->n_tensors; i++)
-        if (!strcmp(w->tensors[i].name, name)) return tensor_fail(err, name, "added twice");
+    uint64_t hash;
+    int dup = writer_has(w, &w->names_, tensor_name, name, &hash, err);
+    if (dup) return dup < 0 ? -1 : tensor_fail(err, name, "added twice");
     st_writer_tensor t;
     memset(&t, 0, sizeof t);
     size_t numel = 1;
@@ -380,6 +414,10 @@ static int add(st_writer *w, const char *name, st_dtype dtype, int rank, const s
     }
     t.name = str_ndup(name, strlen(name));
     if (!t.name) return fmt_fail(err, "out of memory");
+    if (hash_index_add(&w->names_, hash, w->n_tensors, err)) {
+        free(t.name);
+        return -1;
+    }
     w->tensors[w->n_tensors++] = t;
     return 0;
 }
@@ -399,9 +437,10 @@ int st_writer_add_fill(st_writer *w, const char *name, st_dtype dtype, int rank,
 
 int st_writer_meta(st_writer *w, const char *key, const char *value, fmt_error *err)
 {
-    for (size_t i = 0; i < w->n_meta; i++)
-        if (!strcmp(w->meta_keys[i], key))
-            return fmt_fail(err, "safetensors: metadata key '%.*s' added twice", NAME_SHOWN, key);
+    uint64_t hash;
+    int dup = writer_has(w, &w->keys_, meta_key, key, &hash, err);
+    if (dup)
+        return dup < 0 ? -1 : fmt_fail(err, "safetensors: metadata key '%.*s' added twice", NAME_SHOWN, key);
     if (w->n_meta == w->cap_meta) {
         size_t cap = w->cap_meta ? w->cap_meta * 2 : 8;
         char **k = realloc(w->meta_keys, cap * sizeof *k);
@@ -417,6 +456,11 @@ int st_writer_meta(st_writer *w, const char *key, const char *value, fmt_error *
         free(k);
         free(v);
         return fmt_fail(err, "out of memory");
+    }
+    if (hash_index_add(&w->keys_, hash, w->n_meta, err)) {
+        free(k);
+        free(v);
+        return -1;
     }
     w->meta_keys[w->n_meta] = k;
     w->meta_values[w->n_meta] = v;

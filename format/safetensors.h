@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "format/error.h"
+#include "format/hash.h"
 #include "format/json.h"
 
 #define ST_MAX_RANK 8
@@ -80,6 +81,7 @@ typedef struct {
     char warning[FMT_ERROR_MAX];
     /* private */
     const st_tensor **by_name;     /* sorted by name */
+    hash_index meta_index;         /* metadata key -> meta[] */
     json_value *json;
 } st_file;
 
@@ -88,13 +90,14 @@ st_limits st_default_limits(void);
 /* Parse and validate the header: size within limits and the file, JSON, every
  * tensor's dtype, shape (rank <= 8, element count overflow-checked) and
  * offsets (inside the data section, end - begin == numel * element size, no two
- * tensors overlapping), unique names, metadata values all strings.
- * NULL lim = defaults. Returns 0, or -1 with `err` set ("safetensors: ...");
+ * tensors overlapping), unique names and metadata keys, metadata values all
+ * strings. Cost: linear in the header (names sorted, keys hashed with a
+ * random seed). NULL lim = defaults. Returns 0, or -1 with `err` set ("safetensors: ...");
  * on failure `f` holds nothing to free (st_close is still safe). */
 int st_open(st_file *f, const uint8_t *data, size_t len, const st_limits *lim, fmt_error *err);
 /* Tensor by exact name (binary search), or NULL. */
 const st_tensor *st_find(const st_file *f, const char *name);
-/* Metadata value by key, or NULL. */
+/* Metadata value by key, or NULL; O(1). */
 const char *st_meta(const st_file *f, const char *key);
 void st_close(st_file *f);
 
@@ -131,6 +134,8 @@ typedef struct {
     char **meta_keys;
     char **meta_values;
     size_t n_meta, cap_meta;
+    /* private: names and keys by hash, for the duplicate checks */
+    hash_index names_, keys_;
 } st_writer;
 
 void st_writer_init(st_writer *w);

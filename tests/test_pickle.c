@@ -28,6 +28,8 @@ static pk_doc *parse_bytes(const char *s, size_t n, fmt_error *e)
     return pk_parse((const uint8_t *)s, n, NULL, e);
 }
 #define PARSE(lit, e) parse_bytes(lit, sizeof lit - 1, e)
+/* A string literal that may hold NUL bytes. */
+#define APPEND_LIT(b, s) buf_append((b), (s), sizeof(s) - 1, NULL)
 
 /* ---- the walker's output in the fixture .txt format ---- */
 
@@ -72,12 +74,12 @@ static char *expected_tensors(const char *name)
     return buf_take(&b);
 }
 
-static void check_against_torch(const pk_value *root, const char *txt)
+static void check_against_torch(const pk_doc *doc, const char *txt)
 {
     buf got;
     buf_init(&got, 0);
     fmt_error e;
-    CHECK(pk_walk_tensors(root, collect, &got, &e) == 0);
+    CHECK(pk_walk_tensors(doc, collect, &got, &e) == 0);
     char *want = expected_tensors(txt);
     CHECK(want != NULL);
     CHECK(got.len > 0);
@@ -97,7 +99,7 @@ static void test_state_dict(void)
     const pk_value *root = pk_root(d);
     CHECK(root->type == PK_DICT && root->count == 13);
     CHECK(pk_find_state_dict(root) == root);
-    check_against_torch(root, "sd.txt");
+    check_against_torch(d, "sd.txt");
     /* The OrderedDict's BUILD state: {'_metadata': OrderedDict({'': {'version': 1}, ...})}. */
     const pk_value *meta = pk_get(root->state, "_metadata");
     CHECK(meta && meta->type == PK_DICT);
@@ -120,7 +122,7 @@ static void test_model_protocol4(void)
     if (!d) { fprintf(stderr, "    %s\n", e.msg); return; }
     const pk_value *root = pk_root(d);
     CHECK(pk_find_state_dict(root) == pk_get(root, "model"));
-    check_against_torch(root, "model.txt");
+    check_against_torch(d, "model.txt");
     CHECK(pk_get(root, "epoch")->i == 7);
     CHECK(pk_get(root, "lr")->type == PK_FLOAT && pk_get(root, "lr")->f == 1e-4);
     CHECK(pk_get(root, "big")->type == PK_INT && pk_get(root, "big")->i == (int64_t)1 << 40);
@@ -142,7 +144,7 @@ static void test_tags(void)
     CHECK(d != NULL);
     if (!d) { fprintf(stderr, "    %s\n", e.msg); return; }
     const pk_value *root = pk_root(d);
-    check_against_torch(root, "tags.txt");
+    check_against_torch(d, "tags.txt");
     const pk_value *tags = pk_get(pk_find_state_dict(root), "tags");
     CHECK(tags && tags->type == PK_LIST && tags->count == 5);
     CHECK_STR(pk_str(pk_at(tags, 0)), "1girl");
@@ -170,7 +172,7 @@ static void test_torchscript(void)
     CHECK(root->type == PK_OBJECT);
     CHECK_STR(root->module, "__torch__");
     CHECK_STR(root->name, "Top");
-    check_against_torch(root, "jit.txt");
+    check_against_torch(d, "jit.txt");
     CHECK(pk_get(root, "training")->type == PK_BOOL);
     const pk_value *tags = pk_get(root, "tags"); /* restore_type_tag(list, 'List[str]') */
     CHECK(tags && tags->type == PK_LIST && tags->count == 2);
@@ -185,7 +187,7 @@ static void test_torchscript(void)
 
     d = parse_file("jit_traced.pkl", &e);
     CHECK(d && pk_root(d)->type == PK_OBJECT);
-    if (d) check_against_torch(pk_root(d), "jit_traced.txt");
+    if (d) check_against_torch(d, "jit_traced.txt");
     pk_free(d);
 
     d = parse_file("jit_attrs.pkl", &e);
@@ -205,7 +207,7 @@ static void test_torchscript(void)
          * (which is empty here), but data.pkl cannot tell it from a buffer. */
         buf got;
         buf_init(&got, 0);
-        CHECK(pk_walk_tensors(root, collect, &got, &e) == 0);
+        CHECK(pk_walk_tensors(d, collect, &got, &e) == 0);
         CHECK(got.data && strncmp(got.data, "tensor plain F16 2 1 0 ", 23) == 0);
         CHECK(got.data && strchr(got.data, '\n') == got.data + got.len - 1);
         buf_free(&got);
@@ -393,6 +395,21 @@ static void test_containers(void)
     d = PARSE("\x80\x02X\x03\x00\x00\x00\xed\xa0\x80.", &e);
     CHECK(d && pk_root(d)->len == 3);
     pk_free(d);
+    /* Past 8 keys a dict is searched by hash: the same rules. Keys 0..9,
+     * 'a', b'a', None, a tuple (never merged), then True (= 1), 'a', b'a',
+     * None and the tuple again. */
+    d = PARSE("\x80\x02}(K\x00K\x00K\x01K\x01K\x02K\x02K\x03K\x03K\x04K\x04K\x05K\x05"
+              "K\x06K\x06K\x07K\x07K\x08K\x08K\x09K\x09X\x01\x00\x00\x00" "aK\x0a"
+              "C\x01" "aK\x0bNK\x0cK\x01\x85K\x0du"
+              "(\x88K\x14X\x01\x00\x00\x00" "aK\x15" "C\x01" "aK\x16NK\x17K\x01\x85K\x18u.", &e);
+    CHECK(d != NULL);
+    if (!d) { fprintf(stderr, "    %s\n", e.msg); return; }
+    r = pk_root(d);
+    CHECK(r->count == 15);
+    CHECK(r->count == 15 && r->items[1]->i == 20 && r->items[10]->i == 21 && r->items[11]->i == 22 &&
+          r->items[12]->i == 23 && r->items[13]->i == 13 && r->items[14]->i == 24);
+    CHECK(pk_get(r, "a") && pk_get(r, "a")->i == 21 && pk_get(r, "b") == NULL);
+    pk_free(d);
 }
 
 static void test_globals(void)
@@ -510,6 +527,54 @@ static void test_limits(void)
     pk_free(d);
 }
 
+/* ---- the memo: dense indices in an array, far ones hashed ---- */
+
+static void put_le32(buf *b, uint32_t v)
+{
+    uint8_t p[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    buf_append(b, p, 4, NULL);
+}
+
+static void test_memo(void)
+{
+    fmt_error e;
+    /* An index near the limit, then GET of it; MEMOIZE numbers by count. */
+    pk_doc *d = PARSE("\x80\x02K\x07r\xff\xff\x3f\x00" "0j\xff\xff\x3f\x00K\x08\x94" "0h\x01\x86.", &e);
+    CHECK(d && pk_root(d)->count == 2 && pk_at(pk_root(d), 0)->i == 7 && pk_at(pk_root(d), 1)->i == 8);
+    if (!d) fprintf(stderr, "    %s\n", e.msg);
+    pk_free(d);
+    /* A far index (5000) set first, then 3000 dense ones: the array grows
+     * past 5000 while the entry stays far; GET finds it, PUT replaces it. */
+    buf b;
+    buf_init(&b, 0);
+    buf_append(&b, "\x80\x02(K\x01r", 6, NULL);
+    put_le32(&b, 5000);
+    for (uint32_t i = 0; i < 3000; i++) {
+        buf_append(&b, "Nr", 2, NULL);
+        put_le32(&b, i);
+    }
+    buf_append(&b, "j", 1, NULL);
+    put_le32(&b, 5000);
+    buf_append(&b, "K\x02r", 3, NULL);
+    put_le32(&b, 5000);
+    buf_append(&b, "j", 1, NULL);
+    put_le32(&b, 5000);
+    buf_append(&b, "K\x03\x94j", 4, NULL); /* MEMOIZE: the 3002nd entry, index 3001 */
+    put_le32(&b, 3001);
+    buf_append(&b, "t.", 2, NULL);
+    d = pk_parse((const uint8_t *)b.data, b.len, NULL, &e);
+    CHECK(d != NULL);
+    if (!d) fprintf(stderr, "    %s\n", e.msg);
+    const pk_value *t = d ? pk_root(d) : NULL;
+    size_t n = t ? t->count : 0;
+    CHECK(n == 3006);
+    CHECK(n == 3006 && t->items[3001]->i == 1 && t->items[3003]->i == 2 && t->items[3005]->i == 3);
+    pk_free(d);
+    buf_free(&b);
+    CHECK(PARSE("\x80\x02K\x01r\x00\x00\x10\x00j\x01\x00\x10\x00.", &e) == NULL);
+    CHECK(strstr(e.msg, "memo index 1048577 is not set") != NULL);
+}
+
 /* ---- the walker on hand-built module graphs ---- */
 
 static int stop_at_second(void *ctx, const char *name, const pk_tensor *t)
@@ -532,10 +597,10 @@ static void test_walker(void)
     fmt_error e;
     pk_doc *d = parse_file("sd.pkl", &e);
     int n = 0;
-    CHECK(d && pk_walk_tensors(pk_root(d), stop_at_second, &n, &e) == 42 && n == 2);
+    CHECK(d && pk_walk_tensors(d, stop_at_second, &n, &e) == 42 && n == 2);
     pk_free(d);
     d = PARSE("\x80\x02}X\x01\x00\x00\x00" "aK\x01s.", &e);
-    CHECK(d && pk_walk_tensors(pk_root(d), stop_at_second, &n, &e) == -1);
+    CHECK(d && pk_walk_tensors(d, stop_at_second, &n, &e) == -1);
     CHECK(strstr(e.msg, "no state dict found (the root is a dict)") != NULL);
     pk_free(d);
     CHECK(pk_walk_tensors(NULL, stop_at_second, &n, &e) == -1);
@@ -544,7 +609,7 @@ static void test_walker(void)
     CHECK(strstr(e.msg, "self-referential structure: a object contains itself") != NULL);
 
     /* 40 levels of objects each holding the level below twice: a DAG of 40
-     * nodes with 2^40 paths. The walk stops at its visit limit. */
+     * nodes with 2^40 paths. Each object is walked once. */
     buf b;
     buf_init(&b, 0);
     buf_append(&b, "\x80\x02", 2, NULL);
@@ -560,8 +625,29 @@ static void test_walker(void)
     CHECK(d != NULL);
     if (!d) fprintf(stderr, "    %s\n", e.msg);
     size_t count = 0;
-    CHECK(d && pk_walk_tensors(pk_root(d), count_cb, &count, &e) == -1);
-    CHECK(strstr(e.msg, "module graph visits more than") != NULL);
+    CHECK(d && pk_walk_tensors(d, count_cb, &count, &e) == 0 && count == 0);
+    pk_free(d);
+    buf_free(&b);
+
+    /* A submodule named by two attributes (one object through the memo) is
+     * listed under the first name only; a second object holding the same
+     * tensor is listed too. */
+    buf_init(&b, 0);
+    APPEND_LIT(&b, "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storage"
+                   "ctorch\nFloatStorage\nX\x01\x00\x00\x00" "0X\x03\x00\x00\x00" "cpuK\x01tQ"
+                   "K\x00K\x01\x85K\x01\x85\x89NtRq\x00" "0");
+    APPEND_LIT(&b, "c__torch__\nA\n)\x81}(X\x01\x00\x00\x00wh\x00ubq\x01" "0");
+    APPEND_LIT(&b, "c__torch__\nA\n)\x81}(X\x01\x00\x00\x00wh\x00ubq\x02" "0");
+    APPEND_LIT(&b, "c__torch__\nT\n)\x81}(X\x01\x00\x00\x00" "ah\x01X\x01\x00\x00\x00" "bh\x01"
+                   "X\x01\x00\x00\x00" "ch\x02ub.");
+    d = pk_parse((const uint8_t *)b.data, b.len, NULL, &e);
+    CHECK(d != NULL);
+    if (!d) fprintf(stderr, "    %s\n", e.msg);
+    buf got;
+    buf_init(&got, 0);
+    CHECK(d && pk_walk_tensors(d, collect, &got, &e) == 0);
+    CHECK_STR(got.data ? got.data : "", "tensor a.w F32 1 1 0 0 1\ntensor c.w F32 1 1 0 0 1\n");
+    buf_free(&got);
     pk_free(d);
     buf_free(&b);
 }
@@ -579,6 +665,7 @@ int main(void)
     RUN(test_globals);
     RUN(test_tensors);
     RUN(test_limits);
+    RUN(test_memo);
     RUN(test_walker);
     return test_summary("pickle");
 }

@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const pk_value *root = pk_root(d);
         visits = 0;
         visit(root, 0);
-        pk_walk_tensors(root, on_tensor, NULL, &e);
+        pk_walk_tensors(d, on_tensor, NULL, &e);
         pk_str(pk_get(pk_find_state_dict(root), "tags"));
         pk_at(root, 0);
         pk_free(d);
