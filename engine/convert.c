@@ -1,5 +1,6 @@
 /* unprompt_convert: read a checkpoint, map it, write canonical safetensors. */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -252,11 +253,25 @@ int convert_meta(convert_job *j, const char *key, const char *value, fmt_error *
     return st_writer_meta(&j->writer, key, value, err);
 }
 
+/* The first tensor of each name, found by hash (a checkpoint may hold
+ * 262,144 tensors; the mappers look up hundreds of names). */
 const ckpt_tensor *convert_find(const convert_source *s, const char *name)
 {
-    for (size_t i = 0; i < s->n_tensors; i++)
-        if (!strcmp(s->tensors[i].name, name)) return &s->tensors[i];
-    return NULL;
+    hash_probe p = hash_index_probe(&s->names_, hash_index_key(&s->names_, name, strlen(name)));
+    size_t i, first = SIZE_MAX;
+    while (hash_probe_next(&p, &i))
+        if (i < first && !strcmp(s->tensors[i].name, name)) first = i;
+    return first == SIZE_MAX ? NULL : &s->tensors[first];
+}
+
+static int index_names(convert_source *s, fmt_error *err)
+{
+    if (hash_index_init(&s->names_, s->n_tensors, err)) return -1;
+    for (size_t i = 0; i < s->n_tensors; i++) {
+        const char *n = s->tensors[i].name;
+        if (hash_index_add(&s->names_, hash_index_key(&s->names_, n, strlen(n)), i, err)) return -1;
+    }
+    return 0;
 }
 
 int convert_count_blocks(const convert_source *s, const char *prefix)
@@ -465,9 +480,9 @@ static int load_source(loaded_source *l, convert_source *s, const char *path, fm
         l->is_ckpt = 1;
         s->tensors = l->ckpt.tensors, s->n_tensors = l->ckpt.n_tensors;
         s->tags = l->ckpt.tags, s->n_tags = l->ckpt.n_tags;
-        return 0;
+        return index_names(s, err);
     }
-    if (len >= 9 && d[8] == '{') return load_safetensors(l, s, err);
+    if (len >= 9 && d[8] == '{') return load_safetensors(l, s, err) || index_names(s, err) ? -1 : 0;
     if (torch_ckpt_is_legacy(d, len)) return torch_ckpt_open(&l->ckpt, d, len, err); /* its message */
     return fmt_fail(err, "%s: neither a PyTorch checkpoint (zip) nor a safetensors file", path);
 }
@@ -589,6 +604,7 @@ int unprompt_convert(const char *source_path, const char *out_path, const unprom
         }
         unload_source(&l);
     }
+    hash_index_free(&s.names_);
     free(tag_text);
     free(tag_lines);
     if (vocab.data) mapped_file_close(&vocab);

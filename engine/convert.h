@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "engine/tensor.h"
+#include "format/hash.h"
 #include "format/json.h"
 #include "format/safetensors.h"
 #include "format/torch_ckpt.h"
@@ -26,6 +27,7 @@ typedef struct {
     const json_value *vocab_json; /* Hugging Face CLIP vocab.json parsed, if given (checked) */
     char sha256[65];         /* of the checkpoint file */
     const char *file_name;
+    hash_index names_;       /* tensors by name: convert_find is O(1) */
 } convert_source;
 
 #define CONVERT_MAX_PARTS 4

@@ -53,7 +53,8 @@ static inline uint64_t hash_index_key(const hash_index *h, const void *data, siz
  * keys must be unique). Grows at half load. 0, or -1 when out of memory. */
 int hash_index_add(hash_index *h, uint64_t hash, size_t value, fmt_error *err);
 
-/* The candidates for one hash, in insertion order of equal hashes:
+/* The candidates for one hash, in no particular order (growth re-places
+ * entries; a caller that wants the first inserted compares values):
  *   hash_probe p = hash_index_probe(&h, hash);
  *   size_t v;
  *   while (hash_probe_next(&p, &v)) if (same_key(v)) ...; */

@@ -12,7 +12,8 @@ ckpt_limits ckpt_default_limits(void)
 {
     ckpt_limits l;
     l.max_tensors = (size_t)1 << 18;
-    l.max_inflated = (size_t)1 << 34;
+    /* 16 GiB where size_t can hold it (a 32-bit build: all it can address). */
+    l.max_inflated = SIZE_MAX > 0xFFFFFFFFu ? (size_t)((uint64_t)1 << 34) : SIZE_MAX;
     return l;
 }
 

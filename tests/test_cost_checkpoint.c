@@ -33,6 +33,7 @@
 #include "format/safetensors.h"
 #include "format/torch_ckpt.h"
 #include "format/zip.h"
+#include "engine/unprompt.h"
 #include "tests/test.h"
 
 #if defined(__has_feature)
@@ -895,8 +896,48 @@ static void test_torch_shared_bytes(void)
     buf_free(&pkl);
 }
 
+/* The converter over a source with 262,144 tensors whose names look like
+ * CLIP's blocks (numbered up to 99,999, each block missing its attention):
+ * every lookup by name is a hash probe, so it fails with a reason in well
+ * under a second instead of scanning every name per lookup. */
+static void test_convert_many_tensors(void)
+{
+    enum { TENSORS = 1 << 18 };
+    buf b;
+    buf_init(&b, 0);
+    LIT(&b, "\0\0\0\0\0\0\0\0{");
+    for (size_t i = 0; i < TENSORS; i++)
+        buf_printf(&b, NULL, "%s\"%stransformer.resblocks.%zu.ln_%zu.weight\":{\"dtype\":\"F32\",\"shape\":[1],"
+                   "\"data_offsets\":[%zu,%zu]}", i ? "," : "", i % 2 ? "visual." : "", i / 4 % 99999, i / 2 % 2 + 1,
+                   4 * i, 4 * i + 4);
+    LIT(&b, "}");
+    while (b.len % 8) buf_append_char(&b, ' ', NULL);
+    uint64_t n = b.len - 8;
+    for (int i = 0; i < 8; i++) b.data[i] = (char)(uint8_t)(n >> (8 * i));
+    for (size_t i = 0; i < TENSORS; i++) LIT(&b, "\0\0\0\0");
+    char dir[] = "/tmp/unprompt-cost-convert-XXXXXX", src[128], out[128];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(src, sizeof src, "%s/many.safetensors", dir);
+    snprintf(out, sizeof out, "%s/out.safetensors", dir);
+    FILE *f = fopen(src, "wb");
+    CHECK(f && fwrite(b.data, 1, b.len, f) == b.len);
+    if (f) fclose(f);
+    buf_free(&b);
+    unprompt_convert_params p = unprompt_convert_default_params();
+    p.kind = "clip";
+    char err[256] = "";
+    double t0 = cpu_seconds();
+    CHECK(unprompt_convert(src, out, &p, err, sizeof err) != UNPROMPT_OK);
+    double secs = cpu_seconds() - t0;
+    fprintf(stderr, "    convert: %d tensors refused in %.3f s: %s\n", TENSORS, secs, err);
+    CHECK(secs < 20.0);
+    CHECK(err[0] != '\0');
+    unlink(src), unlink(out), rmdir(dir);
+}
+
 int main(void)
 {
+    RUN(test_convert_many_tensors);
     RUN(test_safetensors_many_keys);
     RUN(test_safetensors_writer_many);
     RUN(test_zip_entry_limit);
