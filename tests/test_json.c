@@ -102,6 +102,93 @@ static void test_bom_and_writer_roundtrip(void)
     buf_free(&b);
 }
 
+/* The tree is built in one allocation: empty containers have no members,
+ * strings and numbers keep their exact text, and a value past the end of a
+ * large text still fails cleanly. */
+static void test_tree_layout(void)
+{
+    fmt_error e;
+    json_value *v = parse("{\"a\": [], \"b\": {}, \"c\": \"x\\u00e9\\n\", \"d\": [-0, 1e2, NaN, -Infinity]}", &e);
+    CHECK(v && v->count == 4);
+    const json_value *a = json_get(v, "a"), *b = json_get(v, "b"), *d = json_get(v, "d");
+    CHECK(a && a->type == JSON_ARRAY && a->count == 0 && a->items == NULL);
+    CHECK(b && b->type == JSON_OBJECT && b->count == 0 && b->keys == NULL && json_get(b, "a") == NULL);
+    CHECK(json_get(v, "c")->len == 4);
+    CHECK_STR(json_str(json_get(v, "c")), "x\xc3\xa9\n");
+    CHECK(d && d->count == 4);
+    CHECK_STR(json_at(d, 0)->str, "-0");
+    CHECK(json_at(d, 1)->number == 100.0 && json_at(d, 1)->len == 3);
+    CHECK(isnan(json_at(d, 2)->number) && isinf(json_at(d, 3)->number) && json_at(d, 3)->number < 0);
+    json_free(v);
+    json_free(NULL);
+
+    buf big;
+    buf_init(&big, 0);
+    CHECK(buf_append_char(&big, '[', NULL) == 0);
+    for (int i = 0; i < 100000; i++) CHECK(buf_printf(&big, NULL, "{\"k\":\"v%d\"},", i) == 0);
+    CHECK(buf_append_str(&big, "{\"k\":tru}]", NULL) == 0);
+    CHECK(json_parse(big.data, big.len, NULL, &e) == NULL);
+    CHECK(strstr(e.msg, "unexpected character") != NULL);
+    big.len -= strlen("{\"k\":tru}]");
+    CHECK(buf_append_str(&big, "{\"k\":true}]", NULL) == 0);
+    v = json_parse(big.data, big.len, NULL, &e);
+    CHECK(v && v->count == 100001);
+    CHECK_STR(json_str(json_get(json_at(v, 99999), "k")), "v99999");
+    const json_value *t = json_get(json_at(v, 100000), "k");
+    CHECK(t && t->type == JSON_TRUE);
+    json_free(v);
+    buf_free(&big);
+}
+
+/* Large objects are looked up through an index: the first member of a
+ * repeated key still answers, keys compare as C strings (up to a NUL),
+ * and writing the object back keeps every member in order. */
+static void test_large_object_lookup(void)
+{
+    buf src;
+    buf_init(&src, 0);
+    CHECK(buf_append_char(&src, '{', NULL) == 0);
+    for (int i = 0; i < 3000; i++) CHECK(buf_printf(&src, NULL, "\"k%d\":%d,", i % 1000, i) == 0);
+    CHECK(buf_append_str(&src, "\"z\\u0000tail\":1,\"z\":2,\"\":3}", NULL) == 0);
+    fmt_error e;
+    json_value *v = json_parse(src.data, src.len, NULL, &e);
+    CHECK(v && v->count == 3003);
+    int first = 1;
+    for (int i = 0; i < 1000 && v; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        const json_value *x = json_get(v, key);
+        first &= x != NULL && x->number == (double)i;
+    }
+    CHECK(first);
+    CHECK(json_get(v, "k1000") == NULL && json_get(v, "k") == NULL);
+    CHECK(json_get(v, "z") && json_get(v, "z")->number == 1.0);
+    CHECK(json_get(v, "") && json_get(v, "")->number == 3.0);
+    buf out;
+    buf_init(&out, 0);
+    CHECK(json_write_value(&out, v, &e) == 0);
+    /* (a key is written up to its NUL) */
+    const char *nul_key = strstr(src.data, "\"z\\u0000tail\"");
+    size_t head = nul_key ? (size_t)(nul_key - src.data) : 0, cut = strlen("\\u0000tail");
+    CHECK(nul_key && out.len == src.len - cut && !memcmp(out.data, src.data, head + 2) &&
+          !memcmp(out.data + head + 2, src.data + head + 2 + cut, src.len - head - 2 - cut));
+    buf_free(&out);
+    json_free(v);
+    buf_free(&src);
+}
+
+static void test_value_limit_exact(void)
+{
+    json_limits lim = json_default_limits();
+    lim.max_values = 4;
+    fmt_error e;
+    json_value *v = json_parse("[1,[2]]", 7, &lim, &e);
+    CHECK(v && v->count == 2);
+    json_free(v);
+    CHECK(json_parse("[1,[2],3]", 9, &lim, &e) == NULL);
+    CHECK(strstr(e.msg, "too many values") != NULL);
+}
+
 int main(void)
 {
     RUN(test_values);
@@ -110,5 +197,8 @@ int main(void)
     RUN(test_errors);
     RUN(test_depth_limit);
     RUN(test_bom_and_writer_roundtrip);
+    RUN(test_tree_layout);
+    RUN(test_large_object_lookup);
+    RUN(test_value_limit_exact);
     return test_summary("json");
 }
