@@ -27,7 +27,9 @@
 #include "tests/test.h"
 
 #ifndef COST_TEXT_CAP
-#define COST_TEXT_CAP ((size_t)16 << 20) /* the per-chunk text cap */
+/* The largest text a file may carry: the per-file budget, less room for a
+ * keyword (format/meta.h). */
+#define COST_TEXT_CAP (META_DEFAULT_BUDGET - 64)
 #endif
 
 #if defined(__SANITIZE_ADDRESS__)
