@@ -23,7 +23,9 @@ int stealth_read(const uint8_t *pixels, uint32_t width, uint32_t height, int cha
  * rows until the 152 signature and length bits of each mode are known, or
  * until no signature can match; only after a match a second pass collects
  * exactly the payload's bits. Memory is O(width + payload), never the image;
- * time is linear in the rows read. Returns 1, 0 or -1 as stealth_read does,
+ * time is linear in the rows read, and damage in rows past the last one
+ * needed goes unseen (a whole decode would refuse such a file). The payload
+ * is refused above max_inflate bytes. Returns 1, 0 or -1 as stealth_read does,
  * or -2 with `err` set when the pixels cannot be decoded (a damaged file,
  * or one past `lim`: NULL for image_default_limits()). */
 int stealth_read_png(const uint8_t *data, size_t len, const image_limits *lim, size_t max_inflate,
