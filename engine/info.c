@@ -64,25 +64,18 @@ static int read_container(const uint8_t *bytes, size_t len, const unprompt_info_
     return 0;
 }
 
-/* A1111's stealth info: only worth decoding pixels when no text was found. */
+/* A1111's stealth info: only worth reading pixels when no text was found.
+ * Streamed: the rows it needs, never the whole image. */
 static void read_stealth(const uint8_t *bytes, size_t len, const unprompt_info_params *p,
                          info_storage *s)
 {
     if (!p->read_stealth || s->params.generator || strcmp(s->meta.container, "png") != 0)
         return;
     image_limits lim = image_default_limits();
-    image_u8 img;
     fmt_error e;
-    if (image_decode(bytes, len, &lim, &img, &e) != 0) {
-        meta_list_warn(&s->meta, "pixels not decodable, stealth info not checked: %s", e.msg);
-        return;
-    }
-    if (img.channels == 3 || img.channels == 4) {
-        if (stealth_read(img.pixels, img.width, img.height, img.channels, p->max_inflate,
-                         &s->meta, &e) < 0)
-            meta_list_warn(&s->meta, "stealth info: %s", e.msg);
-    }
-    image_free(&img);
+    int rc = stealth_read_png(bytes, len, &lim, p->max_inflate, &s->meta, &e);
+    if (rc == -2) meta_list_warn(&s->meta, "pixels not decodable, stealth info not checked: %s", e.msg);
+    else if (rc < 0) meta_list_warn(&s->meta, "stealth info: %s", e.msg);
 }
 
 static int publish(info_storage *s, unprompt_info *out, fmt_error *e)
