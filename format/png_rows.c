@@ -243,6 +243,10 @@ static int stream_open(idat_stream *s, const png_rows *r, fmt_error *err)
 /* Inflate exactly n bytes into dst. */
 static int inflate_exact(idat_stream *s, uint8_t *dst, size_t n, fmt_error *err)
 {
+    size_t cap = s->r->max_inflated;
+    if (cap && (s->zs.total_out > cap || n > cap - s->zs.total_out))
+        return fmt_fail(err, "the pixel data inflates to more than %zu MiB, the cap for a file of this size",
+                        cap >> 20);
     s->zs.next_out = dst;
     s->zs.avail_out = (uInt)n;
     while (s->zs.avail_out) {

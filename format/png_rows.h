@@ -33,6 +33,11 @@ typedef struct {
     uint16_t key16[3];          /* the key as stored, compared with 16-bit samples */
     uint8_t key8[3];            /* the key as compared with 8-bit (and scaled grey) samples */
     uint8_t palette[256 * 4];   /* RGBA; entries PLTE does not define read as 0, 0, 0, 255 */
+
+    /* Set by the caller after png_rows_open (0 there: no limit): the most
+     * bytes of pixel data one png_rows_each may inflate, so the work stays
+     * proportional to the file however well its zeros compress. */
+    size_t max_inflated;
 } png_rows;
 
 typedef struct {

@@ -16,6 +16,7 @@
 #include "format/png_rows.h"
 
 #define SIG_BITS (15 * 8)
+#define STEALTH_PIXEL_CAP_MIN ((size_t)64 << 20)
 #define LEN_BITS 32
 
 typedef struct {
@@ -235,12 +236,26 @@ static int read_payload(const png_rows *r, const bit_window *head, int kind, siz
     return rc;
 }
 
+/* Pixel data a stealth scan may inflate: 32 times the file, at least
+ * 64 MiB. Real pictures stay far below (a 2048x2048 RGBA image is 16 MiB
+ * inflated, its file a few MB); a file of compressed zeros claiming 8192x8192
+ * 16-bit pixels (512 MiB from 5 MB) is refused instead of costing seconds. */
+static size_t stealth_pixel_cap(size_t file_len)
+{
+    size_t cap;
+    if (size_mul(file_len, 32, &cap)) return SIZE_MAX;
+    return cap > STEALTH_PIXEL_CAP_MIN ? cap : STEALTH_PIXEL_CAP_MIN;
+}
+
 int stealth_read_png(const uint8_t *data, size_t len, const image_limits *lim, size_t max_inflate,
                      meta_list *out, fmt_error *err)
 {
     png_rows r;
     if (png_rows_open(&r, data, len, lim, err)) return -2;
     if (r.channels != 3 && r.channels != 4) return 0;
+    r.max_inflated = stealth_pixel_cap(len);
+    size_t room = meta_list_room(out);
+    if (room < max_inflate) max_inflate = room; /* the payload is text of the file's budget */
     uint64_t npx = (uint64_t)r.width * r.height;
     uint8_t head[2][HEAD_BITS / 8] = {{0}};
     collector c = {r.height, r.channels,

@@ -24,8 +24,10 @@ int stealth_read(const uint8_t *pixels, uint32_t width, uint32_t height, int cha
  * until no signature can match; only after a match a second pass collects
  * exactly the payload's bits. Memory is O(width + payload), never the image;
  * time is linear in the rows read, and damage in rows past the last one
- * needed goes unseen (a whole decode would refuse such a file). The payload
- * is refused above max_inflate bytes. Returns 1, 0 or -1 as stealth_read does,
+ * needed goes unseen (a whole decode would refuse such a file). Each pass
+ * inflates at most max(64 MiB, 32 x the file) of pixel data, so the work is
+ * proportional to the file. The payload is refused above max_inflate bytes
+ * or what is left of the file's text budget (meta_list_room). Returns 1, 0 or -1 as stealth_read does,
  * or -2 with `err` set when the pixels cannot be decoded (a damaged file,
  * or one past `lim`: NULL for image_default_limits()). */
 int stealth_read_png(const uint8_t *data, size_t len, const image_limits *lim, size_t max_inflate,
