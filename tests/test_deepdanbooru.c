@@ -298,8 +298,11 @@ static void check_forward(deepdanbooru *m, const char *level, const char *name, 
 }
 
 /* f32 or bf16 weights at one kernel level, every image, against the
- * matching references. */
-static void check_level(const char *level, int bf16)
+ * matching references. One thread: the outputs do not depend on the count
+ * (threads share out output pixels, never a sum), the end-to-end cases run
+ * two, and on a busy machine two spinning threads cost twice the CPU. */
+#define DD_THREADS 1
+static void check_level(const char *level, int bf16, int all_images)
 {
     kernel_table t;
     if (kernels_init_level(&t, level) != 0) {
@@ -311,7 +314,7 @@ static void check_level(const char *level, int bf16)
     fmt_error err = {{0}};
     deepdanbooru *m = malloc(sizeof *m);
     int rc = m ? weights_open(&wf, bf16 ? model_bf16 : model_f32, &err) : -1;
-    if (!rc && (rc = dd_load(m, wf, &t, 2, &err))) weights_close(wf);
+    if (!rc && (rc = dd_load(m, wf, &t, DD_THREADS, &err))) weights_close(wf);
     if (rc) fprintf(stderr, "    %s\n", err.msg);
     CHECK(rc == 0);
     if (rc) {
@@ -319,6 +322,7 @@ static void check_level(const char *level, int bf16)
         return;
     }
     for (size_t i = 0; i < N_IMAGES; i++) {
+        if (!all_images && strcmp(images[i], "rgba_300x80") && strcmp(images[i], "pal_64x48")) continue;
         float *x = read_input(images[i]);
         CHECK(x != NULL);
         if (!x) continue;
@@ -332,15 +336,17 @@ static void check_level(const char *level, int bf16)
 }
 
 /* f32 weights at the levels with f32 kernels of their own; avx512bf16 and
- * amx run avx512's f32 kernels (same outputs, bit for bit, here). */
-#define F32_CASE(level) \
-    static void test_f32_##level(void) { check_level(#level, 0); }
+ * amx run avx512's f32 kernels (same outputs, bit for bit, here). Where the
+ * f32 products go through OpenBLAS (below avx512: 0.3 s of CPU an image,
+ * ten times the packed GEMM's), the two images with the largest errors. */
+#define F32_CASE(level, all) \
+    static void test_f32_##level(void) { check_level(#level, 0, all); }
 #define BF16_CASE(level) \
-    static void test_bf16_##level(void) { check_level(#level, 1); }
-F32_CASE(scalar)
-F32_CASE(avx2)
-F32_CASE(avx512)
-F32_CASE(neon)
+    static void test_bf16_##level(void) { check_level(#level, 1, 1); }
+F32_CASE(scalar, 0)
+F32_CASE(avx2, 0)
+F32_CASE(avx512, 1)
+F32_CASE(neon, 0)
 BF16_CASE(scalar)
 BF16_CASE(avx2)
 BF16_CASE(avx512)
