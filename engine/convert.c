@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/convert.h"
 #include "engine/mapped_file.h"
@@ -566,6 +567,29 @@ static int convert_run(convert_job *j, convert_source *s, const char *kind, fmt_
     return fmt_fail(err, "convert: unknown model kind '%s'", kind);
 }
 
+/* The output must not be one of the inputs, by any name: the same file
+ * (st_dev, st_ino) as an input, through a symlink or a hard link or the
+ * same path, is refused before anything is read or written. */
+static int output_is_input(const char *out_path, const char *source_path, const unprompt_convert_params *p,
+                           fmt_error *err)
+{
+    const char *inputs[] = {source_path, p->vocab_path, p->config_path, p->vocab_json_path, p->tags_path};
+    struct stat out_st, out_lst, in;
+    int have = stat(out_path, &out_st) == 0, have_l = lstat(out_path, &out_lst) == 0;
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        if (!inputs[i]) continue;
+        int same = !strcmp(inputs[i], out_path);
+        if (!same && (have || have_l) && stat(inputs[i], &in) == 0)
+            same = (have && out_st.st_dev == in.st_dev && out_st.st_ino == in.st_ino) ||
+                   (have_l && out_lst.st_dev == in.st_dev && out_lst.st_ino == in.st_ino);
+        if (same)
+            return fmt_fail(err, "convert: the output '%s' is the input '%s' (the same file, by name or link); "
+                                 "nothing written: give -o a new name",
+                            out_path, inputs[i]);
+    }
+    return 0;
+}
+
 int unprompt_convert(const char *source_path, const char *out_path, const unprompt_convert_params *p, char *err,
                      size_t err_size)
 {
@@ -583,7 +607,8 @@ int unprompt_convert(const char *source_path, const char *out_path, const unprom
     mapped_file vocab = {NULL, 0};
     json_value *config = NULL, *vocab_json = NULL;
     int rc = UNPROMPT_ERR_ARGS;
-    if (dtype_parse(p->dtype ? p->dtype : "f32", &j.weights_dtype)) {
+    if (output_is_input(out_path, source_path, p, &e)) {
+    } else if (dtype_parse(p->dtype ? p->dtype : "f32", &j.weights_dtype)) {
         snprintf(e.msg, sizeof e.msg, "convert: --dtype takes f32, f16 or bf16");
     } else if (p->vocab_path && mapped_file_open(&vocab, p->vocab_path, &e)) {
         fmt_prefix(&e, "convert: --vocab: ");

@@ -11,7 +11,7 @@
 int mapped_file_open(mapped_file *m, const char *path, fmt_error *err)
 {
     m->data = NULL, m->len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC); /* a FIFO is refused, not waited on */
     if (fd < 0) return fmt_fail(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 1) {

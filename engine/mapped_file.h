@@ -12,7 +12,10 @@ typedef struct {
     size_t len;
 } mapped_file;
 
-/* Map a regular, non-empty file. -1 with "PATH: reason". */
+/* Map a regular, non-empty file (a FIFO or device is refused without
+ * blocking). -1 with "PATH: reason". A mapped file truncated by another
+ * process makes reads past its new end fault (SIGBUS): the CLI reads its
+ * inputs instead and maps only models, caches and checkpoints. */
 int mapped_file_open(mapped_file *m, const char *path, fmt_error *err);
 void mapped_file_close(mapped_file *m);
 

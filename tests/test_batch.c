@@ -4,7 +4,9 @@
  * image in hand and exits 130; after kill -9 no sidecar is half-written and
  * --resume completes the set. */
 #include <pthread.h>
+#include <time.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -298,25 +300,55 @@ static void test_interrupt_and_kill(void)
     CHECK(interrupted_run(SIGKILL, before) == 128 + SIGKILL);
     int after = count_sidecars(many, N_MANY, &truncated);
     CHECK(after > before && after < N_MANY && truncated == 0); /* nothing half-written */
-    /* a temporary of a writer that is gone (a child that exited) and one of
-     * a live process: --resume removes the first only */
+    /* temporaries of the atomic writer (format/atomic.h) an hour old: one
+     * of a writer that is gone (a child that exited), one of a live
+     * process; and a file of the old "NAME.PID.tmp" form, which is not the
+     * writer's: --resume removes the first only */
     pid_t child = fork();
     if (child == 0) _exit(0);
     waitpid(child, NULL, 0);
-    char dead[800], live[800], args[2048];
-    snprintf(dead, sizeof dead, "%s/img_%03d.txt.%ld.tmp", many, N_MANY - 1, (long)child);
-    snprintf(live, sizeof live, "%s/img_%03d.txt.%ld.tmp", many, N_MANY - 1, (long)getpid());
-    FILE *f = fopen(dead, "w");
-    if (f) fputs("half", f), fclose(f);
-    f = fopen(live, "w");
-    if (f) fputs("half", f), fclose(f);
+    char dead[800], live[800], other[800], args[2048];
+    snprintf(dead, sizeof dead, "%s/.img_%03d.txt.unprompt-%ld-0123456789abcdef.tmp", many, N_MANY - 1, (long)child);
+    snprintf(live, sizeof live, "%s/.img_%03d.txt.unprompt-%ld-0123456789abcdef.tmp", many, N_MANY - 1,
+             (long)getpid());
+    snprintf(other, sizeof other, "%s/img_%03d.txt.%ld.tmp", many, N_MANY - 1, (long)child);
+    const char *planted[] = {dead, live, other};
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(planted[i], "w");
+        if (f) fputs("half", f), fclose(f);
+        struct timespec ts[2];
+        clock_gettime(CLOCK_REALTIME, &ts[0]);
+        ts[0].tv_sec -= 3600;
+        ts[1] = ts[0];
+        CHECK(utimensat(AT_FDCWD, planted[i], ts, 0) == 0);
+    }
     snprintf(args, sizeof args, "booru --weights %s --sidecar --resume -r %s", weights, many);
     cli_result r = cli_run(args);
     CHECK(r.status == 0);
     cli_free(&r);
     CHECK(count_sidecars(many, N_MANY, &truncated) == N_MANY && truncated == 0);
-    CHECK(access(dead, F_OK) != 0 && access(live, F_OK) == 0);
+    CHECK(access(dead, F_OK) != 0 && access(live, F_OK) == 0 && access(other, F_OK) == 0);
     unlink(live);
+    unlink(other);
+}
+
+/* Inputs are read, not mapped: a file truncated while its bytes are in
+ * use (which made a mapping fault with SIGBUS) changes nothing. */
+static void test_input_truncated(void)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/shrinks.png", tmp);
+    copy_file("examples/sample.png", path);
+    size_t len = 0;
+    unsigned char *want = test_read_file(path, &len);
+    input_bytes in;
+    char err[256];
+    CHECK(want && input_open(path, &in, err, sizeof err) == 0 && in.len == len);
+    CHECK(truncate(path, 0) == 0);
+    CHECK(want && in.data && memcmp(in.data, want, len) == 0); /* every byte still readable */
+    input_close(&in);
+    free(want);
+    unlink(path);
 }
 
 /* batch_run_groups on its own: every readable image reaches run() once with
@@ -376,7 +408,7 @@ static void test_groups(void)
     memmove(in.paths + 3, in.paths + 2, (in.count - 2) * sizeof *in.paths);
     in.paths[2] = strdup(missing), in.count++;
     batch_options b = {0, 0, 0, 0};
-    output_options out = {".grp", 1, 1};
+    output_options out = {".grp", 1, 1, NULL};
     static group_log g;
     void *users[2] = {&g, &g};
     pthread_mutex_init(&g.lock, NULL);
@@ -444,6 +476,7 @@ int main(void)
     RUN(test_info_batch);
     RUN(test_empty_and_unreadable);
     RUN(test_interrupt_and_kill);
+    RUN(test_input_truncated);
     RUN(test_groups);
     for (int i = 0; i < N_IMAGES; i++) free(expected[i]);
     if (tmp) cli_rmrf(tmp);

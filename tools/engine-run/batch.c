@@ -1,6 +1,4 @@
 /* Sharding, resuming, progress and interruption; see batch.h. */
-#include <dirent.h>
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,15 +9,36 @@
 #include <unistd.h>
 
 #include "engine/unprompt.h"
+#include "format/atomic.h"
 #include "tools/engine-run/batch.h"
 
 /* Set by the signal handler: the only state a handler may touch. */
 static volatile sig_atomic_t batch_stop;
+/* The progress line is on screen: the handler's message starts a new line. */
+static volatile sig_atomic_t batch_progress_line;
 
+static void say(const char *msg, size_t len)
+{
+    ssize_t w = write(2, msg, len);
+    (void)w;
+}
+
+/* The first SIGINT / SIGTERM asks the run to stop after the images in hand
+ * (said at once, since one image can take a while); a second ends the
+ * process there and then with status 130. Only async-signal-safe calls. */
 static void on_signal(int sig)
 {
+    static const char first[] = "engine-run: interrupt: finishing the images in hand (interrupt again to stop at "
+                                "once)\n";
+    static const char again[] = "engine-run: interrupted again: stopping now\n";
     (void)sig;
+    if (batch_progress_line) say("\n", 1);
+    if (batch_stop) {
+        say(again, sizeof again - 1);
+        _exit(130);
+    }
     batch_stop = 1;
+    say(first, sizeof first - 1);
 }
 
 int batch_option(batch_options *b, const char *command, int argc, char **argv, int *i)
@@ -52,7 +71,7 @@ static int output_done(const output_options *out, const char *path)
     if (!out->sidecar_ext || !strcmp(path, "-")) return 0;
     char *side = sidecar_path(path, out->sidecar_ext);
     struct stat st;
-    int done = side && stat(side, &st) == 0;
+    int done = side && strcmp(side, path) && stat(side, &st) == 0; /* a "sidecar" that is the image is not one */
     free(side);
     return done;
 }
@@ -71,34 +90,6 @@ size_t batch_select(const batch_options *b, const output_options *out, input_lis
     return skipped;
 }
 
-/* "NAME.EXT.PID.tmp" left by a killed writer (write_file_atomic's temporary):
- * the PID is not running any more. */
-static int orphan_tmp(const char *name, const char *ext)
-{
-    size_t n = strlen(name), e = strlen(ext);
-    if (n < 5 || strcmp(name + n - 4, ".tmp")) return 0;
-    const char *p = name + n - 4;
-    while (p > name && p[-1] >= '0' && p[-1] <= '9') p--;
-    if (p == name + n - 4 || p == name || p[-1] != '.' || (size_t)(p - 1 - name) < e ||
-        strncmp(p - 1 - e, ext, e))
-        return 0;
-    long pid = strtol(p, NULL, 10);
-    return pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-}
-
-static void clean_dir(const char *dir, const char *ext)
-{
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!orphan_tmp(e->d_name, ext)) continue;
-        char path[4096];
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path) unlink(path);
-    }
-    closedir(d);
-}
-
 size_t batch_clean_orphans(const output_options *out, const input_list *inputs)
 {
     if (!out->sidecar_ext) return 0;
@@ -112,7 +103,7 @@ size_t batch_clean_orphans(const output_options *out, const input_list *inputs)
         if (slash == p) snprintf(dir, sizeof dir, "/");
         if (!strcmp(dir, last)) continue;
         snprintf(last, sizeof last, "%s", dir);
-        clean_dir(dir, out->sidecar_ext);
+        atomic_remove_orphans(dir, ATOMIC_ORPHAN_AGE_S);
         dirs++;
     }
     return dirs;
@@ -140,8 +131,9 @@ typedef struct {
     double t0;
 } batch_session;
 
-static void session_begin(batch_session *s)
+static void session_begin(batch_session *s, const batch_options *b, size_t count)
 {
+    batch_progress_line = b->progress && count > 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -170,7 +162,7 @@ static int session_end(batch_session *s, const batch_options *b, const input_lis
 int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void *user, const char *path), void *user)
 {
     batch_session s;
-    session_begin(&s);
+    session_begin(&s, b, inputs->count);
     int failed = inputs->errors, status = 0;
     size_t i = 0;
     for (; i < inputs->count && !batch_stop && status != 2; i++) {
@@ -192,6 +184,7 @@ static void item_load(batch_item *it, const char *path, const batch_groups *g)
         it->failed = 1;
         return;
     }
+    if (batch_stop) return; /* between stages: the group is dropped, not run */
     int decode = g->decode && (!g->needs_pixels || g->needs_pixels(g->needs_ctx, it->in.data, it->in.len));
     if (decode && unprompt_decode_rgb(it->in.data, it->in.len, &it->rgb, &it->width, &it->height, it->err,
                                       sizeof it->err) != UNPROMPT_OK)
@@ -412,7 +405,7 @@ int batch_run_groups(const batch_options *b, const input_list *inputs, const bat
     }
     batch_pool *p = &r.pool;
     batch_session s;
-    session_begin(&s);
+    session_begin(&s, b, inputs->count);
     int failed = inputs->errors, fatal = 0;
     size_t count = inputs->count, n_groups = batch_group_count(count, g->group, g->workers);
     size_t next_load = 0, next_emit = 0, done = 0;
@@ -444,11 +437,16 @@ int batch_run_groups(const batch_options *b, const input_list *inputs, const bat
             size_t first, n = batch_group_span(count, n_groups, next_load, &first);
             fr->state = SLOT_LOADING;
             pthread_mutex_unlock(&p->lock);
-            for (size_t i = 0; i < n; i++) {
+            for (size_t i = 0; i < n && !batch_stop; i++) {
                 item_load(&fr->items[i], inputs->paths[first + i], g);
                 fr->items[i].order = i;
             }
             pthread_mutex_lock(&p->lock);
+            if (batch_stop) { /* interrupted while reading ahead: never run */
+                for (size_t i = 0; i < n; i++) item_release(&fr->items[i]);
+                fr->state = SLOT_FREE;
+                continue;
+            }
             fr->n = n, fr->index = next_load++, fr->fatal = 0, fr->state = SLOT_QUEUED;
             pthread_cond_broadcast(&p->work);
             continue;

@@ -2,8 +2,9 @@
  * (--shard K/N), skipping images whose sidecar already exists (--resume), a
  * progress line on a terminal (count, images/s, ETA), and a clean stop on
  * SIGINT / SIGTERM: the image in hand is finished and written, then the run
- * ends with status 130. Sidecars are written atomically, so an interrupted
- * or killed run never leaves a half-written one; rerunning with --resume
+ * ends with status 130; a second SIGINT / SIGTERM ends the process at once
+ * (status 130). Sidecars are written atomically, so an interrupted or
+ * killed run never leaves a half-written one; rerunning with --resume
  * completes the set. */
 #ifndef UNPROMPT_TOOLS_BATCH_H
 #define UNPROMPT_TOOLS_BATCH_H
@@ -32,9 +33,10 @@ int batch_in_shard(const char *path, unsigned k, unsigned n);
  * --resume: the sidecar exists). Returns how many were skipped as done. */
 size_t batch_select(const batch_options *b, const output_options *out, input_list *inputs);
 
-/* With --resume: remove the temporaries "IMAGE.EXT.PID.tmp" a killed run
- * left beside the inputs (only those whose PID is gone). Returns the number
- * of folders looked at. */
+/* With --resume: remove the temporaries a killed run's atomic writer left
+ * in the inputs' folders (atomic_remove_orphans: its own names only, older
+ * than ATOMIC_ORPHAN_AGE_S, writer gone). Returns the number of folders
+ * looked at. */
 size_t batch_clean_orphans(const output_options *out, const input_list *inputs);
 
 /* Process every input with one(user, path) → 0 ok, 1 failed, 2 fatal (stop).

@@ -1,6 +1,8 @@
 /* engine-run: the command-line shell around libunprompt. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/unprompt.h"
 #include "tools/engine-run/commands.h"
@@ -30,9 +32,33 @@ static void usage(FILE *f)
     fprintf(f, "\n'engine-run COMMAND --help' describes a command's options.\n");
 }
 
+/* SIGBUS: a memory-mapped file (the weights, a cache, a checkpoint being
+ * converted) was truncated or replaced under the process. Inputs are read,
+ * not mapped, so this is never an image's fault: say what happened, then
+ * die of the signal as before (the handler is reset on entry). */
+static void on_sigbus(int sig)
+{
+    static const char msg[] = "engine-run: fatal: a memory-mapped model, cache or checkpoint file was truncated "
+                              "while in use (SIGBUS); replace model files by renaming a new file into place\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    raise(sig);
+}
+
+static void catch_sigbus(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigbus;
+    sa.sa_flags = (int)SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
     unprompt_blas_reexec(argv);
+    catch_sigbus();
     if (argc < 2) {
         usage(stderr);
         return 2;

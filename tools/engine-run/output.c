@@ -1,53 +1,12 @@
 #include "tools/engine-run/output.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-int write_file_atomic(const char *path, const char *data, size_t len, char *err, size_t err_size)
-{
-    size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp) {
-        snprintf(err, err_size, "out of memory");
-        return -1;
-    }
-    snprintf(tmp, n, "%s.%ld.tmp", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        snprintf(err, err_size, "%s: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    int bad = write_all(fd, data, len) || fsync(fd);
-    int saved = errno;
-    if (close(fd)) bad = 1;
-    if (!bad && rename(tmp, path) == 0) {
-        free(tmp);
-        return 0;
-    }
-    if (!bad) saved = errno;
-    snprintf(err, err_size, "%s", strerror(saved));
-    unlink(tmp);
-    free(tmp);
-    return -1;
-}
+#include "format/atomic.h"
 
 char *sidecar_path(const char *image_path, const char *ext)
 {
@@ -61,11 +20,43 @@ char *sidecar_path(const char *image_path, const char *ext)
     return p;
 }
 
+const char *sidecar_ext_problem(const char *ext)
+{
+    char name[64];
+    if (!ext[0] || !strcmp(ext, ".")) return "is empty";
+    if (strchr(ext, '/')) return "holds a '/' (an extension names no folder)";
+    if ((size_t)snprintf(name, sizeof name, "x%s%s", ext[0] == '.' ? "" : ".", ext) < sizeof name &&
+        inputs_is_image_name(name))
+        return "is an image's (sidecars would replace images)";
+    return NULL;
+}
+
 static int print_result(const output_options *o, const char *path, const char *text, int is_json)
 {
     if (o->several && !is_json) printf("%s: %s\n", path, text);
     else printf("%s\n", text);
     return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* Is the sidecar path `dst` the image itself or a named input (by the
+ * name's identity or what it links to)? */
+static int is_an_input(const output_options *o, const char *path, const char *dst)
+{
+    if (!strcmp(dst, path)) return 1;
+    if (!o->named) return 0;
+    struct stat st;
+    if (lstat(dst, &st) == 0 && file_id_set_has(o->named, &st)) return 1;
+    return stat(dst, &st) == 0 && file_id_set_has(o->named, &st);
+}
+
+/* The text and a newline. */
+static int write_line(FILE *out, void *user, fmt_error *err)
+{
+    const char *text = user;
+    size_t len = strlen(text);
+    if (fwrite(text, 1, len, out) != len || putc('\n', out) == EOF)
+        return fmt_fail(err, "write failed: %s", strerror(errno));
+    return 0;
 }
 
 int output_result(const output_options *o, const char *path, const char *text, int is_json)
@@ -77,19 +68,14 @@ int output_result(const output_options *o, const char *path, const char *text, i
         return -1;
     }
     struct stat st;
+    fmt_error err;
     int rc = 1;
-    if (o->overwrite || stat(dst, &st) != 0) {
-        size_t len = strlen(text);
-        char *body = malloc(len + 2);
-        char err[256];
+    if (is_an_input(o, path, dst)) {
+        fprintf(stderr, "engine-run: %s: its sidecar %s would replace an input; not written\n", path, dst);
         rc = -1;
-        if (body) {
-            memcpy(body, text, len);
-            body[len] = '\n';
-            if (write_file_atomic(dst, body, len + 1, err, sizeof err) == 0) rc = 0;
-            else fprintf(stderr, "engine-run: %s: cannot write %s: %s\n", path, dst, err);
-            free(body);
-        }
+    } else if (o->overwrite || lstat(dst, &st) != 0) {
+        rc = atomic_write_file(dst, write_line, (void *)text, &err) == 0 ? 0 : -1;
+        if (rc) fprintf(stderr, "engine-run: %s: cannot write the sidecar: %s\n", path, err.msg);
     }
     free(dst);
     return rc;
