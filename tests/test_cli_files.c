@@ -487,13 +487,19 @@ static void test_convert_self(void)
 
 /* ---- signals -------------------------------------------------------------------- */
 
-/* Has `pid` a handler for `sig` (its SigCgt mask)? */
+/* Has `pid`, once it is engine-run itself, a handler for `sig` (its SigCgt
+ * mask)? The shell that execs it may catch SIGINT too: a signal sent to the
+ * shell would be lost. */
 static int catches(pid_t pid, int sig)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
     char *s = cli_slurp(path);
-    const char *line = s ? strstr(s, "SigCgt:") : NULL;
+    if (!s || strncmp(s, "Name:\tengine-run\n", 17) != 0) {
+        free(s);
+        return 0;
+    }
+    const char *line = strstr(s, "SigCgt:");
     unsigned long long mask = line ? strtoull(line + 7, NULL, 16) : 0;
     free(s);
     return (int)((mask >> (sig - 1)) & 1);
