@@ -129,7 +129,31 @@ static void show(size_t done, size_t total, double t0, int last)
 typedef struct {
     struct sigaction old_int, old_term;
     double t0;
+    /* A test hook (UNPROMPT_TEST_SIGNAL_AFTER=N:SIG): raise SIG once N images
+     * are written, so tests interrupt a run at a known point instead of
+     * racing a timer against the machine's speed. */
+    size_t signal_after;
+    int signal;
 } batch_session;
+
+static void test_hook_read(batch_session *s)
+{
+    const char *v = getenv("UNPROMPT_TEST_SIGNAL_AFTER");
+    unsigned long n;
+    int sig;
+    s->signal = 0;
+    if (v && sscanf(v, "%lu:%d", &n, &sig) == 2 && sig > 0 && sig < 32) s->signal_after = n, s->signal = sig;
+}
+
+/* After `done` images are written: the test hook's signal, once. */
+static void test_hook_check(batch_session *s, size_t done)
+{
+    if (s->signal && done >= s->signal_after) {
+        int sig = s->signal;
+        s->signal = 0;
+        raise(sig);
+    }
+}
 
 static void session_begin(batch_session *s, const batch_options *b, size_t count)
 {
@@ -142,6 +166,7 @@ static void session_begin(batch_session *s, const batch_options *b, size_t count
     sigaction(SIGTERM, &sa, &s->old_term);
     batch_stop = 0;
     s->t0 = now_s();
+    test_hook_read(s);
 }
 
 /* The exit status, after `done` of the inputs. */
@@ -170,6 +195,7 @@ int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void 
         if (r == 2) status = 2;
         else failed += r;
         if (b->progress && inputs->count > 1) show(i + 1, inputs->count, s.t0, 0);
+        test_hook_check(&s, i + 1);
     }
     return session_end(&s, b, inputs, i, status, failed);
 }
@@ -419,6 +445,7 @@ int batch_run_groups(const batch_options *b, const input_list *inputs, const bat
             failed += emit_group(g, sl);
             done += sl->n;
             if (b->progress && count > 1) show(done, count, s.t0, 0);
+            test_hook_check(&s, done);
             pthread_mutex_lock(&p->lock);
             sl->state = SLOT_FREE, next_emit++;
             continue;
