@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine/categories.h"
 #include "engine/mapped_file.h"
@@ -140,13 +141,12 @@ static int load_one(category *c, const char *dir, const char *file, size_t dict_
     c->top = top_of(c->name);
     mapped_file m = {NULL, 0};
     if (strlen(dir) + strlen(file) + 2 > sizeof path) return fmt_fail(err, "%s: path too long", file);
-    int empty = 0;
-    FILE *probe = fopen(path, "rb");
-    if (probe) { /* mapped_file refuses empty files; an empty list is a list */
-        empty = fgetc(probe) == EOF;
-        fclose(probe);
-    }
-    if (empty) return categories_parse(c, "", 0, dict_limit, err);
+    /* mapped_file refuses empty files; an empty list is a list. stat, not
+     * a read: a FIFO or device named *.txt must not block (mapped_file
+     * refuses it). */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        return categories_parse(c, "", 0, dict_limit, err);
     if (mapped_file_open(&m, path, err)) return -1;
     int rc = m.len > CATEGORIES_MAX_FILE_BYTES ? fmt_fail(err, "%s: larger than %u MB", path, CATEGORIES_MAX_FILE_BYTES >> 20)
                                                : categories_parse(c, (const char *)m.data, m.len, dict_limit, err);

@@ -309,7 +309,10 @@ unprompt_convert_params unprompt_convert_default_params(void);
 
 /* Read a PyTorch checkpoint (torch.save zip, TorchScript) or a safetensors
  * file — never executing anything in it — and write one canonical
- * safetensors model file, atomically. */
+ * safetensors model file, atomically (a random temporary beside it, then a
+ * rename). An out_path that is one of the inputs (the source, tags, vocab
+ * or config file; by path, symlink or hard link) is refused with
+ * UNPROMPT_ERR_ARGS before anything is read: an input is never replaced. */
 int unprompt_convert(const char *source_path, const char *out_path, const unprompt_convert_params *params,
                      char *err, size_t err_size);
 

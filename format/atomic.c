@@ -50,6 +50,23 @@ static int create_temp(const char *path, buf *tmp, fmt_error *err)
     return fmt_fail(err, "%s: cannot create a temporary file beside it: every name tried exists", path);
 }
 
+/* After the rename: the folder's entry reaches the disk too, so a crash
+ * cannot leave the old file (or none) behind a written one. Best effort:
+ * some filesystems refuse fsync on a folder, and the file itself is safe. */
+static void sync_folder(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
 int atomic_write_file(const char *path, atomic_write_fn write, void *user, fmt_error *err)
 {
     buf tmp;
@@ -68,6 +85,7 @@ int atomic_write_file(const char *path, atomic_write_fn write, void *user, fmt_e
     if (rc == 0 && rename(tmp.data, path) != 0)
         rc = fmt_fail(err, "%s: cannot rename into place: %s", path, strerror(errno));
     if (rc != 0) unlink(tmp.data);
+    else sync_folder(path);
     buf_free(&tmp);
     return rc;
 }

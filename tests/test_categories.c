@@ -176,6 +176,25 @@ static void test_label_cache(void)
     free(c.items), free(c.text);
 }
 
+/* A FIFO named like a list is refused with a reason, not waited on (the
+ * alarm turns a hang into a failed run). */
+static void test_fifo_list_refused(void)
+{
+    char sub[400], fifo[500];
+    snprintf(sub, sizeof sub, "%s/fifo", tmpdir);
+    CHECK(mkdir(sub, 0777) == 0);
+    snprintf(fifo, sizeof fifo, "%s/artists.txt", sub);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    category_set s;
+    fmt_error err;
+    alarm(60);
+    CHECK(categories_load(&s, sub, 0, NULL, &err) == -1);
+    alarm(0);
+    CHECK(strstr(err.msg, "artists.txt") != NULL);
+    unlink(fifo);
+    rmdir(sub);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/unprompt-categories-%ld", (long)getpid());
@@ -184,6 +203,7 @@ int main(void)
     RUN(test_load_folder);
     RUN(test_rank);
     RUN(test_label_cache);
+    RUN(test_fifo_list_refused);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) fprintf(stderr, "  could not remove %s\n", tmpdir);
