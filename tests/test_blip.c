@@ -656,23 +656,29 @@ static void test_bf16_goldens(const char *level)
 }
 LEVEL_CASES(test_bf16_goldens)
 
-/* Token ids, exactly, with every kernel level (the f32 products are packed
- * panels at the AVX-512 levels and OpenBLAS below; layer norm, softmax,
- * GELU, exp differ per level): greedy and beam search one image at a time,
- * then the images captioned together. */
-static void test_f32_ids(const char *level)
+/* Token ids of one model file at one level: greedy and beam search one image
+ * at a time, then the images captioned together. */
+static void check_ids(const char *level, int model, int bf16)
 {
     char skip[96];
     weights_file *wf;
     kernel_table kt;
-    blip_model *m = load_at_level(level, MODEL_F32, &wf, &kt, skip, sizeof skip);
+    blip_model *m = load_at_level(level, model, &wf, &kt, skip, sizeof skip);
     if (skip[0]) SKIP(skip);
     CHECK(m != NULL);
     if (!m) return;
-    check_generation(m, 0);
-    check_batch(m, 0);
+    check_generation(m, bf16);
+    check_batch(m, bf16);
     blip_free(m);
     weights_close(wf);
+}
+
+/* Token ids, exactly, with every kernel level (the f32 products are packed
+ * panels at the AVX-512 levels and OpenBLAS below; layer norm, softmax,
+ * GELU, exp differ per level). */
+static void test_f32_ids(const char *level)
+{
+    check_ids(level, MODEL_F32, 0);
 }
 LEVEL_CASES(test_f32_ids)
 
@@ -681,17 +687,7 @@ LEVEL_CASES(test_f32_ids)
  * both emulations agree on them. */
 static void test_bf16_ids(const char *level)
 {
-    char skip[96];
-    weights_file *wf;
-    kernel_table kt;
-    blip_model *m = load_at_level(level, MODEL_BF16, &wf, &kt, skip, sizeof skip);
-    if (skip[0]) SKIP(skip);
-    CHECK(m != NULL);
-    if (!m) return;
-    check_generation(m, 1);
-    check_batch(m, 1);
-    blip_free(m);
-    weights_close(wf);
+    check_ids(level, MODEL_BF16, 1);
 }
 LEVEL_CASES(test_bf16_ids)
 
