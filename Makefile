@@ -20,7 +20,9 @@ ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
 WARN     = -Wall -Wextra -Werror
 CPPFLAGS = -I. -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 CFLAGS  += -std=c11 -g $(OPT) $(WARN) -fopenmp -MMD -MP
-LDLIBS  += -lopenblas -lz -lm -fopenmp -pthread
+# Image decoders: libjpeg-turbo, libwebp (+ demux for animations), libtiff.
+IMAGE_LIBS = -ljpeg -lwebpdemux -lwebp -ltiff
+LDLIBS  += -lopenblas $(IMAGE_LIBS) -lz -lm -fopenmp -pthread
 
 # Per-ISA kernel files get their own target flags, so the binary still runs
 # on a CPU without them; the dispatcher picks at run time.
@@ -145,7 +147,7 @@ FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_TARGETS)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter format/%,$(LIB_SRC))
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined $< $(filter format/%,$(LIB_SRC)) -lz -lm -o $@
+	clang $(CPPFLAGS) -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined $< $(filter format/%,$(LIB_SRC)) $(IMAGE_LIBS) -lz -lm -o $@
 fuzz-run: fuzz
 	@for t in $(FUZZ_TARGETS); do n=$${t##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \

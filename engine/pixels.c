@@ -4,10 +4,31 @@
 #include "engine/pixels.h"
 #include "format/buf.h"
 
+/* a*b/255 rounded, as Pillow's MULDIV255 computes it. */
+static unsigned muldiv255(unsigned a, unsigned b)
+{
+    unsigned t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+}
+
+/* Pillow's cmyk2rgb: each of C, M, Y taken off the ink left by K, no ICC. */
+static void cmyk_to_rgb(const uint8_t *p, uint8_t *rgb, size_t n)
+{
+    for (size_t i = 0; i < n; i++, p += 4) {
+        unsigned nk = 255u - p[3];
+        for (int c = 0; c < 3; c++) rgb[3 * i + (size_t)c] = (uint8_t)(nk - muldiv255(p[c], nk));
+    }
+}
+
 int pixels_to_rgb(const image_u8 *img, uint8_t *rgb, fmt_error *err)
 {
     size_t n = (size_t)img->width * img->height;
     const uint8_t *p = img->pixels;
+    if (img->cmyk) {
+        if (img->channels != 4) return fmt_fail(err, "image: CMYK with %d channels", img->channels);
+        cmyk_to_rgb(p, rgb, n);
+        return 0;
+    }
     switch (img->channels) {
     case 1:
     case 2:
