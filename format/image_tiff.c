@@ -111,8 +111,10 @@ static void read_layout(TIFF *tif, tiff_layout *L)
 static int out_channels(TIFF *tif, tiff_layout *L, fmt_error *err)
 {
     int bits_ok = L->bps == 8 || L->bps == 16;
-    if (L->sample_format != SAMPLEFORMAT_UINT) return fmt_fail(err, "TIFF: %u-bit samples that are not unsigned integers", L->bps);
-    if (L->spp > 1 && L->planar != PLANARCONFIG_CONTIG) return fmt_fail(err, "TIFF: planar (separate) samples are not supported");
+    if (L->sample_format != SAMPLEFORMAT_UINT)
+        return fmt_fail(err, "TIFF: %u-bit samples that are not unsigned integers", L->bps);
+    if (L->spp > 1 && L->planar != PLANARCONFIG_CONTIG)
+        return fmt_fail(err, "TIFF: planar (separate) samples are not supported");
     if (L->n_extra && L->extra_type == EXTRASAMPLE_ASSOCALPHA)
         return fmt_fail(err, "TIFF: premultiplied (associated) alpha is not supported");
     switch (L->photometric) {

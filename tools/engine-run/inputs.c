@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "format/image_format.h"
+
 #define INPUT_MAX_BYTES ((size_t)4 << 30) /* 4 GiB: no image is larger */
 #define DIR_MAX_DEPTH 64
 
@@ -35,17 +37,11 @@ static void report(input_list *l, const char *path, const char *why)
     l->errors++;
 }
 
-/* The extensions a directory's entries are taken by. */
-static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"};
-#define N_IMAGE_EXTS (sizeof image_exts / sizeof image_exts[0])
-
+/* A directory's entries are taken by the extensions of the one table of
+ * formats (format/image_format.c) that every command reads with. */
 int inputs_is_image_name(const char *name)
 {
-    const char *dot = strrchr(name, '.');
-    if (!dot) return 0;
-    for (size_t i = 0; i < N_IMAGE_EXTS; i++)
-        if (!strcasecmp(dot, image_exts[i])) return 1;
-    return 0;
+    return image_format_by_name(name) != NULL;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -64,7 +60,10 @@ static void empty_dir(const char *dir, size_t subdirs_skipped)
         return;
     }
     fprintf(stderr, "engine-run: %s: no images (", dir);
-    for (size_t i = 0; i < N_IMAGE_EXTS; i++) fprintf(stderr, "%s%s", i ? " " : "", image_exts[i]);
+    const image_format *f;
+    for (size_t i = 0; (f = image_format_at(i)) != NULL; i++)
+        for (const char *const *e = f->extensions; *e; e++)
+            fprintf(stderr, "%s%s", i || e != f->extensions ? " " : "", *e);
     fprintf(stderr, ")\n");
 }
 
