@@ -21,4 +21,21 @@ int image_decode_tiff(const uint8_t *data, size_t len, const image_limits *lim, 
 /* stb_image for PNG, GIF and BMP, where it gives Pillow's pixels. */
 int image_decode_stb(const uint8_t *data, size_t len, const image_limits *lim, image_u8 *out, fmt_error *err);
 
+/* What a GIF's first frame needs to look as Pillow shows it: stb_image
+ * leaves the transparent index and the screen outside the frame as
+ * transparent black, Pillow keeps palette indices there (convert("RGB")
+ * then shows their colours). */
+typedef struct {
+    uint32_t x, y, w, h;      /* the first image's rectangle on the screen */
+    size_t transparency_flag; /* offset of the flag byte in its GCE, 0 if none set */
+    uint8_t fill[3];          /* Pillow's colour outside the frame */
+} image_gif_frame;
+
+/* 0 when the bytes are a GIF with a first image, its frame in *f. */
+int image_gif_first_frame(const uint8_t *data, size_t len, image_gif_frame *f);
+/* A malloc'd copy with the first frame's transparency flag cleared, or NULL. */
+uint8_t *image_gif_opaque_copy(const uint8_t *data, size_t len, const image_gif_frame *f);
+/* Pillow's colour on the screen outside the first frame. */
+void image_gif_fill_outside(image_u8 *img, const image_gif_frame *f);
+
 #endif

@@ -1,8 +1,8 @@
 /* PNG, GIF and BMP through stb_image, where its pixels are Pillow's. Two
  * layouts where they are not are mended here: 16-bit grey PNG (Pillow's "I"
  * mode, which convert("RGB") clips to 255 rather than taking the high byte)
- * is read at 16 bits and clipped, and a GIF's transparent index keeps its
- * palette colour. */
+ * is read at 16 bits and clipped, and a GIF's first frame is given Pillow's
+ * colours where stb_image leaves it transparent (format/image_gif.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,37 +50,6 @@ static int decode_grey16(const uint8_t *data, size_t len, image_u8 *out, fmt_err
     return 0;
 }
 
-/* Offset of the transparency flag in the Graphic Control Extension that
- * applies to a GIF's first image, or 0 when it has none set. */
-static size_t gif_first_transparency(const uint8_t *d, size_t n)
-{
-    if (n < 13) return 0;
-    size_t i = 13, gce_flag = 0;
-    if (d[10] & 0x80) i += (size_t)3 << ((d[10] & 7) + 1);
-    while (i + 1 < n && d[i] == 0x21) {
-        size_t label = d[i + 1];
-        i += 2;
-        if (label == 0xF9 && i + 4 < n && d[i] == 4) gce_flag = i + 1;
-        while (i < n && d[i]) i += (size_t)d[i] + 1; /* sub-blocks up to the empty one */
-        i++;
-    }
-    return i < n && d[i] == 0x2C && gce_flag && (d[gce_flag] & 1) ? gce_flag : 0;
-}
-
-/* Pillow keeps a GIF's first frame as palette indices, so convert("RGB")
- * shows the transparent index's palette colour; stb_image leaves those
- * pixels out. The same bytes with the flag cleared decode as Pillow's. */
-static uint8_t *gif_opaque_copy(const uint8_t *data, size_t len)
-{
-    size_t flag = gif_first_transparency(data, len);
-    if (!flag) return NULL;
-    uint8_t *copy = malloc(len);
-    if (!copy) return NULL;
-    memcpy(copy, data, len);
-    copy[flag] &= (uint8_t)~1u;
-    return copy;
-}
-
 int image_decode_stb(const uint8_t *data, size_t len, const image_limits *lim, image_u8 *out, fmt_error *err)
 {
     int w, h, c;
@@ -88,10 +57,13 @@ int image_decode_stb(const uint8_t *data, size_t len, const image_limits *lim, i
         return fmt_fail(err, "cannot decode image: %s", stbi_failure_reason());
     if (image_check_size(w > 0 ? (uint64_t)w : 0, h > 0 ? (uint64_t)h : 0, lim, err)) return -1;
     if (png_is_grey16(data, len)) return decode_grey16(data, len, out, err);
-    uint8_t *opaque = gif_opaque_copy(data, len);
+    image_gif_frame gif;
+    int is_gif = image_gif_first_frame(data, len, &gif) == 0;
+    uint8_t *opaque = is_gif ? image_gif_opaque_copy(data, len, &gif) : NULL;
     uint8_t *p = stbi_load_from_memory(opaque ? opaque : data, (int)len, &w, &h, &c, 0);
     free(opaque);
     if (!p) return fmt_fail(err, "cannot decode image: %s", stbi_failure_reason());
     out->width = (uint32_t)w, out->height = (uint32_t)h, out->channels = c, out->pixels = p;
+    if (is_gif) image_gif_fill_outside(out, &gif);
     return 0;
 }
