@@ -1,8 +1,9 @@
 /* PNG, GIF and BMP through stb_image, where its pixels are Pillow's. Two
  * layouts where they are not are mended here: 16-bit grey PNG (Pillow's "I"
  * mode, which convert("RGB") clips to 255 rather than taking the high byte)
- * is read at 16 bits and clipped, and a GIF's first frame is given Pillow's
- * colours where stb_image leaves it transparent (format/image_gif.c). */
+ * is read at 16 bits and clipped, a GIF's first frame is given Pillow's
+ * colours where stb_image leaves it transparent (format/image_gif.c), and
+ * 16-bit BMP samples are widened as Pillow widens them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +51,31 @@ static int decode_grey16(const uint8_t *data, size_t len, image_u8 *out, fmt_err
     return 0;
 }
 
+/* A 16-bit BMP: 0 if not; 5 for 5-5-5 (BI_RGB, or those bit fields), 6
+ * when green has 6 bits (5-6-5 bit fields). */
+static int bmp16_green_bits(const uint8_t *d, size_t n)
+{
+    if (n < 62 || d[0] != 'B' || d[1] != 'M' || d[14] < 40 || d[28] != 16 || d[29] != 0) return 0;
+    uint32_t compression = (uint32_t)d[30] | (uint32_t)d[31] << 8 | (uint32_t)d[32] << 16 | (uint32_t)d[33] << 24;
+    if (compression != 3) return 5;
+    return d[58] == 0xE0 && d[59] == 0x07 ? 6 : 5; /* the green mask (0x07E0) follows red's at 54 */
+}
+
+/* stb_image widens a k-bit sample by repeating its bits (v << 3 | v >> 2
+ * for 5); Pillow's unpackers compute v * 255 / 31 (or / 63), rounding down.
+ * The top k bits of stb's byte are v, so a table maps one to the other. */
+static void bmp16_as_pillow(image_u8 *img, int green_bits)
+{
+    uint8_t five[256], six[256];
+    for (unsigned v = 0; v < 256; v++)
+        five[v] = (uint8_t)((v >> 3) * 255 / 31), six[v] = (uint8_t)((v >> 2) * 255 / 63);
+    size_t n = (size_t)img->width * img->height;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *p = img->pixels + i * (size_t)img->channels;
+        p[0] = five[p[0]], p[1] = green_bits == 6 ? six[p[1]] : five[p[1]], p[2] = five[p[2]];
+    }
+}
+
 int image_decode_stb(const uint8_t *data, size_t len, const image_limits *lim, image_u8 *out, fmt_error *err)
 {
     int w, h, c;
@@ -65,5 +91,7 @@ int image_decode_stb(const uint8_t *data, size_t len, const image_limits *lim, i
     if (!p) return fmt_fail(err, "cannot decode image: %s", stbi_failure_reason());
     out->width = (uint32_t)w, out->height = (uint32_t)h, out->channels = c, out->pixels = p;
     if (is_gif) image_gif_fill_outside(out, &gif);
+    int green = bmp16_green_bits(data, len);
+    if (green && c >= 3) bmp16_as_pillow(out, green);
     return 0;
 }
