@@ -160,13 +160,15 @@ bench: $(BUILD)/bench
 # The NEON kernels for real: cross-build for aarch64 and run the kernel tests
 # under qemu-user (tools/install-deps --arm64 installs the cross toolchain and
 # the arm64 libraries). The format tests are architecture-independent C and
-# run natively; under emulation they would only add minutes. The binaries run
+# run natively; under emulation they would only add minutes. test_decode runs
+# here too: libjpeg-turbo's and libwebp's NEON code must give Pillow's pixels. The binaries run
 # against Debian's arm64 multiarch libraries (not the cross toolchain's older
 # sysroot: mixing the two hangs every thread start under qemu).
 ARM64_QEMU = qemu-aarch64
 ARM64_TESTS = $(patsubst tests/%.c,build-arm64/tests/%,$(wildcard tests/test_nn*.c tests/test_linalg*.c \
 	tests/test_resample*.c tests/test_cpu.c tests/test_buf.c tests/test_attention.c tests/test_gemm*.c \
-	tests/test_runtime.c tests/test_booru*.c tests/test_deepdanbooru*.c tests/test_pixels.c tests/test_winograd.c))
+	tests/test_runtime.c tests/test_booru*.c tests/test_deepdanbooru*.c tests/test_pixels.c tests/test_winograd.c \
+	tests/test_decode.c))
 # The tests that run the CLI run the arm64 engine-run under qemu too
 # (UNPROMPT_BUILD and UNPROMPT_RUNNER, read by tests/cli.h).
 test-arm64:
