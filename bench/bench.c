@@ -51,7 +51,7 @@ static const bench_stage stages[] = {
     {"clip_lists", stage_clip_lists, "one-off encoding of the 4 default category lists (dict limit 1500), ViT-L/14 text tower", 1, NULL},
     {"e2e_clip", stage_e2e_clip, "engine-run clip on one 768x1152 PNG, real-size random CLIP + BLIP", 0, NULL},
     {"e2e_all", stage_e2e_all, "engine-run all on one 768x1152 PNG (clip + booru), real-size random models", 0, NULL},
-    {"e2e_all_jpeg", stage_e2e_all_jpeg, "e2e_all on a 768x1152 JPEG (4:2:0, q90)", 0, NULL},
+    {"e2e_all_jpeg", stage_e2e_all_jpeg, "e2e_all on the same picture as a 768x1152 JPEG (4:2:0, q90)", 0, NULL},
     {"batch_all", stage_batch_all, "engine-run all --batch 8 --workers 2 over 64 768x1152 PNGs, ms per image (one run)", 0, NULL},
     {"e2e_all_bf16", stage_e2e_all_bf16, "e2e_all with bf16 weights", 0, NULL},
     {"batch_all_bf16", stage_batch_all_bf16, "batch_all with bf16 weights", 0, NULL},

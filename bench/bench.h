@@ -52,8 +52,9 @@ typedef enum { BENCH_NN_MEMCPY, BENCH_NN_LAYERNORM, BENCH_NN_SOFTMAX, BENCH_NN_G
 double bench_median_ms(int iters, void (*fn)(void *), void *arg);
 /* A 768×1152 RGB PNG of smooth colour (a typical SD output size). */
 int bench_make_png(buf *out);
-/* A w×h RGB JPEG (4:2:0, quality 90) of smooth colour with a little noise. */
-int bench_make_jpeg(buf *out, uint32_t w, uint32_t h);
+/* A w×h RGB JPEG (4:2:0, quality 90) of smooth colour with a little noise,
+ * or with same_as_png of bench_make_png's picture. */
+int bench_make_jpeg(buf *out, uint32_t w, uint32_t h, int same_as_png);
 double bench_now_ms(void);
 /* Random CLIP, BLIP (and with booru, DeepDanbooru) files of the real sizes
  * and four category lists of 250 phrases in a new folder dir, laid out as

@@ -317,7 +317,7 @@ static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru, const char *dty
         fprintf(stderr, "bench: e2e_all: %s\n", err);
         rcode = -1;
     }
-    if (!rcode && !(jpeg ? bench_make_jpeg(&png, 768, 1152) : bench_make_png(&png))) {
+    if (!rcode && !(jpeg ? bench_make_jpeg(&png, 768, 1152, 1) : bench_make_png(&png))) {
         run.clip.png = (const uint8_t *)png.data, run.clip.len = png.len;
         r->ms_median = bench_median_ms(ctx->iters, booru ? run_e2e_all : run_e2e_clip, booru ? (void *)&run : (void *)&run.clip);
         r->note = jpeg    ? "768x1152 JPEG: clip (48-token greedy caption, warm label cache) + booru"

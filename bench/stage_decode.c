@@ -23,9 +23,19 @@
 #endif
 #include <stb/stb_image.h>
 
-/* Smooth colour with a little texture, like a photograph or an SD image. */
-static void fill(uint8_t *px, uint32_t w, uint32_t h)
+/* Smooth colour with a little texture, like a photograph or an SD image;
+ * with same_as_png, bench_make_png's pattern (so e2e_all and e2e_all_jpeg
+ * caption the same picture). */
+static void fill(uint8_t *px, uint32_t w, uint32_t h, int same_as_png)
 {
+    if (same_as_png) {
+        for (uint32_t y = 0; y < h; y++)
+            for (uint32_t x = 0; x < w; x++) {
+                uint8_t *p = px + ((size_t)y * w + x) * 3;
+                p[0] = (uint8_t)(x * 255 / w), p[1] = (uint8_t)(y * 255 / h), p[2] = (uint8_t)((x ^ y) & 255);
+            }
+        return;
+    }
     uint32_t seed = 1;
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++) {
@@ -37,11 +47,11 @@ static void fill(uint8_t *px, uint32_t w, uint32_t h)
         }
 }
 
-int bench_make_jpeg(buf *out, uint32_t w, uint32_t h)
+int bench_make_jpeg(buf *out, uint32_t w, uint32_t h, int same_as_png)
 {
     uint8_t *px = malloc((size_t)w * h * 3);
     if (!px) return -1;
-    fill(px, w, h);
+    fill(px, w, h, same_as_png);
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr jerr;
     unsigned char *mem = NULL;
@@ -95,7 +105,7 @@ static void run_stb(void *p)
 int stage_decode_jpeg(bench_ctx *ctx, bench_result *r)
 {
     buf jpg;
-    if (bench_make_jpeg(&jpg, 2048, 3072)) return -1;
+    if (bench_make_jpeg(&jpg, 2048, 3072, 0)) return -1;
     decode_run run = {(const uint8_t *)jpg.data, jpg.len, 0};
     r->ms_median = bench_median_ms(ctx->iters, run_ours, &run);
     double stb = bench_median_ms(ctx->iters, run_stb, &run);

@@ -1,4 +1,5 @@
 #include "tools/engine-run/inputs.h"
+#include "format/image_format.h" /* the one table of formats: the scan takes its extensions */
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,8 +11,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "format/image_format.h"
 
 #define INPUT_MAX_BYTES ((size_t)4 << 30) /* 4 GiB: no image is larger */
 #define DIR_MAX_DEPTH 64
@@ -37,8 +36,7 @@ static void report(input_list *l, const char *path, const char *why)
     l->errors++;
 }
 
-/* A directory's entries are taken by the extensions of the one table of
- * formats (format/image_format.c) that every command reads with. */
+/* The extensions a directory's entries are taken by. */
 int inputs_is_image_name(const char *name)
 {
     return image_format_by_name(name) != NULL;
