@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format/image_decoders.h"
+#include "format/png.h"
 
 #define STBI_NO_STDIO
 #define STBI_NO_HDR
@@ -30,7 +31,7 @@
 /* A PNG's IHDR: bit depth 16 and colour type 0 (grey, with or without tRNS). */
 static int png_is_grey16(const uint8_t *data, size_t len)
 {
-    return len >= 26 && !memcmp(data + 12, "IHDR", 4) && data[24] == 16 && data[25] == 0;
+    return png_is_png(data, len) && len >= 26 && !memcmp(data + 12, "IHDR", 4) && data[24] == 16 && data[25] == 0;
 }
 
 /* Pillow's "I" → "L"/"RGB": values above 255 become 255. */
