@@ -20,7 +20,9 @@ ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
 WARN     = -Wall -Wextra -Werror
 CPPFLAGS = -I. -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
 CFLAGS  += -std=c11 -g $(OPT) $(WARN) -fopenmp -MMD -MP
-LDLIBS  += -lopenblas -lz -lm -fopenmp -pthread
+# Image decoders: libjpeg-turbo, libwebp (+ demux for animations), libtiff.
+IMAGE_LIBS = -ljpeg -lwebpdemux -lwebp -ltiff
+LDLIBS  += -lopenblas $(IMAGE_LIBS) -lz -lm -fopenmp -pthread
 
 # Per-ISA kernel files get their own target flags, so the binary still runs
 # on a CPU without them; the dispatcher picks at run time.
@@ -145,7 +147,7 @@ FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_TARGETS)
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(filter format/%,$(LIB_SRC))
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined $< $(filter format/%,$(LIB_SRC)) -lz -lm -o $@
+	clang $(CPPFLAGS) -std=c11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined $< $(filter format/%,$(LIB_SRC)) $(IMAGE_LIBS) -lz -lm -o $@
 fuzz-run: fuzz
 	@for t in $(FUZZ_TARGETS); do n=$${t##*/fuzz_}; mkdir -p build/fuzz/corpus-$$n; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
@@ -158,13 +160,15 @@ bench: $(BUILD)/bench
 # The NEON kernels for real: cross-build for aarch64 and run the kernel tests
 # under qemu-user (tools/install-deps --arm64 installs the cross toolchain and
 # the arm64 libraries). The format tests are architecture-independent C and
-# run natively; under emulation they would only add minutes. The binaries run
+# run natively; under emulation they would only add minutes. test_decode runs
+# here too: libjpeg-turbo's and libwebp's NEON code must give Pillow's pixels. The binaries run
 # against Debian's arm64 multiarch libraries (not the cross toolchain's older
 # sysroot: mixing the two hangs every thread start under qemu).
 ARM64_QEMU = qemu-aarch64
 ARM64_TESTS = $(patsubst tests/%.c,build-arm64/tests/%,$(wildcard tests/test_nn*.c tests/test_linalg*.c \
 	tests/test_resample*.c tests/test_cpu.c tests/test_buf.c tests/test_attention.c tests/test_gemm*.c \
-	tests/test_runtime.c tests/test_booru*.c tests/test_deepdanbooru*.c tests/test_pixels.c tests/test_winograd.c))
+	tests/test_runtime.c tests/test_booru*.c tests/test_deepdanbooru*.c tests/test_pixels.c tests/test_winograd.c \
+	tests/test_decode.c))
 # The tests that run the CLI run the arm64 engine-run under qemu too
 # (UNPROMPT_BUILD and UNPROMPT_RUNNER, read by tests/cli.h).
 test-arm64:

@@ -4,6 +4,7 @@
 #define UNPROMPT_BENCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "format/buf.h"
 
@@ -51,6 +52,9 @@ typedef enum { BENCH_NN_MEMCPY, BENCH_NN_LAYERNORM, BENCH_NN_SOFTMAX, BENCH_NN_G
 double bench_median_ms(int iters, void (*fn)(void *), void *arg);
 /* A 768×1152 RGB PNG of smooth colour (a typical SD output size). */
 int bench_make_png(buf *out);
+/* A w×h RGB JPEG (4:2:0, quality 90) of smooth colour with a little noise,
+ * or with same_as_png of bench_make_png's picture. */
+int bench_make_jpeg(buf *out, uint32_t w, uint32_t h, int same_as_png);
 double bench_now_ms(void);
 /* Random CLIP, BLIP (and with booru, DeepDanbooru) files of the real sizes
  * and four category lists of 250 phrases in a new folder dir, laid out as
@@ -73,6 +77,8 @@ int stage_clip_text(bench_ctx *ctx, bench_result *r);
 int stage_clip_lists(bench_ctx *ctx, bench_result *r);
 int stage_e2e_clip(bench_ctx *ctx, bench_result *r);
 int stage_e2e_all(bench_ctx *ctx, bench_result *r);
+int stage_e2e_all_jpeg(bench_ctx *ctx, bench_result *r);
+int stage_decode_jpeg(bench_ctx *ctx, bench_result *r);
 int stage_e2e_all_bf16(bench_ctx *ctx, bench_result *r);
 int stage_batch_all(bench_ctx *ctx, bench_result *r);
 int stage_batch_all_bf16(bench_ctx *ctx, bench_result *r);

@@ -294,7 +294,7 @@ static void run_e2e_all(void *p)
 
 /* e2e_clip, and with booru: e2e_all (what `engine-run all` does per image),
  * on models of dtype "F32" or "BF16". */
-static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru, const char *dtype)
+static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru, const char *dtype, int jpeg)
 {
     char dir[128], path[256], cmd[300], err[512];
     snprintf(dir, sizeof dir, "/tmp/unprompt-bench-e2e-%ld", (long)getpid());
@@ -317,10 +317,11 @@ static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru, const char *dty
         fprintf(stderr, "bench: e2e_all: %s\n", err);
         rcode = -1;
     }
-    if (!rcode && !bench_make_png(&png)) {
+    if (!rcode && !(jpeg ? bench_make_jpeg(&png, 768, 1152, 1) : bench_make_png(&png))) {
         run.clip.png = (const uint8_t *)png.data, run.clip.len = png.len;
         r->ms_median = bench_median_ms(ctx->iters, booru ? run_e2e_all : run_e2e_clip, booru ? (void *)&run : (void *)&run.clip);
-        r->note = booru ? "768x1152 PNG: clip (48-token greedy caption, warm label cache) + booru"
+        r->note = jpeg    ? "768x1152 JPEG: clip (48-token greedy caption, warm label cache) + booru"
+                  : booru ? "768x1152 PNG: clip (48-token greedy caption, warm label cache) + booru"
                         : "768x1152 PNG, greedy caption of 48 tokens (min 24), 4 lists, label cache warm";
         rcode = run.clip.failed ? -1 : 0;
     } else {
@@ -334,6 +335,7 @@ static int stage_e2e(bench_ctx *ctx, bench_result *r, int booru, const char *dty
     return rcode;
 }
 
-int stage_e2e_clip(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 0, "F32"); }
-int stage_e2e_all(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1, "F32"); }
-int stage_e2e_all_bf16(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1, "BF16"); }
+int stage_e2e_clip(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 0, "F32", 0); }
+int stage_e2e_all(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1, "F32", 0); }
+int stage_e2e_all_jpeg(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1, "F32", 1); }
+int stage_e2e_all_bf16(bench_ctx *ctx, bench_result *r) { return stage_e2e(ctx, r, 1, "BF16", 0); }

@@ -8,6 +8,7 @@
 #include "engine/unprompt.h"
 #include "format/gen_params.h"
 #include "format/image.h"
+#include "format/image_format.h"
 #include "format/jpeg.h"
 #include "format/meta.h"
 #include "format/png.h"
@@ -55,7 +56,12 @@ static int read_container(const uint8_t *bytes, size_t len, const unprompt_info_
         rc = webp_read_meta(bytes, len, &s->meta, e);
         s->meta.container = "webp";
     } else {
-        return fmt_fail(e, len ? "not a PNG, JPEG or WebP file" : "empty file");
+        /* Images whose format holds no parameters the WebUI writes: read as
+         * images without metadata, the table's name as their container. */
+        const image_format *f = image_format_sniff(bytes, len);
+        if (!f) return fmt_fail(e, len ? "not a %s file" : "empty file", image_format_labels());
+        s->meta.container = f->name;
+        return 0;
     }
     if (rc == 0) return 0;
     /* Damaged part way: keep what was read, if anything, as a warning. */

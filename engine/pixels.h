@@ -9,8 +9,9 @@
 #include "format/image.h"
 
 /* 8-bit RGB as PIL's Image.convert("RGB") makes it: alpha dropped (not
- * composited), grey replicated. rgb holds width*height*3 bytes; the decoder
- * already expanded palettes and reduced 16-bit samples to their high byte. */
+ * composited), grey replicated, CMYK turned to RGB by Pillow's naive formula
+ * (no colour management). rgb holds width*height*3 bytes; the decoder
+ * already expanded palettes and reduced 16-bit samples to 8 bits. */
 int pixels_to_rgb(const image_u8 *img, uint8_t *rgb, fmt_error *err);
 
 /* Decode and convert in one step; *rgb is malloc'd. */

@@ -50,7 +50,7 @@ typedef struct {
 } unprompt_info_params;
 
 typedef struct {
-    const char *container;       /* "png", "jpeg", "webp" */
+    const char *container;       /* "png", "jpeg", "webp", "gif", "bmp", "tiff" (format/image_format.c) */
     const char *generator;       /* "automatic1111", "comfyui", "novelai", "invokeai",
                                     "fooocus", "unknown", or NULL: no metadata at all */
     const char *prompt;          /* NULL when absent */
@@ -170,7 +170,7 @@ typedef struct {
     void *internal_;
 } unprompt_booru_result;
 
-/* Tag an encoded image (PNG, JPEG, BMP, GIF). */
+/* Tag an encoded image (PNG, JPEG, WebP, GIF, BMP, TIFF: decoded as the WebUI's Pillow decodes it). */
 int unprompt_booru_run(unprompt_booru *model, const uint8_t *bytes, size_t len, const unprompt_booru_params *params,
                        unprompt_booru_result *out, char *err, size_t err_size);
 /* Tag 8-bit RGB pixels (width*height*3 bytes, rows top to bottom). */
@@ -185,8 +185,9 @@ char *unprompt_booru_to_json(const unprompt_booru_result *result, const char *fi
  * means in the load functions. */
 int unprompt_cpu_count(void);
 
-/* Decode an encoded image (PNG, JPEG, BMP, GIF first frame) to 8-bit RGB
- * as the models read it (alpha dropped, 16-bit and palette expanded);
+/* Decode an encoded image (PNG, JPEG, WebP, GIF, BMP, TIFF; the first frame
+ * or page) to 8-bit RGB, the bytes of Pillow's Image.open(f).convert("RGB")
+ * as the models read it (alpha dropped, palette expanded, CMYK converted);
  * *rgb is freed with unprompt_rgb_free. */
 int unprompt_decode_rgb(const uint8_t *bytes, size_t len, uint8_t **rgb, int *width, int *height, char *err,
                         size_t err_size);
@@ -252,7 +253,7 @@ typedef struct {
     void *internal_;
 } unprompt_clip_result;
 
-/* Interrogate an encoded image (PNG, JPEG, BMP, GIF) or 8-bit RGB pixels. */
+/* Interrogate an encoded image (PNG, JPEG, WebP, GIF, BMP, TIFF) or 8-bit RGB pixels. */
 int unprompt_clip_run(unprompt_clip *ctx, const uint8_t *bytes, size_t len, const unprompt_clip_run_params *params,
                       unprompt_clip_result *out, char *err, size_t err_size);
 int unprompt_clip_run_rgb(unprompt_clip *ctx, const uint8_t *rgb, int width, int height,

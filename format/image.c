@@ -1,29 +1,14 @@
-/* Decoding pixels with stb_image, with explicit limits checked on the
- * header before any pixel memory is allocated. */
+/* image_decode: recognise the format from its first bytes (the one table of
+ * format/image_format.c), check the size, hand the bytes to its decoder. */
 #include "format/image.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "format/buf.h"
+#include "format/image_decoders.h"
+#include "format/image_format.h"
 #include "format/png.h"
-
-#define STBI_NO_STDIO
-#define STBI_NO_HDR
-#define STBI_NO_LINEAR
-#define STBI_NO_PSD
-#define STBI_NO_PIC
-#define STBI_NO_PNM
-#define STBI_NO_TGA
-#define STB_IMAGE_IMPLEMENTATION
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
-#include <stb/stb_image.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
 
 image_limits image_default_limits(void)
 {
@@ -34,6 +19,28 @@ image_limits image_default_limits(void)
     return l;
 }
 
+int image_check_size(uint64_t w, uint64_t h, const image_limits *lim, fmt_error *err)
+{
+    if (w == 0 || h == 0) return fmt_fail(err, "image of %llux%llu has no pixels", (unsigned long long)w,
+                                          (unsigned long long)h);
+    if (w > lim->max_width || h > lim->max_height || w * h > lim->max_pixels)
+        return fmt_fail(err, "image of %llux%llu exceeds the limit of %ux%u and %zu pixels", (unsigned long long)w,
+                        (unsigned long long)h, lim->max_width, lim->max_height, lim->max_pixels);
+    return 0;
+}
+
+int image_alloc(image_u8 *out, uint32_t w, uint32_t h, int channels, const image_limits *lim, fmt_error *err)
+{
+    size_t px, bytes;
+    if (image_check_size(w, h, lim, err)) return -1;
+    if (size_mul((size_t)w, (size_t)h, &px) || size_mul(px, (size_t)channels, &bytes))
+        return fmt_fail(err, "image of %ux%u: size overflow", w, h);
+    out->pixels = malloc(bytes);
+    if (!out->pixels) return fmt_fail(err, "out of memory for an image of %ux%u", w, h);
+    out->width = w, out->height = h, out->channels = channels;
+    return 0;
+}
+
 int image_decode(const uint8_t *data, size_t len, const image_limits *lim, image_u8 *out,
                  fmt_error *err)
 {
@@ -42,25 +49,25 @@ int image_decode(const uint8_t *data, size_t len, const image_limits *lim, image
     memset(out, 0, sizeof *out);
     if (len == 0) return fmt_fail(err, "empty file");
     if (len > 0x7FFFFFFF) return fmt_fail(err, "image file larger than 2 GiB");
-    if (png_is_png(data, len) && png_verify_crcs(data, len, err)) return -1;
-    int w, h, c;
-    if (!stbi_info_from_memory(data, (int)len, &w, &h, &c))
-        return fmt_fail(err, "cannot decode image: %s", stbi_failure_reason());
-    size_t px;
-    if (w <= 0 || h <= 0 || (uint32_t)w > lim->max_width || (uint32_t)h > lim->max_height ||
-        size_mul((size_t)w, (size_t)h, &px) || px > lim->max_pixels)
-        return fmt_fail(err, "image of %dx%d exceeds the limit of %ux%u", w, h, lim->max_width, lim->max_height);
-    uint8_t *p = stbi_load_from_memory(data, (int)len, &w, &h, &c, 0);
-    if (!p) return fmt_fail(err, "cannot decode image: %s", stbi_failure_reason());
-    out->width = (uint32_t)w;
-    out->height = (uint32_t)h;
-    out->channels = c;
-    out->pixels = p;
-    return 0;
+    const image_format *f = image_format_sniff(data, len);
+    if (!f) return fmt_fail(err, "cannot decode image: not a %s file", image_format_labels());
+    int rc;
+    switch (f->id) {
+    case IMAGE_FORMAT_JPEG: rc = image_decode_jpeg(data, len, lim, out, err); break;
+    case IMAGE_FORMAT_WEBP: rc = image_decode_webp(data, len, lim, out, err); break;
+    case IMAGE_FORMAT_TIFF: rc = image_decode_tiff(data, len, lim, out, err); break;
+    case IMAGE_FORMAT_PNG:
+        if (png_verify_crcs(data, len, err)) return -1;
+        rc = image_decode_stb(data, len, lim, out, err);
+        break;
+    default: rc = image_decode_stb(data, len, lim, out, err); break;
+    }
+    if (rc) image_free(out);
+    return rc;
 }
 
 void image_free(image_u8 *img)
 {
-    if (img->pixels) stbi_image_free(img->pixels);
+    free(img->pixels);
     memset(img, 0, sizeof *img);
 }

@@ -1,4 +1,5 @@
 #include "tools/engine-run/inputs.h"
+#include "format/image_format.h" /* the one table of formats: the scan takes its extensions */
 
 #include <dirent.h>
 #include <errno.h>
@@ -96,16 +97,9 @@ static const char *not_regular(mode_t m)
 }
 
 /* The extensions a directory's entries are taken by. */
-static const char *const image_exts[] = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"};
-#define N_IMAGE_EXTS (sizeof image_exts / sizeof image_exts[0])
-
 int inputs_is_image_name(const char *name)
 {
-    const char *dot = strrchr(name, '.');
-    if (!dot) return 0;
-    for (size_t i = 0; i < N_IMAGE_EXTS; i++)
-        if (!strcasecmp(dot, image_exts[i])) return 1;
-    return 0;
+    return image_format_by_name(name) != NULL;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -124,7 +118,10 @@ static void empty_dir(const char *dir, size_t subdirs_skipped)
         return;
     }
     fprintf(stderr, "engine-run: %s: no images (", dir);
-    for (size_t i = 0; i < N_IMAGE_EXTS; i++) fprintf(stderr, "%s%s", i ? " " : "", image_exts[i]);
+    const image_format *f;
+    for (size_t i = 0; (f = image_format_at(i)) != NULL; i++)
+        for (const char *const *e = f->extensions; *e; e++)
+            fprintf(stderr, "%s%s", i || e != f->extensions ? " " : "", *e);
     fprintf(stderr, ")\n");
 }
 
