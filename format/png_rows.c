@@ -145,9 +145,17 @@ static int check_limits(const png_rows *r, const image_limits *lim, fmt_error *e
     return 0;
 }
 
+/* 16-bit grey: image_decode reads it as Pillow's "I" mode, one sample
+ * clipped to 255 (no key alpha), not by its high byte. */
+static int grey16(const png_rows *r)
+{
+    return r->color_type == 0 && r->bit_depth == 16;
+}
+
 static int output_channels(const png_rows *r, const walk_state *w)
 {
     if (r->color_type == 3) return w->pal_alpha ? 4 : 3;
+    if (grey16(r)) return 1;
     return stored_components(r->color_type) + r->has_key;
 }
 
@@ -300,6 +308,13 @@ static void samples_wide(const png_rows *r, const uint8_t *raw, uint32_t n, uint
 {
     int comps = stored_components(r->color_type), ch = r->channels;
     size_t step = r->bit_depth == 16 ? 2 : 1;
+    if (grey16(r)) {
+        for (uint32_t i = 0; i < n; i++) {
+            unsigned v = load_be16(raw + 2 * (size_t)i);
+            out[i] = (uint8_t)(v > 255 ? 255 : v);
+        }
+        return;
+    }
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *p = raw + (size_t)i * (size_t)comps * step;
         uint8_t *o = out + (size_t)i * (size_t)ch;

@@ -21,7 +21,9 @@ typedef struct {
      * them: grey 1, grey+alpha 2, RGB 3, RGBA 4. A tRNS chunk adds an alpha
      * sample to grey and RGB (0 where the colour key matches, else 255) and
      * makes a palette image 4 (else 3). 16-bit samples keep their high
-     * byte; grey below 8 bits is scaled to 0-255, palette indices are not. */
+     * byte, except 16-bit grey: one sample clipped to 255 (Pillow's "I"
+     * mode, as image_decode reads it; no key alpha); grey below 8 bits is
+     * scaled to 0-255, palette indices are not. */
     int channels;
 
     /* What the chunk walk found; read by png_rows_each only. */
