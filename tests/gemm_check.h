@@ -1,5 +1,5 @@
 /* What the panel GEMM tests (test_gemm_f32.c, test_gemm_bf16.c) share:
- * skipping a kernel level the CPU lacks, and the check that a GEMM whose
+ * the check that a GEMM whose
  * tiles apply the epilogue in registers (gemm_panel.h, fuses_epilogue)
  * gives the same bits as the product followed by the separate pass,
  * gemm_panel_epilogue. */
@@ -8,16 +8,6 @@
 
 #include "kernels/kernels.h"
 #include "tests/test.h"
-
-/* Fill kernel table t for `level`, or skip the test case. */
-#define INIT_LEVEL_OR_SKIP(t, level)                                    \
-    do {                                                                \
-        if (kernels_init_level(&(t), (level)) != 0) {                   \
-            static char why_[96];                                       \
-            snprintf(why_, sizeof why_, "this CPU lacks %s", (level)); \
-            SKIP(why_);                                                 \
-        }                                                               \
-    } while (0)
 
 typedef void (*panel_gemm_fn)(float *C, const float *A, const weight_panel *W, size_t M, const gemm_epilogue *ep);
 

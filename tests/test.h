@@ -65,6 +65,17 @@ static inline void test_skip_level(const char *level)
 }
 #define TEST_SKIP_LEVEL(level) test_skip_level(level)
 
+/* Fill kernel table t for `level` (kernels/kernels.h), or skip the running
+ * case when this CPU lacks it: for cases that run one level each. */
+#define INIT_LEVEL_OR_SKIP(t, level)                                    \
+    do {                                                                \
+        if (kernels_init_level(&(t), (level)) != 0) {                   \
+            static char why_[96];                                       \
+            snprintf(why_, sizeof why_, "this CPU lacks %s", (level)); \
+            SKIP(why_);                                                 \
+        }                                                               \
+    } while (0)
+
 #define CHECK(cond)                                                                        \
     do {                                                                                   \
         if (!(cond)) {                                                                     \

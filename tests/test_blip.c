@@ -591,24 +591,41 @@ static const golden_ref refs_f32[] = {
  * engine's is in the table above. */
 static const golden_ref ref_lowvar = {"lowvar.f64", {2.5e-6, 3e-6}, {2.5e-6, 2.5e-6}, NULL};
 
-static void test_f32_goldens(const char *level)
+/* What to check of one model file at one level: golden outputs, token ids,
+ * or both; and whether its weights are bf16. */
+typedef struct {
+    const golden_ref *refs;
+    size_t n_refs;
+    int ids;
+    int bf16;
+} model_checks;
+
+/* Load model `which` at `level` (a named skip when the CPU lacks it), run
+ * the checks, free it. */
+static void check_model(const char *level, int which, const model_checks *c)
 {
     char skip[96];
     weights_file *wf;
     kernel_table kt;
-    blip_model *m = load_at_level(level, MODEL_F32, &wf, &kt, skip, sizeof skip);
+    blip_model *m = load_at_level(level, which, &wf, &kt, skip, sizeof skip);
     if (skip[0]) SKIP(skip);
     CHECK(m != NULL);
     if (!m) return;
-    check_outputs(m, level, refs_f32, sizeof refs_f32 / sizeof refs_f32[0]);
+    /* a bf16 model runs the level's own bf16 GEMM (neon has none: the scalar one) */
+    if (c->bf16) CHECK_STR(kt.bf16.name, strcmp(level, "neon") ? level : "scalar");
+    if (c->refs) check_outputs(m, level, c->refs, c->n_refs);
+    if (c->ids) {
+        check_generation(m, c->bf16);
+        check_batch(m, c->bf16);
+    }
     blip_free(m);
     weights_close(wf);
-    m = load_at_level(level, MODEL_LOWVAR, &wf, &kt, skip, sizeof skip);
-    CHECK(m != NULL);
-    if (!m) return;
-    check_outputs(m, level, &ref_lowvar, 1);
-    blip_free(m);
-    weights_close(wf);
+}
+
+static void test_f32_goldens(const char *level)
+{
+    check_model(level, MODEL_F32, &(model_checks){.refs = refs_f32, .n_refs = sizeof refs_f32 / sizeof refs_f32[0]});
+    check_model(level, MODEL_LOWVAR, &(model_checks){.refs = &ref_lowvar, .n_refs = 1});
 }
 LEVEL_CASES(test_f32_goldens)
 
@@ -639,46 +656,19 @@ static int rounds_activations(const char *level) { return !strcmp(level, "avx512
 
 static void test_bf16_goldens(const char *level)
 {
-    char skip[96];
-    weights_file *wf;
-    kernel_table kt;
-    blip_model *m = load_at_level(level, MODEL_BF16, &wf, &kt, skip, sizeof skip);
-    if (skip[0]) SKIP(skip);
-    CHECK(m != NULL);
-    if (!m) return;
     static const golden_ref widened = {"bf16w.f64", {3e-6, 3e-6}, {2e-6, 2e-6}, "bf16w"};
     static const golden_ref rounded = {"bf16wa.f64", {1e-6, 9e-7}, {4e-7, 2e-7}, "bf16wa"};
-    /* the level's own bf16 GEMM (neon has none: the scalar one) */
-    CHECK_STR(kt.bf16.name, strcmp(level, "neon") ? level : "scalar");
-    check_outputs(m, level, rounds_activations(level) ? &rounded : &widened, 1);
-    blip_free(m);
-    weights_close(wf);
+    check_model(level, MODEL_BF16,
+                &(model_checks){.refs = rounds_activations(level) ? &rounded : &widened, .n_refs = 1, .bf16 = 1});
 }
 LEVEL_CASES(test_bf16_goldens)
-
-/* Token ids of one model file at one level: greedy and beam search one image
- * at a time, then the images captioned together. */
-static void check_ids(const char *level, int model, int bf16)
-{
-    char skip[96];
-    weights_file *wf;
-    kernel_table kt;
-    blip_model *m = load_at_level(level, model, &wf, &kt, skip, sizeof skip);
-    if (skip[0]) SKIP(skip);
-    CHECK(m != NULL);
-    if (!m) return;
-    check_generation(m, bf16);
-    check_batch(m, bf16);
-    blip_free(m);
-    weights_close(wf);
-}
 
 /* Token ids, exactly, with every kernel level (the f32 products are packed
  * panels at the AVX-512 levels and OpenBLAS below; layer norm, softmax,
  * GELU, exp differ per level). */
 static void test_f32_ids(const char *level)
 {
-    check_ids(level, MODEL_F32, 0);
+    check_model(level, MODEL_F32, &(model_checks){.ids = 1});
 }
 LEVEL_CASES(test_f32_ids)
 
@@ -687,7 +677,7 @@ LEVEL_CASES(test_f32_ids)
  * both emulations agree on them. */
 static void test_bf16_ids(const char *level)
 {
-    check_ids(level, MODEL_BF16, 1);
+    check_model(level, MODEL_BF16, &(model_checks){.ids = 1, .bf16 = 1});
 }
 LEVEL_CASES(test_bf16_ids)
 

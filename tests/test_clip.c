@@ -240,11 +240,7 @@ static int rounds_activations(const kernel_table *t)
 static void check_level(const char *level, int bf16)
 {
     kernel_table t;
-    if (kernels_init_level(&t, level) != 0) {
-        static char why[64];
-        snprintf(why, sizeof why, "this CPU lacks %s", level);
-        SKIP(why);
-    }
+    INIT_LEVEL_OR_SKIP(t, level);
     weights_file *wf;
     clip_model m;
     if (open_model(bf16 ? model_bf16 : model_f32, &t, &wf, &m)) {

@@ -92,16 +92,23 @@ static void test_format_table(void)
 
 /* Each format's fixture with a limit one pixel too small: refused before
  * decoding, the size in the message. */
+/* A fixture's bytes (a failed check when missing). */
+static uint8_t *read_fixture(const char *name, size_t *n)
+{
+    char path[128];
+    snprintf(path, sizeof path, DIR "/%s", name);
+    uint8_t *d = test_read_file(path, n);
+    CHECK(d != NULL);
+    return d;
+}
+
 static void test_oversized_refused_with_size(void)
 {
     static const char *const files[] = {"png_rgb8.png", "jpeg_420.jpg", "webp_lossy.webp", "gif_p8.gif",
                                         "bmp_rgb24.bmp", "tiff_rgb_lzw.tif", "webp_anim_lossless.webp"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char path[128];
-        snprintf(path, sizeof path, DIR "/%s", files[i]);
         size_t n;
-        uint8_t *d = test_read_file(path, &n);
-        CHECK(d != NULL);
+        uint8_t *d = read_fixture(files[i], &n);
         if (!d) continue;
         image_limits lim = image_default_limits();
         lim.max_pixels = 33 * 17 - 1;
@@ -133,11 +140,8 @@ static void test_truncated_and_corrupt(void)
                                         "tiff_p8.tif", "gif_anim.gif", "bmp_p8.bmp", "png_p8_trns.png"};
     int failed = 0, decoded = 0;
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char path[128];
-        snprintf(path, sizeof path, DIR "/%s", files[i]);
         size_t n;
-        uint8_t *d = test_read_file(path, &n);
-        CHECK(d != NULL);
+        uint8_t *d = read_fixture(files[i], &n);
         if (!d) continue;
         uint8_t *copy = malloc(n);
         for (size_t cut = 1; cut < n; cut += 1 + n / 41) {

@@ -305,11 +305,7 @@ static void check_forward(deepdanbooru *m, const char *level, const char *name, 
 static void check_level(const char *level, int bf16, int all_images)
 {
     kernel_table t;
-    if (kernels_init_level(&t, level) != 0) {
-        static char why[64];
-        snprintf(why, sizeof why, "this CPU lacks %s", level);
-        SKIP(why);
-    }
+    INIT_LEVEL_OR_SKIP(t, level);
     weights_file *wf;
     fmt_error err = {{0}};
     deepdanbooru *m = malloc(sizeof *m);
