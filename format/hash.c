@@ -108,8 +108,13 @@ static int alloc_slots(hash_index *h, size_t cap, fmt_error *err)
 
 int hash_index_init(hash_index *h, size_t expected, fmt_error *err)
 {
+    return hash_index_init_seeded(h, hash_seed_random(), expected, err);
+}
+
+int hash_index_init_seeded(hash_index *h, hash_seed seed, size_t expected, fmt_error *err)
+{
     memset(h, 0, sizeof *h);
-    h->seed = hash_seed_random();
+    h->seed = seed;
     size_t cap = HASH_MIN_CAP;
     while (cap / 2 < expected) {
         if (cap > SIZE_MAX / 4) return fmt_fail(err, "hash index for %zu entries is too large", expected);

@@ -41,6 +41,10 @@ typedef struct {
 /* An empty index with a random seed; `expected` entries fit without growing
  * (0: a small default). Returns 0, or -1 with err set (out of memory). */
 int hash_index_init(hash_index *h, size_t expected, fmt_error *err);
+/* The same under a seed the caller drew with hash_seed_random: a reader
+ * that builds many small indexes for one file (a JSON document's objects)
+ * draws one seed for the file, not a system call per index. */
+int hash_index_init_seeded(hash_index *h, hash_seed seed, size_t expected, fmt_error *err);
 void hash_index_free(hash_index *h);
 
 /* The hash of a key in this index (its seed). */

@@ -50,6 +50,8 @@ typedef struct {
     char **next_key;
     char *next_byte;
     json_index *next_index;
+    hash_seed seed;       /* one per document, for every object's index */
+    int seeded;           /* drawn at the first indexed object */
 } json_parser;
 
 json_limits json_default_limits(void)
@@ -300,7 +302,8 @@ static const json_value *indexed_get(const json_value *obj, uint64_t hash, const
 static int index_object(json_parser *p, json_value *v)
 {
     json_index *ix = p->next_index++;
-    if (hash_index_init(&ix->h, v->count, p->err)) return -1;
+    if (!p->seeded) p->seed = hash_seed_random(), p->seeded = 1;
+    if (hash_index_init_seeded(&ix->h, p->seed, v->count, p->err)) return -1;
     v->index = ix;
     for (size_t i = 0; i < v->count; i++) {
         uint64_t h = key_hash(ix, v->keys[i]);
