@@ -102,22 +102,26 @@ static int match_at(const char *s, size_t n, size_t pos, param_match *m, size_t 
 /* re.findall: every position is a possible start, continue after each
  * match; positions a failed attempt proved hopeless are stepped over. Each
  * quoted value's scan stops at the first unescaped quote, where the next
- * quoted value could begin at the earliest, so the whole scan is O(n). */
-static size_t find_params(const char *s, size_t n, param_match *out, size_t max)
+ * quoted value could begin at the earliest, so the whole scan is O(n).
+ * Each match goes to `fn` (may be NULL); the scan stops after `most`
+ * matches (0: all) or when fn fails. Returns the matches, or -1. */
+typedef int (*param_fn)(void *ctx, const char *s, const param_match *m, fmt_error *err);
+
+static long find_params(const char *s, size_t n, size_t most, param_fn fn, void *ctx, fmt_error *err)
 {
     size_t count = 0, pos = 0;
-    while (pos < n) {
+    while (pos < n && (!most || count < most)) {
         param_match m;
         size_t resume = pos + 1;
         if (match_at(s, n, pos, &m, &resume)) {
-            if (out && count < max) out[count] = m;
+            if (fn && fn(ctx, s, &m, err)) return -1;
             count++;
             pos = m.next > pos ? m.next : pos + 1;
         } else {
             pos = resume > pos ? resume : pos + 1;
         }
     }
-    return count;
+    return (long)count;
 }
 
 /* The WebUI's unquote: json.loads of a "..." value, else the text as is. */
@@ -136,25 +140,15 @@ static int set_value(gen_params *p, const char *key, const char *v, size_t len, 
     return gen_params_set(p, key, v, len, err);
 }
 
-static int parse_settings(const char *s, size_t n, gen_params *p, fmt_error *err)
+/* One "Key: value" of the settings line into p. */
+static int set_param(void *ctx, const char *s, const param_match *m, fmt_error *err)
 {
-    size_t count = find_params(s, n, NULL, 0);
-    param_match *ms = calloc(count ? count : 1, sizeof *ms);
-    if (!ms) return fmt_fail(err, "out of memory");
-    find_params(s, n, ms, count);
-    int rc = 0;
-    for (size_t i = 0; i < count && !rc; i++) {
-        /* An empty value raises in the WebUI's parser and the key is dropped. */
-        if (ms[i].val_end == ms[i].val_start) continue;
-        char *key = str_ndup(s + ms[i].key_start, ms[i].key_end - ms[i].key_start);
-        if (!key) {
-            rc = fmt_fail(err, "out of memory");
-            break;
-        }
-        rc = set_value(p, key, s + ms[i].val_start, ms[i].val_end - ms[i].val_start, err);
-        free(key);
-    }
-    free(ms);
+    /* An empty value raises in the WebUI's parser and the key is dropped. */
+    if (m->val_end == m->val_start) return 0;
+    char *key = str_ndup(s + m->key_start, m->key_end - m->key_start);
+    if (!key) return fmt_fail(err, "out of memory");
+    int rc = set_value(ctx, key, s + m->val_start, m->val_end - m->val_start, err);
+    free(key);
     return rc;
 }
 
@@ -180,7 +174,7 @@ int params_parse_a1111(const char *text, size_t len, gen_params *p, fmt_error *e
     size_t last = n;
     while (last > 0 && s[last - 1] != '\n') last--;
     size_t body_end = n;
-    if (find_params(s + last, n - last, NULL, 0) >= 3) body_end = last;
+    if (find_params(s + last, n - last, 3, NULL, NULL, err) >= 3) body_end = last;
     buf prompt, negative;
     buf_init(&prompt, 0);
     buf_init(&negative, 0);
@@ -207,7 +201,7 @@ int params_parse_a1111(const char *text, size_t len, gen_params *p, fmt_error *e
         rc = gen_params_set_text(&p->negative_prompt, negative.data ? negative.data : "", negative.len, err);
     buf_free(&prompt);
     buf_free(&negative);
-    if (!rc && body_end < n) rc = parse_settings(s + last, n - last, p, err);
+    if (!rc && body_end < n && find_params(s + last, n - last, 0, set_param, p, err) < 0) rc = -1;
     if (!rc) p->generator = "automatic1111";
     return rc;
 }
