@@ -39,11 +39,6 @@ void meta_list_exhaust(meta_list *m, const char *where)
     m->exhausted = 1;
 }
 
-int meta_list_over_budget(const fmt_error *err)
-{
-    return err && !strncmp(err->msg, BUDGET_MESSAGE, strlen(BUDGET_MESSAGE));
-}
-
 void meta_list_free(meta_list *m)
 {
     size_t budget = m->budget;
@@ -59,8 +54,6 @@ void meta_list_free(meta_list *m)
 int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *text,
                   size_t text_len, meta_source source, fmt_error *err)
 {
-    if (m->count >= META_MAX_ENTRIES)
-        return fmt_fail(err, "more than %d text entries", META_MAX_ENTRIES);
     size_t total;
     if (m->exhausted || size_add(m->text_total, kw_len, &total) || size_add(total, text_len, &total) ||
         total > m->budget) {
@@ -69,6 +62,8 @@ int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *
         return fmt_fail(err, BUDGET_MESSAGE " %s: '%.*s' of %zu bytes not kept", budget_text(m->budget, b),
                         (int)(kw_len > 40 ? 40 : kw_len), keyword, text_len);
     }
+    if (m->count >= META_MAX_ENTRIES)
+        return fmt_fail(err, "more than %d text entries", META_MAX_ENTRIES);
     if (m->count == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 8;
         meta_entry *p = realloc(m->items, cap * sizeof *p);
@@ -98,7 +93,7 @@ int meta_list_add_or_skip(meta_list *m, const char *where, const char *keyword, 
     if (!err) err = &local;
     int was_exhausted = m->exhausted;
     if (!meta_list_add(m, keyword, kw_len, text, text_len, source, err)) return 0;
-    if (!meta_list_over_budget(err)) return -1;
+    if (!m->exhausted) return -1; /* a failure other than the budget's */
     if (!was_exhausted) meta_list_warn(m, "%s: %s; the rest of the file's text skipped", where, err->msg);
     return 0;
 }

@@ -51,8 +51,8 @@ void meta_list_init(meta_list *m);
 void meta_list_free(meta_list *m);
 /* Copies keyword and text. Text must already be UTF-8. Fails with "text
  * beyond the per-file budget of N MiB" when the entry would take the total
- * past m->budget (meta_list_over_budget tells that failure apart); the list
- * is then exhausted and accepts nothing more, so a file cannot make its
+ * past m->budget; the list is then exhausted (m->exhausted, which tells
+ * that failure apart) and accepts nothing more, so a file cannot make its
  * readers decode text again and again only to throw it away. */
 int meta_list_add(meta_list *m, const char *keyword, size_t kw_len, const char *text,
                   size_t text_len, meta_source source, fmt_error *err);
@@ -68,8 +68,6 @@ size_t meta_list_room(const meta_list *m);
 /* A decoder stopped at meta_list_room(): mark the list exhausted, with one
  * warning naming `where`. */
 void meta_list_exhaust(meta_list *m, const char *where);
-/* 1 if err is the budget failure of meta_list_add. */
-int meta_list_over_budget(const fmt_error *err);
 void meta_list_warn(meta_list *m, const char *fmt, ...) FMT_PRINTF(2, 3);
 /* First entry with this keyword (exact match), or NULL. */
 const meta_entry *meta_list_find(const meta_list *m, const char *keyword);
