@@ -31,7 +31,7 @@ AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 BF16_FLAGS   = $(AVX512_FLAGS) -mavx512bf16
 AMX_FLAGS    = $(BF16_FLAGS) -mamx-tile -mamx-bf16
 
-ALL_LIB_SRC = $(wildcard format/*.c) $(wildcard kernels/*.c) $(wildcard engine/*.c)
+ALL_LIB_SRC = $(wildcard format/*.c) $(wildcard kernels/*.c) $(wildcard engine/*.c) $(wildcard engine/text/*.c)
 ifeq ($(ARCH),x86_64)
 LIB_SRC = $(filter-out %_neon.c,$(ALL_LIB_SRC))
 else

@@ -11,7 +11,7 @@
 #include "bench/random_model.h"
 #include "engine/categories.h"
 #include "engine/clip.h"
-#include "engine/clip_tokenizer.h"
+#include "engine/text/clip_tokenizer.h"
 #include "engine/unprompt.h"
 #include "format/buf.h"
 #include "format/png.h"

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/bert_tokenizer.h"
+#include "engine/text/bert_tokenizer.h"
 #include "engine/blip.h"
 #include "engine/categories.h"
 #include "engine/clip.h"
 #include "engine/clip_rank.h"
-#include "engine/clip_tokenizer.h"
+#include "engine/text/clip_tokenizer.h"
 #include "engine/label_cache.h"
 #include "engine/pixels.h"
 #include "engine/threads.h"

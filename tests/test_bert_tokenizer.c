@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/bert_tokenizer.h"
-#include "engine/bert_unicode.h"
+#include "engine/text/bert_tokenizer.h"
+#include "engine/text/utf8.h"
 #include "tests/test.h"
 
 #include "tests/fixtures/bert/cases.h"
@@ -298,7 +298,7 @@ static void test_utf8(void)
         {"\xf0\x9f\x90\xb1", 1}, {"\xe0\x80\x80", 3}, {"\xf0\x80\x80\x80", 4}, {"", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        CHECK(bu_utf8_count(cases[i].s, strlen(cases[i].s)) == cases[i].count);
+        CHECK(utf8_count((const unsigned char *)cases[i].s, strlen(cases[i].s)) == cases[i].count);
 }
 
 int main(void)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "engine/clip_tokenizer.h"
+#include "engine/text/clip_tokenizer.h"
 #include "format/png.h"
 #include "tests/test.h"
 

@@ -1,8 +1,8 @@
 /* HTML character references, twice over: ftfy's cautious unescape_html (only
  * complete "&...;" references) and Python's html.unescape (HTML5 tokenizer
  * rules). Both write no more code points than they read. */
-#include "engine/clip_text.h"
-#include "engine/clip_unicode.h"
+#include "engine/text/clean.h"
+#include "engine/text/unicode.h"
 
 static int is_alnum(uint32_t c)
 {
@@ -19,10 +19,10 @@ static uint32_t hex_value(uint32_t c) { return is_digit(c) ? c - '0' : (c | 0x20
  * point. `num` is saturated at 0x110000 by the callers. */
 static size_t charref_value(uint32_t num, uint32_t *out)
 {
-    if (num == 0) return *out = CLIP_REPLACEMENT, 1;
+    if (num == 0) return *out = UTF8_REPLACEMENT, 1;
     if (num == 0x0D) return *out = 0x0D, 1;
-    if (num >= 0x80 && num <= 0x9F) return *out = clip_c1[num - 0x80], 1;
-    if ((num >= 0xD800 && num <= 0xDFFF) || num > 0x10FFFF) return *out = CLIP_REPLACEMENT, 1;
+    if (num >= 0x80 && num <= 0x9F) return *out = ucd_c1[num - 0x80], 1;
+    if ((num >= 0xD800 && num <= 0xDFFF) || num > 0x10FFFF) return *out = UTF8_REPLACEMENT, 1;
     if ((num >= 0x01 && num <= 0x08) || num == 0x0B || (num >= 0x0E && num <= 0x1F) || num == 0x7F ||
         (num >= 0xFDD0 && num <= 0xFDEF) || (num & 0xFFFE) == 0xFFFE)
         return 0;
@@ -80,27 +80,27 @@ static int ftfy_numeric(const uint32_t *name, size_t len, uint32_t *out, size_t 
 }
 
 /* Upper-case form: "&NTILDE;" for an all-lower-case name ftfy admits. */
-static const clip_entity *ftfy_upper_entity(const uint32_t *name, size_t len)
+static const ucd_entity *ftfy_upper_entity(const uint32_t *name, size_t len)
 {
     uint32_t low[24];
     for (size_t k = 0; k < len; k++) {
         if (name[k] >= 'a' && name[k] <= 'z') return NULL;
         low[k] = name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k];
     }
-    const clip_entity *e = clip_uc_entity(low, len);
-    return e && (e->flags & CLIP_ENTITY_UPPER) ? e : NULL;
+    const ucd_entity *e = uc_entity(low, len);
+    return e && (e->flags & UC_ENTITY_UPPER) ? e : NULL;
 }
 
-static void put_values(clip_cps *o, const uint32_t *v, size_t max)
+static void put_values(cp_buf *o, const uint32_t *v, size_t max)
 {
     for (size_t k = 0; k < max && v[k]; k++) o->v[o->n++] = v[k];
 }
 
-int clip_ftfy_unescape_html(clip_cps *t, clip_cps *scratch)
+int clip_ftfy_unescape_html(cp_buf *t, cp_buf *scratch)
 {
     const uint32_t *v = t->v;
     size_t n = t->n, i = 0;
-    if (clip_cps_reserve(scratch, n + 1)) return -1;
+    if (cp_buf_reserve(scratch, n + 1)) return -1;
     scratch->n = 0;
     while (i < n) {
         size_t name_at, m = v[i] == '&' ? ftfy_match(v, n, i, &name_at) : 0;
@@ -110,10 +110,10 @@ int clip_ftfy_unescape_html(clip_cps *t, clip_cps *scratch)
         }
         const uint32_t *name = v + name_at;
         size_t len = i + m - 1 - name_at;
-        const clip_entity *e;
+        const ucd_entity *e;
         uint32_t c;
         size_t count;
-        if (name_at == i + 1 && (e = clip_uc_entity(name, len)) && (e->flags & CLIP_ENTITY_SEMI))
+        if (name_at == i + 1 && (e = uc_entity(name, len)) && (e->flags & UC_ENTITY_SEMI))
             put_values(scratch, e->value, 2);
         else if (name_at == i + 1 && (e = ftfy_upper_entity(name, len)))
             put_values(scratch, e->upper, 3);
@@ -124,7 +124,7 @@ int clip_ftfy_unescape_html(clip_cps *t, clip_cps *scratch)
         }
         i += m;
     }
-    clip_cps_swap(t, scratch);
+    cp_buf_swap(t, scratch);
     return 0;
 }
 
@@ -133,7 +133,7 @@ int clip_ftfy_unescape_html(clip_cps *t, clip_cps *scratch)
 /* html's _charref: '&' then "#[0-9]+;?" | "#[xX][0-9a-fA-F]+;?" |
  * "[^\t\n\f <&#;]{1,32};?". Appends the replacement and returns the match
  * length at v[i] (v[i] == '&'), or 0 when nothing matches. */
-static size_t html_ref(const uint32_t *v, size_t n, size_t i, clip_cps *o)
+static size_t html_ref(const uint32_t *v, size_t n, size_t i, cp_buf *o)
 {
     size_t j = i + 1;
     if (j < n && v[j] == '#') {
@@ -155,8 +155,8 @@ static size_t html_ref(const uint32_t *v, size_t n, size_t i, clip_cps *o)
         e++;
     if (e == j) return 0;
     int semi = e < n && v[e] == ';';
-    const clip_entity *ent = clip_uc_entity(v + j, e - j);
-    if (ent && (ent->flags & (semi ? CLIP_ENTITY_SEMI : CLIP_ENTITY_LEGACY))) {
+    const ucd_entity *ent = uc_entity(v + j, e - j);
+    if (ent && (ent->flags & (semi ? UC_ENTITY_SEMI : UC_ENTITY_LEGACY))) {
         put_values(o, ent->value, 2);
         return e + semi - i;
     }
@@ -164,8 +164,8 @@ static size_t html_ref(const uint32_t *v, size_t n, size_t i, clip_cps *o)
     size_t len = e + semi - j;
     for (size_t x = len - 1; x >= 2; x--) {
         if (x > e - j) continue; /* the prefix would end in ';' */
-        ent = clip_uc_entity(v + j, x);
-        if (ent && (ent->flags & CLIP_ENTITY_LEGACY)) {
+        ent = uc_entity(v + j, x);
+        if (ent && (ent->flags & UC_ENTITY_LEGACY)) {
             put_values(o, ent->value, 2);
             for (size_t k = j + x; k < e + semi; k++) o->v[o->n++] = v[k];
             return e + semi - i;
@@ -175,13 +175,13 @@ static size_t html_ref(const uint32_t *v, size_t n, size_t i, clip_cps *o)
     return e + semi - i;
 }
 
-int clip_html_unescape(clip_cps *t, clip_cps *scratch)
+int clip_html_unescape(cp_buf *t, cp_buf *scratch)
 {
     const uint32_t *v = t->v;
     size_t n = t->n, i = 0;
     while (i < n && v[i] != '&') i++;
     if (i == n) return 0;
-    if (clip_cps_reserve(scratch, n + 1)) return -1;
+    if (cp_buf_reserve(scratch, n + 1)) return -1;
     scratch->n = 0;
     for (size_t k = 0; k < i; k++) scratch->v[scratch->n++] = v[k];
     while (i < n) {
@@ -191,6 +191,6 @@ int clip_html_unescape(clip_cps *t, clip_cps *scratch)
         else
             scratch->v[scratch->n++] = v[i++];
     }
-    clip_cps_swap(t, scratch);
+    cp_buf_swap(t, scratch);
     return 0;
 }

@@ -3,7 +3,7 @@
  *
  *   ids = [<|startoftext|>] + encode(text) + [<|endoftext|>], cut to `context`
  *         with <|endoftext|> kept last, zero-padded
- *   encode(text): whitespace_clean(basic_clean(text)).lower() (clip_text.h),
+ *   encode(text): whitespace_clean(basic_clean(text)).lower() (clean.h),
  *         split by the pattern
  *         <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
  *         (IGNORECASE), each piece's UTF-8 bytes through the byte-level BPE
@@ -11,7 +11,7 @@
  *         is that special token.
  *
  * Where it departs from Python, by design:
- * - ftfy's mojibake repair (fix_encoding) is not done: see engine/clip_ftfy.c.
+ * - ftfy's mojibake repair (fix_encoding) is not done: see engine/text/ftfy.c.
  * - The input is UTF-8 bytes: invalid sequences become U+FFFD, as
  *   bytes.decode('utf-8', errors='replace') makes them (Python gets a str).
  * - Only the first CLIP_TOKENIZER_MAX_INPUT bytes are read (cut at a character
@@ -21,8 +21,8 @@
  *   nested deeper, "&amp;amp;amp;...", are left partly decoded).
  * The tokenizer holds no cache and is read-only after loading: one tokenizer
  * can serve several threads. */
-#ifndef UNPROMPT_ENGINE_CLIP_TOKENIZER_H
-#define UNPROMPT_ENGINE_CLIP_TOKENIZER_H
+#ifndef UNPROMPT_ENGINE_TEXT_CLIP_TOKENIZER_H
+#define UNPROMPT_ENGINE_TEXT_CLIP_TOKENIZER_H
 
 #include <stddef.h>
 

@@ -1,11 +1,11 @@
-/* clip.tokenize: clean-up (clip_text.c), the pre-tokenizer pattern, BPE. */
+/* clip.tokenize: clean-up (clean.c), the pre-tokenizer pattern, BPE. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/clip_bpe.h"
-#include "engine/clip_text.h"
-#include "engine/clip_tokenizer.h"
-#include "engine/clip_unicode.h"
+#include "engine/text/clip_bpe.h"
+#include "engine/text/clean.h"
+#include "engine/text/clip_tokenizer.h"
+#include "engine/text/unicode.h"
 
 struct clip_tokenizer {
     clip_bpe bpe;
@@ -73,8 +73,8 @@ static size_t match_literal(const uint32_t *v, size_t n, size_t i, const char *l
 
 static int is_other(uint32_t c)
 {
-    return !clip_uc_is_regex_space(c) && !clip_uc_is_letter(c) && !clip_uc_is_number(c) &&
-           !clip_uc_is_unmatched(c);
+    return !uc_is_regex_space(c) && !uc_is_letter(c) && !uc_is_number(c) &&
+           !uc_is_unmatched(c);
 }
 
 /* The match of the pattern at v[i], or 0 when no alternative matches there
@@ -91,11 +91,11 @@ static size_t match_at(const uint32_t *v, size_t n, size_t i)
         }
     }
     size_t j = i;
-    if (clip_uc_is_letter(c)) {
-        while (j < n && clip_uc_is_letter(v[j])) j++;
+    if (uc_is_letter(c)) {
+        while (j < n && uc_is_letter(v[j])) j++;
         return j - i;
     }
-    if (clip_uc_is_number(c)) return 1;
+    if (uc_is_number(c)) return 1;
     while (j < n && is_other(v[j])) j++;
     return j - i;
 }
@@ -110,15 +110,15 @@ static int equals_ascii(const uint32_t *v, size_t n, const char *s)
 }
 
 typedef struct {
-    clip_cps text, scratch;
+    cp_buf text, scratch;
     unsigned char *bytes;
     clip_bpe_work bpe;
 } work;
 
 static void work_free(work *w)
 {
-    clip_cps_free(&w->text);
-    clip_cps_free(&w->scratch);
+    cp_buf_free(&w->text);
+    cp_buf_free(&w->scratch);
     free(w->bytes);
     clip_bpe_work_free(&w->bpe);
 }
@@ -142,7 +142,7 @@ static int encode(const clip_tokenizer *t, work *w, int *out, size_t *count, siz
             out[(*count)++] = (int)t->bpe.eot;
         } else {
             size_t nb = 0;
-            for (size_t k = 0; k < m; k++) nb += clip_utf8_encode(v[i + k], w->bytes + nb);
+            for (size_t k = 0; k < m; k++) nb += utf8_encode(v[i + k], w->bytes + nb);
             if (clip_bpe_word(&t->bpe, w->bytes, nb, &w->bpe, out, count, room)) return -1;
         }
         i += m;

@@ -6,8 +6,8 @@
  * (id 512 + rank), then <|startoftext|> and <|endoftext|>. When a string
  * occurs twice the later id wins (a Python dict built in order); so does the
  * later rank of a repeated merge. Symbols are handled by these ids. */
-#ifndef UNPROMPT_ENGINE_CLIP_BPE_H
-#define UNPROMPT_ENGINE_CLIP_BPE_H
+#ifndef UNPROMPT_ENGINE_TEXT_CLIP_BPE_H
+#define UNPROMPT_ENGINE_TEXT_CLIP_BPE_H
 
 #include <stddef.h>
 #include <stdint.h>

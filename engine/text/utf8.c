@@ -1,10 +1,9 @@
-/* Code point buffers and UTF-8 with CPython's errors='replace' behaviour. */
+/* UTF-8 with CPython's errors='replace' behaviour, and code point buffers. */
 #include <stdlib.h>
 
-#include "engine/clip_text.h"
-#include "engine/clip_unicode.h"
+#include "engine/text/utf8.h"
 
-int clip_cps_reserve(clip_cps *b, size_t cap)
+int cp_buf_reserve(cp_buf *b, size_t cap)
 {
     if (cap <= b->cap) return 0;
     if (cap > SIZE_MAX / sizeof(uint32_t) / 2) return -1;
@@ -17,28 +16,26 @@ int clip_cps_reserve(clip_cps *b, size_t cap)
     return 0;
 }
 
-void clip_cps_free(clip_cps *b)
+void cp_buf_free(cp_buf *b)
 {
     free(b->v);
     b->v = NULL;
     b->n = b->cap = 0;
 }
 
-void clip_cps_swap(clip_cps *a, clip_cps *b)
+void cp_buf_swap(cp_buf *a, cp_buf *b)
 {
-    clip_cps t = *a;
+    cp_buf t = *a;
     *a = *b;
     *b = t;
 }
 
 static int is_cont(unsigned char b) { return (b & 0xC0) == 0x80; }
 
-/* Length of the sequence starting at s[0] and its code point; a length with
- * *cp == CLIP_REPLACEMENT for an ill-formed prefix (its maximal subpart). */
-static size_t decode_one(const unsigned char *s, size_t left, uint32_t *cp)
+size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
     unsigned char b = s[0];
-    *cp = CLIP_REPLACEMENT;
+    *cp = UTF8_REPLACEMENT;
     if (b < 0x80) {
         *cp = b;
         return 1;
@@ -53,30 +50,38 @@ static size_t decode_one(const unsigned char *s, size_t left, uint32_t *cp)
         need = 4, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
     else
         return 1;
-    if (left < 2 || s[1] < lo || s[1] > hi) return 1;
+    if (len < 2 || s[1] < lo || s[1] > hi) return 1;
     size_t k = 2;
-    while (k < need && k < left && is_cont(s[k])) k++;
-    if (k < need) return k;
+    while (k < need && k < len && is_cont(s[k])) k++;
+    if (k < need) return k; /* the maximal subpart ends here */
     uint32_t c = b & (need == 2 ? 0x1F : need == 3 ? 0x0F : 0x07);
     for (size_t i = 1; i < need; i++) c = c << 6 | (s[i] & 0x3F);
     *cp = c;
     return need;
 }
 
-int clip_utf8_decode(const unsigned char *s, size_t len, clip_cps *out)
+size_t utf8_count(const unsigned char *s, size_t len)
+{
+    size_t n = 0;
+    uint32_t cp;
+    for (size_t i = 0; i < len; n++) i += utf8_next(s + i, len - i, &cp);
+    return n;
+}
+
+int utf8_decode(const unsigned char *s, size_t len, cp_buf *out)
 {
     out->n = 0;
-    if (clip_cps_reserve(out, len + 1)) return -1;
+    if (cp_buf_reserve(out, len + 1)) return -1;
     size_t i = 0;
     while (i < len) {
         uint32_t c;
-        i += decode_one(s + i, len - i, &c);
+        i += utf8_next(s + i, len - i, &c);
         out->v[out->n++] = c;
     }
     return 0;
 }
 
-size_t clip_utf8_encode(uint32_t c, unsigned char out[4])
+size_t utf8_encode(uint32_t c, unsigned char out[4])
 {
     if (c < 0x80) {
         out[0] = (unsigned char)c;

@@ -12,8 +12,8 @@
  * unicodedata); Python 3.10 (Unicode 13.0) differs only on code points that
  * 14.0 assigned. Work is linear in the input length; no call allocates
  * anything proportional to the text except decode's output. */
-#ifndef UNPROMPT_ENGINE_BERT_TOKENIZER_H
-#define UNPROMPT_ENGINE_BERT_TOKENIZER_H
+#ifndef UNPROMPT_ENGINE_TEXT_BERT_TOKENIZER_H
+#define UNPROMPT_ENGINE_TEXT_BERT_TOKENIZER_H
 
 #include <stddef.h>
 #include <stdint.h>

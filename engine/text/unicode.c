@@ -1,7 +1,7 @@
 /* Lookups over the generated Unicode tables (bisection), Hangul arithmetic. */
-#include "engine/clip_unicode.h"
+#include "engine/text/unicode.h"
 
-static int in_ranges(const clip_range *r, size_t n, uint32_t c)
+static int in_ranges(const ucd_range *r, size_t n, uint32_t c)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -16,26 +16,26 @@ static int in_ranges(const clip_range *r, size_t n, uint32_t c)
     return 0;
 }
 
-int clip_uc_is_letter(uint32_t c)
+int uc_is_letter(uint32_t c)
 {
     if (c < 0x80) return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-    return in_ranges(clip_letters, clip_letters_count, c);
+    return in_ranges(ucd_letters, ucd_letters_count, c);
 }
 
-int clip_uc_is_number(uint32_t c)
+int uc_is_number(uint32_t c)
 {
     if (c < 0x80) return c >= '0' && c <= '9';
-    return in_ranges(clip_numbers, clip_numbers_count, c);
+    return in_ranges(ucd_numbers, ucd_numbers_count, c);
 }
 
-int clip_uc_is_decimal(uint32_t c)
+int uc_is_decimal(uint32_t c)
 {
     if (c < 0x80) return c >= '0' && c <= '9';
-    return in_ranges(clip_decimal, clip_decimal_count, c);
+    return in_ranges(ucd_decimal, ucd_decimal_count, c);
 }
 
 /* The generator checks both sets against the regex module and str.isspace(). */
-int clip_uc_is_regex_space(uint32_t c)
+int uc_is_regex_space(uint32_t c)
 {
     if (c <= 0x20) return c == 0x20 || (c >= 0x09 && c <= 0x0D);
     if (c < 0x85) return 0;
@@ -43,20 +43,41 @@ int clip_uc_is_regex_space(uint32_t c)
            c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
-int clip_uc_is_py_space(uint32_t c)
+int uc_is_py_space(uint32_t c)
 {
-    return clip_uc_is_regex_space(c) || (c >= 0x1C && c <= 0x1F);
+    return uc_is_regex_space(c) || (c >= 0x1C && c <= 0x1F);
 }
 
-int clip_uc_is_unmatched(uint32_t c) { return c == 0x345; }
+int uc_is_unmatched(uint32_t c) { return c == 0x345; }
 
-uint32_t clip_uc_lower(uint32_t c)
+int uc_bert_class(uint32_t c)
+{
+    if (c >= 0x110000) return UC_BERT_DROP;
+    size_t lo = 0, hi = ucd_bert_class_runs_count; /* the last run starting <= c */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((ucd_bert_class_runs[mid] >> 3) <= c)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (int)(ucd_bert_class_runs[lo] & 7);
+}
+
+int uc_is_cjk(uint32_t c)
+{
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+           (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+uint32_t uc_lower(uint32_t c)
 {
     if (c < 0x80) return c >= 'A' && c <= 'Z' ? c + 32 : c;
-    size_t lo = 0, hi = clip_lower_count;
+    size_t lo = 0, hi = ucd_lower_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const clip_lower_run *r = &clip_lower[mid];
+        const ucd_lower_run *r = &ucd_lower[mid];
         if (c < r->lo)
             hi = mid;
         else if (c > r->hi)
@@ -67,25 +88,25 @@ uint32_t clip_uc_lower(uint32_t c)
     return c;
 }
 
-int clip_uc_is_cased(uint32_t c) { return in_ranges(clip_cased, clip_cased_count, c); }
+int uc_is_cased(uint32_t c) { return in_ranges(ucd_cased, ucd_cased_count, c); }
 
-int clip_uc_is_case_ignorable(uint32_t c)
+int uc_is_case_ignorable(uint32_t c)
 {
-    return in_ranges(clip_case_ignorable, clip_case_ignorable_count, c);
+    return in_ranges(ucd_case_ignorable, ucd_case_ignorable_count, c);
 }
 
-uint8_t clip_uc_ccc(uint32_t c)
+uint8_t uc_ccc(uint32_t c)
 {
     if (c < 0x300) return 0;
-    size_t lo = 0, hi = clip_ccc_count;
+    size_t lo = 0, hi = ucd_ccc_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (c < clip_ccc[mid].lo)
+        if (c < ucd_ccc[mid].lo)
             hi = mid;
-        else if (c > clip_ccc[mid].hi)
+        else if (c > ucd_ccc[mid].hi)
             lo = mid + 1;
         else
-            return clip_ccc[mid].ccc;
+            return ucd_ccc[mid].ccc;
     }
     return 0;
 }
@@ -97,22 +118,22 @@ enum {
     H_SCOUNT = H_LCOUNT * H_NCOUNT
 };
 
-static const clip_pair_map *find_decomp(uint32_t c)
+static const ucd_pair_map *find_decomp(uint32_t c)
 {
-    size_t lo = 0, hi = clip_decomp_count;
+    size_t lo = 0, hi = ucd_decomp_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (c < clip_decomp[mid].cp)
+        if (c < ucd_decomp[mid].cp)
             hi = mid;
-        else if (c > clip_decomp[mid].cp)
+        else if (c > ucd_decomp[mid].cp)
             lo = mid + 1;
         else
-            return &clip_decomp[mid];
+            return &ucd_decomp[mid];
     }
     return NULL;
 }
 
-size_t clip_uc_decompose(uint32_t c, uint32_t out[4])
+size_t uc_decompose(uint32_t c, uint32_t out[4])
 {
     if (c >= H_SBASE && c < H_SBASE + H_SCOUNT) {
         uint32_t s = c - H_SBASE;
@@ -126,7 +147,7 @@ size_t clip_uc_decompose(uint32_t c, uint32_t out[4])
      * 4 code points in all. */
     uint32_t tail[4];
     size_t nt = 0;
-    const clip_pair_map *d;
+    const ucd_pair_map *d;
     while (c >= 0xC0 && (d = find_decomp(c)) != NULL && nt < 3) {
         if (d->second) tail[nt++] = d->second;
         c = d->first;
@@ -137,17 +158,17 @@ size_t clip_uc_decompose(uint32_t c, uint32_t out[4])
     return n;
 }
 
-uint32_t clip_uc_compose(uint32_t a, uint32_t b)
+uint32_t uc_compose(uint32_t a, uint32_t b)
 {
     if (a >= H_LBASE && a < H_LBASE + H_LCOUNT && b >= H_VBASE && b < H_VBASE + H_VCOUNT)
         return H_SBASE + ((a - H_LBASE) * H_VCOUNT + (b - H_VBASE)) * H_TCOUNT;
     if (a >= H_SBASE && a < H_SBASE + H_SCOUNT && (a - H_SBASE) % H_TCOUNT == 0 && b > H_TBASE &&
         b < H_TBASE + H_TCOUNT)
         return a + (b - H_TBASE);
-    size_t lo = 0, hi = clip_compose_count;
+    size_t lo = 0, hi = ucd_compose_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const clip_pair_map *p = &clip_decomp[clip_compose[mid]];
+        const ucd_pair_map *p = &ucd_decomp[ucd_compose[mid]];
         if (a < p->first || (a == p->first && b < p->second))
             hi = mid;
         else if (a > p->first || b > p->second)
@@ -158,7 +179,7 @@ uint32_t clip_uc_compose(uint32_t a, uint32_t b)
     return 0;
 }
 
-const clip_expand *clip_uc_expand(const clip_expand *table, size_t count, uint32_t c)
+const ucd_expand *uc_expand(const ucd_expand *table, size_t count, uint32_t c)
 {
     size_t lo = 0, hi = count;
     while (lo < hi) {
@@ -184,18 +205,18 @@ static int name_cmp(const uint32_t *name, size_t len, const char *s)
     return s[len] ? -1 : 0;
 }
 
-const clip_entity *clip_uc_entity(const uint32_t *name, size_t len)
+const ucd_entity *uc_entity(const uint32_t *name, size_t len)
 {
-    size_t lo = 0, hi = clip_entities_count;
+    size_t lo = 0, hi = ucd_entities_count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = name_cmp(name, len, clip_entities[mid].name);
+        int c = name_cmp(name, len, ucd_entities[mid].name);
         if (c < 0)
             hi = mid;
         else if (c > 0)
             lo = mid + 1;
         else
-            return &clip_entities[mid];
+            return &ucd_entities[mid];
     }
     return NULL;
 }

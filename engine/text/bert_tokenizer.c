@@ -20,8 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/bert_tokenizer.h"
-#include "engine/bert_unicode.h"
+#include "engine/text/bert_tokenizer.h"
+#include "engine/text/unicode.h"
+#include "engine/text/utf8.h"
 #include "format/buf.h"
 
 #define VOCAB_MAX_BYTES ((size_t)64 << 20)
@@ -84,8 +85,8 @@ static int check_utf8(const char *s, size_t len, fmt_error *err)
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         const unsigned char *p = (const unsigned char *)s + i;
-        size_t k = bu_utf8_next(p, len - i, &cp);
-        if (cp == 0xFFFD && !(k == 3 && p[0] == 0xEF))
+        size_t k = utf8_next(p, len - i, &cp);
+        if (cp == UTF8_REPLACEMENT && !(k == 3 && p[0] == 0xEF))
             return fmt_fail(err, "bert vocab: invalid UTF-8 at byte %zu", i);
         if (cp == 0) return fmt_fail(err, "bert vocab: NUL byte at byte %zu", i);
         i += k;
@@ -253,7 +254,7 @@ static void wordpiece(word_state *w)
     int32_t pieces[WORD_MAX];
     size_t np = 0;
     off[0] = 0;
-    for (size_t i = 0; i < w->n; i++) off[i + 1] = off[i] + bu_utf8_put(w->cp[i], text + off[i]);
+    for (size_t i = 0; i < w->n; i++) off[i + 1] = off[i] + utf8_encode(w->cp[i], (unsigned char *)text + off[i]);
     key[0] = key[1] = '#';
     for (size_t start = 0; start < w->n;) {
         size_t pre = start ? 2 : 0, end = w->n;
@@ -284,7 +285,7 @@ static void word_flush(word_state *w)
 
 static void word_append(word_state *w, uint32_t cp)
 {
-    int ccc = bu_ccc_nonmark(cp);
+    int ccc = uc_ccc(cp); /* never an Mn mark here (feed_decomposed drops them) */
     if (w->n < WORD_MAX) {
         size_t p = w->n;
         while (ccc && p > w->run_start && w->ccc[p - 1] > ccc) { /* stable sort by class */
@@ -302,11 +303,11 @@ static void word_append(word_state *w, uint32_t cp)
 /* One code point of NFD output: marks go, punctuation stands alone. */
 static void feed_decomposed(word_state *w, uint32_t cp)
 {
-    switch (bu_class(cp)) {
-    case BU_MARK: return;
-    case BU_MARK0: w->run_start = w->n; return; /* a starter for reordering, then dropped */
-    case BU_SPACE: word_flush(w); return;
-    case BU_PUNCT:
+    switch (uc_bert_class(cp)) {
+    case UC_BERT_MARK: return;
+    case UC_BERT_MARK0: w->run_start = w->n; return; /* a starter for reordering, then dropped */
+    case UC_BERT_SPACE: word_flush(w); return;
+    case UC_BERT_PUNCT:
         word_flush(w);
         word_append(w, cp);
         word_flush(w);
@@ -318,18 +319,30 @@ static void feed_decomposed(word_state *w, uint32_t cp)
 /* One lower-cased code point of the text. */
 static void feed(word_state *w, uint32_t cp)
 {
-    int cls = bu_class(cp);
-    if (cls == BU_DROP) return;
-    if (cls == BU_SPACE) {
+    int cls = uc_bert_class(cp);
+    if (cls == UC_BERT_DROP) return;
+    if (cls == UC_BERT_SPACE) {
         word_flush(w);
         return;
     }
-    int cjk = bu_is_cjk(cp);
+    int cjk = uc_is_cjk(cp);
     if (cjk) word_flush(w);
-    uint32_t d[3];
-    int nd = bu_decompose(cp, d);
-    for (int i = 0; i < nd; i++) feed_decomposed(w, d[i]);
+    uint32_t d[4];
+    size_t nd = uc_decompose(cp, d); /* NFD of one code point */
+    for (size_t i = 0; i < nd; i++) feed_decomposed(w, d[i]);
     if (cjk) word_flush(w);
+}
+
+/* str.lower() of one code point into out: 1 code point, or 2 for U+0130. */
+static int lower(uint32_t cp, uint32_t out[2])
+{
+    if (cp == 0x130) {
+        out[0] = 'i';
+        out[1] = 0x307;
+        return 2;
+    }
+    out[0] = uc_lower(cp);
+    return 1;
 }
 
 /* BasicTokenizer + WordpieceTokenizer over text[0..len) (no special literal). */
@@ -341,8 +354,8 @@ static void encode_piece(const bert_tokenizer *tok, const char *text, size_t len
     w.n = w.run_start = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp, low[2];
-        i += bu_utf8_next((const unsigned char *)text + i, len - i, &cp);
-        int nl = bu_lower(cp, low);
+        i += utf8_next((const unsigned char *)text + i, len - i, &cp);
+        int nl = lower(cp, low);
         for (int k = 0; k < nl; k++) feed(&w, low[k]);
     }
     word_flush(&w);
@@ -420,8 +433,8 @@ static int replace_all(buf *b, const char *from, const char *to, fmt_error *err)
 static int is_space_at(const char *s, size_t len, size_t *k)
 {
     uint32_t cp;
-    *k = bu_utf8_next((const unsigned char *)s, len, &cp);
-    return bu_is_pyspace(cp);
+    *k = utf8_next((const unsigned char *)s, len, &cp);
+    return uc_is_py_space(cp);
 }
 
 /* convert_tokens_to_string: " ".join(tokens).replace(" ##", "").strip(),
@@ -525,7 +538,7 @@ static size_t skip_chars(const char *s, size_t len, size_t k)
 {
     size_t i = 0;
     uint32_t cp;
-    for (; k && i < len; k--) i += bu_utf8_next((const unsigned char *)s + i, len - i, &cp);
+    for (; k && i < len; k--) i += utf8_next((const unsigned char *)s + i, len - i, &cp);
     return i;
 }
 
@@ -534,7 +547,7 @@ char *bert_caption_alloc(const bert_tokenizer *tok, const int32_t *ids, size_t n
 {
     buf all;
     if (decode_into(tok, ids, n, 1, &all, err)) return NULL;
-    size_t chars = prompt ? bu_utf8_count(prompt, strlen(prompt)) : 0;
+    size_t chars = prompt ? utf8_count((const unsigned char *)prompt, strlen(prompt)) : 0;
     size_t from = skip_chars(all.data, all.len, chars);
     char *s = buf_take(&all);
     memmove(s, s + from, strlen(s + from) + 1);

@@ -1,11 +1,11 @@
 /* NFC (Unicode UAX #15): canonical decomposition, canonical ordering of
  * combining marks, canonical composition. Tables from unicodedata, through
- * tools/gen-clip-unicode.py. */
+ * tools/gen-unicode.py. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/clip_text.h"
-#include "engine/clip_unicode.h"
+#include "engine/text/clean.h"
+#include "engine/text/unicode.h"
 
 /* Stable sort of v[0..n) by combining class (all non-zero). Short runs by
  * insertion; long ones (hostile input) by counting sort, O(n + 256). */
@@ -15,9 +15,9 @@ static int sort_marks(uint32_t *v, size_t n)
     if (n <= 16) {
         for (size_t i = 1; i < n; i++) {
             uint32_t c = v[i];
-            uint8_t k = clip_uc_ccc(c);
+            uint8_t k = uc_ccc(c);
             size_t j = i;
-            while (j > 0 && clip_uc_ccc(v[j - 1]) > k) {
+            while (j > 0 && uc_ccc(v[j - 1]) > k) {
                 v[j] = v[j - 1];
                 j--;
             }
@@ -28,9 +28,9 @@ static int sort_marks(uint32_t *v, size_t n)
     uint32_t *tmp = malloc(n * sizeof *tmp);
     if (!tmp) return -1;
     size_t start[257] = {0};
-    for (size_t i = 0; i < n; i++) start[clip_uc_ccc(v[i]) + 1]++;
+    for (size_t i = 0; i < n; i++) start[uc_ccc(v[i]) + 1]++;
     for (int k = 1; k <= 256; k++) start[k] += start[k - 1];
-    for (size_t i = 0; i < n; i++) tmp[start[clip_uc_ccc(v[i])]++] = v[i];
+    for (size_t i = 0; i < n; i++) tmp[start[uc_ccc(v[i])]++] = v[i];
     memcpy(v, tmp, n * sizeof *tmp);
     free(tmp);
     return 0;
@@ -40,12 +40,12 @@ static int canonical_order(uint32_t *v, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        if (clip_uc_ccc(v[i]) == 0) {
+        if (uc_ccc(v[i]) == 0) {
             i++;
             continue;
         }
         size_t j = i;
-        while (j < n && clip_uc_ccc(v[j]) != 0) j++;
+        while (j < n && uc_ccc(v[j]) != 0) j++;
         if (sort_marks(v + i, j - i)) return -1;
         i = j;
     }
@@ -61,11 +61,11 @@ static size_t compose(uint32_t *v, size_t n)
     uint8_t last = 0; /* class of the last code point kept after the starter */
     for (size_t i = 0; i < n; i++) {
         uint32_t c = v[i];
-        uint8_t k = clip_uc_ccc(c);
+        uint8_t k = uc_ccc(c);
         if (starter != SIZE_MAX) {
             int adjacent = out == starter + 1;
             if (adjacent || (last != 0 && last < k)) {
-                uint32_t p = clip_uc_compose(v[starter], c);
+                uint32_t p = uc_compose(v[starter], c);
                 if (p) {
                     v[starter] = p;
                     continue;
@@ -79,20 +79,20 @@ static size_t compose(uint32_t *v, size_t n)
     return out;
 }
 
-int clip_nfc(clip_cps *t, clip_cps *scratch)
+int clip_nfc(cp_buf *t, cp_buf *scratch)
 {
     size_t i = 0;
     while (i < t->n && t->v[i] < 0x300) i++;
     if (i == t->n) return 0; /* nothing below U+0300 decomposes, reorders or composes */
-    if (t->n > SIZE_MAX / 4 || clip_cps_reserve(scratch, t->n * 4)) return -1;
+    if (t->n > SIZE_MAX / 4 || cp_buf_reserve(scratch, t->n * 4)) return -1;
     size_t n = 0;
     for (size_t j = 0; j < t->n; j++) {
         uint32_t d[4];
-        size_t k = t->v[j] < 0xC0 ? (d[0] = t->v[j], 1) : clip_uc_decompose(t->v[j], d);
+        size_t k = t->v[j] < 0xC0 ? (d[0] = t->v[j], 1) : uc_decompose(t->v[j], d);
         for (size_t m = 0; m < k; m++) scratch->v[n++] = d[m];
     }
     if (canonical_order(scratch->v, n)) return -1;
     scratch->n = compose(scratch->v, n);
-    clip_cps_swap(t, scratch);
+    cp_buf_swap(t, scratch);
     return 0;
 }

@@ -4,7 +4,7 @@
  * fix_text cuts the text into lines (each keeps its '\n') and fixes each one
  * until nothing changes; every round applies, in this order:
  *
- *   unescape_html           implemented (clip_html.c); "auto": off for the first
+ *   unescape_html           implemented (html.c); "auto": off for the first
  *                           line holding a '<' and for every line after it
  *   fix_encoding            NOT implemented: the mojibake repair (re-decoding text
  *                           that looks like UTF-8 read as Latin-1/Windows-125x/
@@ -20,7 +20,7 @@
  *   fix_surrogates          nothing to do: decoded UTF-8 holds no surrogates
  *   remove_terminal_escapes implemented: ESC '[' (\d|;)* [A-Za-z]
  *   remove_control_chars    implemented
- *   NFC                     implemented (clip_nfc.c)
+ *   NFC                     implemented (nfc.c)
  *
  * The lines are independent (no step looks across a '\n' or makes one that
  * matters to another line), so the text is fixed as two pieces: the lines
@@ -29,8 +29,8 @@
  * references nested deeper than that, "&amp;amp;amp;...", need more). */
 #include <string.h>
 
-#include "engine/clip_text.h"
-#include "engine/clip_unicode.h"
+#include "engine/text/clean.h"
+#include "engine/text/unicode.h"
 
 #define CLIP_FTFY_MAX_ROUNDS 64
 
@@ -38,15 +38,15 @@
  * per-code-point maps applied one after the other. */
 static size_t map_one(uint32_t c, uint32_t out[9])
 {
-    if (c >= 0x80 && c <= 0x9F) c = clip_c1[c - 0x80];
+    if (c >= 0x80 && c <= 0x9F) c = ucd_c1[c - 0x80];
     uint32_t lig[3] = {c, 0, 0};
-    const clip_expand *e = clip_uc_expand(clip_ligatures, clip_ligatures_count, c);
+    const ucd_expand *e = uc_expand(ucd_ligatures, ucd_ligatures_count, c);
     if (e) memcpy(lig, e->to, sizeof lig);
     size_t n = 0;
     for (int i = 0; i < 3 && lig[i]; i++) {
         uint32_t w[3] = {lig[i], 0, 0};
         if (lig[i] == 0x3000 || (lig[i] >= 0xFF01 && lig[i] <= 0xFFEF)) {
-            const clip_expand *x = clip_uc_expand(clip_width, clip_width_count, lig[i]);
+            const ucd_expand *x = uc_expand(ucd_width, ucd_width_count, lig[i]);
             if (x) memcpy(w, x->to, sizeof w);
         }
         for (int k = 0; k < 3 && w[k]; k++) {
@@ -61,9 +61,9 @@ static size_t map_one(uint32_t c, uint32_t out[9])
     return n;
 }
 
-static int map_chars(clip_cps *t, clip_cps *s)
+static int map_chars(cp_buf *t, cp_buf *s)
 {
-    if (t->n > SIZE_MAX / 9 || clip_cps_reserve(s, t->n * 9 + 1)) return -1;
+    if (t->n > SIZE_MAX / 9 || cp_buf_reserve(s, t->n * 9 + 1)) return -1;
     s->n = 0;
     for (size_t i = 0; i < t->n; i++) {
         uint32_t c = t->v[i];
@@ -75,7 +75,7 @@ static int map_chars(clip_cps *t, clip_cps *s)
         size_t k = map_one(c, out);
         for (size_t j = 0; j < k; j++) s->v[s->n++] = out[j];
     }
-    clip_cps_swap(t, s);
+    cp_buf_swap(t, s);
     return 0;
 }
 
@@ -93,12 +93,12 @@ static size_t escape_len(const uint32_t *v, size_t n, size_t i)
 {
     if (v[i] != 0x1B || i + 1 >= n || v[i + 1] != '[') return 0;
     size_t j = i + 2;
-    while (j < n && (v[j] == ';' || clip_uc_is_decimal(v[j]))) j++;
+    while (j < n && (v[j] == ';' || uc_is_decimal(v[j]))) j++;
     if (j < n && ((v[j] | 0x20) >= 'a' && (v[j] | 0x20) <= 'z')) return j + 1 - i;
     return 0;
 }
 
-static void line_breaks_escapes_controls(clip_cps *t)
+static void line_breaks_escapes_controls(cp_buf *t)
 {
     uint32_t *v = t->v;
     size_t n = t->n, out = 0, i = 0;
@@ -117,7 +117,7 @@ static void line_breaks_escapes_controls(clip_cps *t)
     t->n = out;
 }
 
-static int one_round(clip_cps *t, clip_cps *s, int entities)
+static int one_round(cp_buf *t, cp_buf *s, int entities)
 {
     if (entities && clip_ftfy_unescape_html(t, s)) return -1;
     if (map_chars(t, s)) return -1;
@@ -127,7 +127,7 @@ static int one_round(clip_cps *t, clip_cps *s, int entities)
 
 /* True when every round would leave t as it is: printable ASCII, tab and
  * line feed, no '&'. */
-static int ascii_fixed(const clip_cps *t)
+static int ascii_fixed(const cp_buf *t)
 {
     for (size_t i = 0; i < t->n; i++) {
         uint32_t c = t->v[i];
@@ -136,11 +136,11 @@ static int ascii_fixed(const clip_cps *t)
     return 1;
 }
 
-static int fix_piece(clip_cps *t, clip_cps *s, clip_cps *prev, int entities)
+static int fix_piece(cp_buf *t, cp_buf *s, cp_buf *prev, int entities)
 {
     if (ascii_fixed(t)) return 0;
     for (int round = 0; round < CLIP_FTFY_MAX_ROUNDS; round++) {
-        if (clip_cps_reserve(prev, t->n + 1)) return -1;
+        if (cp_buf_reserve(prev, t->n + 1)) return -1;
         memcpy(prev->v, t->v, t->n * sizeof *t->v);
         prev->n = t->n;
         if (one_round(t, s, entities)) return -1;
@@ -150,7 +150,7 @@ static int fix_piece(clip_cps *t, clip_cps *s, clip_cps *prev, int entities)
 }
 
 /* Where entities stop being decoded: the start of the first line with a '<'. */
-static size_t entity_limit(const clip_cps *t)
+static size_t entity_limit(const cp_buf *t)
 {
     size_t line = 0;
     for (size_t i = 0; i < t->n; i++) {
@@ -160,25 +160,25 @@ static size_t entity_limit(const clip_cps *t)
     return t->n;
 }
 
-int clip_ftfy_fix_text(clip_cps *t, clip_cps *scratch)
+int clip_ftfy_fix_text(cp_buf *t, cp_buf *scratch)
 {
     size_t limit = entity_limit(t);
-    clip_cps head = {0}, tail = {0}, prev = {0};
+    cp_buf head = {0}, tail = {0}, prev = {0};
     int rc = -1;
-    if (clip_cps_reserve(&head, limit + 1) || clip_cps_reserve(&tail, t->n - limit + 1)) goto done;
+    if (cp_buf_reserve(&head, limit + 1) || cp_buf_reserve(&tail, t->n - limit + 1)) goto done;
     memcpy(head.v, t->v, limit * sizeof *t->v);
     head.n = limit;
     memcpy(tail.v, t->v + limit, (t->n - limit) * sizeof *t->v);
     tail.n = t->n - limit;
     if (fix_piece(&head, scratch, &prev, 1) || fix_piece(&tail, scratch, &prev, 0)) goto done;
-    if (clip_cps_reserve(t, head.n + tail.n + 1)) goto done;
+    if (cp_buf_reserve(t, head.n + tail.n + 1)) goto done;
     memcpy(t->v, head.v, head.n * sizeof *t->v);
     memcpy(t->v + head.n, tail.v, tail.n * sizeof *t->v);
     t->n = head.n + tail.n;
     rc = 0;
 done:
-    clip_cps_free(&head);
-    clip_cps_free(&tail);
-    clip_cps_free(&prev);
+    cp_buf_free(&head);
+    cp_buf_free(&tail);
+    cp_buf_free(&prev);
     return rc;
 }

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/clip_bpe.h"
-#include "engine/clip_text.h"
+#include "engine/text/clip_bpe.h"
+#include "engine/text/utf8.h"
 
 uint32_t clip_bpe_byte_char(unsigned char b)
 {
@@ -164,7 +164,7 @@ static int build_vocab(vocab *v, const merge_line *m, size_t n)
     for (int end = 0; end < 2; end++) {
         for (size_t i = 0; i < 256; i++) {
             unsigned char u[4];
-            size_t nu = clip_utf8_encode(clip_bpe_byte_char(order[i]), u);
+            size_t nu = utf8_encode(clip_bpe_byte_char(order[i]), u);
             vocab_add(v, (const char *)u, nu, "</w>", end ? 4 : 0);
         }
     }
@@ -215,7 +215,7 @@ int clip_bpe_build(clip_bpe *b, const char *text, size_t len, fmt_error *err)
     }
     for (unsigned k = 0; k < 256; k++) {
         unsigned char u[8];
-        size_t nu = clip_utf8_encode(clip_bpe_byte_char((unsigned char)k), u);
+        size_t nu = utf8_encode(clip_bpe_byte_char((unsigned char)k), u);
         b->byte_id[k] = vocab_find(&v, (const char *)u, nu);
         memcpy(u + nu, "</w>", 4);
         b->byte_end_id[k] = vocab_find(&v, (const char *)u, nu + 4);
