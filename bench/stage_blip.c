@@ -18,6 +18,7 @@
 typedef struct {
     blip_model *m;
     weights_file *wf;
+    kernel_table kt;
     random_model rm;
     float *pixels, *embeds;
 } blip_bench;
@@ -27,7 +28,9 @@ static int blip_bench_open(blip_bench *b, bench_ctx *ctx, const char *dtype)
     fmt_error err;
     b->m = NULL, b->wf = NULL, b->pixels = b->embeds = NULL;
     if (random_blip(&b->rm, dtype)) return -1;
-    if (weights_open_memory(&b->wf, b->rm.bytes, b->rm.len, &err) || blip_load(&b->m, b->wf, NULL, ctx->threads, &err)) {
+    kernels_init(&b->kt);
+    if (weights_open_memory(&b->wf, b->rm.bytes, b->rm.len, &err) || !(b->m = calloc(1, sizeof *b->m)) ||
+        blip_load(b->m, b->wf, &b->kt, ctx->threads, &err)) {
         fprintf(stderr, "bench: blip: %s\n", err.msg);
         return -1;
     }
@@ -42,7 +45,7 @@ static int blip_bench_open(blip_bench *b, bench_ctx *ctx, const char *dtype)
 
 static void blip_bench_close(blip_bench *b)
 {
-    blip_free(b->m);
+    blip_free(b->m), free(b->m);
     weights_close(b->wf);
     random_model_free(&b->rm);
     free(b->pixels);

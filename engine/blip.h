@@ -3,8 +3,8 @@
  * cross-attention over the image tokens, and its generation (greedy and beam
  * search with transformers' semantics).
  *
- *   blip_model *m;
- *   blip_load(&m, weights, NULL, threads, &err);     converted file (weights/FORMAT.md)
+ *   blip_model m;
+ *   blip_load(&m, weights, &kt, threads, &err);      converted file (weights/FORMAT.md)
  *   blip_preprocess(m, rgb, w, h, pixels);           Pillow bicubic S×S, CLIP mean/std
  *   blip_encode_image(m, pixels, embeds, &err);      [tokens][vision_width]
  *   blip_generate(m, embeds, prompt, n, &params, ids, cap, &n_ids, &err);
@@ -23,6 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/arena.h"
+#include "engine/model_weights.h"
+#include "engine/vit_block.h"
 #include "engine/weights.h"
 #include "format/error.h"
 #include "kernels/kernels.h"
@@ -37,15 +40,122 @@ typedef struct {
     int image_tokens; /* (image_size / patch)^2 + 1 */
 } blip_config;
 
+/* ---- the model (its fields are the engine's own; engine/blip*.c) ---------------
+ * The weights (views into the mapping, or packed / converted copies the
+ * pool owns), the image encoder's arena (sized at load) and the decoder's
+ * (sized for the largest beams × length asked so far, reused between
+ * captions). */
+
+/* BertAttention: query/key/value, then output.dense and the post-norm. */
+typedef struct {
+    layer_linear q, k, v, o;
+    layer_norm ln;
+} blip_bert_attention;
+
+/* f32 cross-attention through the projections (engine/blip_cross.c), per
+ * head h: kt[h], the head's key weights transposed, [Wv][head_dim] (a
+ * product of head_dim inputs into Wv outputs); vh[h], its value weights
+ * [head_dim][Wv] with their bias. */
+typedef struct {
+    layer_linear *kt, *vh; /* [heads] */
+} blip_cross_heads;
+
+typedef struct {
+    blip_bert_attention self, cross; /* cross.k / cross.v are [H][Wv] */
+    blip_cross_heads cross_heads;    /* f32 weights: cross.k / cross.v split by head */
+    layer_linear inter, out;
+    layer_norm ln_out;
+} blip_bert_layer;
+
+typedef struct {
+    /* image encoder */
+    layer_linear patch;  /* [Wv][P·P·3], input (ky, kx, channel) */
+    const float *cls;   /* [Wv] */
+    const float *pos;   /* [tokens][Wv] */
+    vit_block *blocks;
+    layer_norm norm;
+    /* text decoder */
+    dtype word_type;    /* word embeddings as stored (F32 or BF16; F16 converted to F32) */
+    const void *word;   /* [V][H] */
+    const float *position; /* [Pmax][H] */
+    layer_norm emb_ln;
+    blip_bert_layer *layers;
+    layer_linear head_dense; /* cls.predictions.transform.dense */
+    layer_norm head_ln;
+    layer_linear decoder;    /* [V][H]: the word embeddings (tied) + cls.predictions.bias */
+} blip_weights;
+
+typedef struct {
+    arena mem;
+    size_t images; /* sized for this many images at once */
+    float *x, *x2, *h, *qkv, *ctx, *mlp, *attn_scratch, *conv_scratch;
+} blip_vision_state;
+
+typedef struct {
+    arena mem;
+    int beams;       /* sized for this many beams, */
+    size_t cap_len;  /* sequences this long, */
+    size_t rows;     /* this many rows per forward, */
+    int images;      /* and the keys/values of this many images */
+    /* Row r of the next forward continues the sequence in cache slot
+     * row_cache[r] and attends to image row_image[r]. Beams of one image:
+     * r and 0; images decoded together, and each row of their prompts: both
+     * the image's index. */
+    int *row_cache, *row_image;
+    int *ids; /* [rows]: the prompts of images decoded together, one after another */
+    /* How this caption's cross-attention goes (engine/blip_cross.c): 0,
+     * through the projections; 1, over the image's keys and values,
+     * projected once (beams, and bf16 weights). */
+    int kv_projected;
+    /* Through the projections: each image's encoder output E [tokens][Wv]
+     * as the weights of two products, E (tokens outputs) and Eᵀ (Wv
+     * outputs): panels where the level packs f32, else rows. */
+    float *image_k, *image_v;    /* [images][image_k_floats], [images][image_v_floats] */
+    size_t image_k_floats, image_v_floats;
+    float *qimg, *uimg;          /* [rows][heads][Wv]: q' and u of each row and head */
+    float *scores;               /* [rows][heads][tokens] */
+    float *head_in, *head_out;   /* per thread: [rows][head_floats] */
+    size_t head_floats;          /* max(Wv, head_dim) */
+    size_t *runs;                /* [rows + 1]: runs of rows on one image */
+    /* Projected: the image's keys and values per layer and head, f32
+     * [tokens][head_dim] each (V_h transposed), or with bf16 weights packed
+     * for the bf16 GEMM (K_h as [tokens] rows of head_dim, V_h transposed). */
+    float *cross_k, *cross_v;      /* f32 (one image): [layers][heads][tokens][head_dim] */
+    uint16_t *cross_kp, *cross_vp; /* bf16: [images][layers][heads][kv_packed] */
+    size_t kv_packed;            /* elements per packed head (64-byte multiple) */
+    float *kv_tmp;               /* [tokens][max(H, Wv)] */
+    float *head_tmp;             /* [tokens][head_dim] */
+    float *head_scratch;         /* per thread: [rows][head_dim + tokens + head_dim] */
+    float *cache, *cache_tmp; /* [beams or images][layers][2][cap_len][H] self-attention K, V */
+    float *x, *h, *q, *k, *v, *ctx, *ffn, *head; /* [rows][H or I] */
+    float *attn_scratch;
+    unsigned char *saved;     /* [beams] reorder: old beam copied aside */
+} blip_decode_state;
+
+struct blip_model {
+    blip_config config;
+    blip_weights weights;
+    blip_vision_state vis;
+    blip_decode_state dec;
+    const kernel_table *kt;
+    weight_pool pool;         /* what loading converted, packed or re-laid */
+    struct panel_set *panels; /* f32 weights re-laid (engine/panel_cache.h), or NULL */
+    int threads;
+    int kv_bf16; /* the image's keys/values kept as bf16 (the model has bf16 weights) */
+};
+
 typedef struct blip_model blip_model;
 
-/* Read the config and every tensor the captioner uses, check their shapes,
- * pack bf16 matrices for the bf16 GEMM and size the image encoder's arena.
- * kt: the kernels to run with (NULL: detect this CPU's). threads ≤ 0: all
- * available. -1 with a reason on a missing tensor, a shape that does not
- * match the config, or a config out of range. */
-int blip_load(blip_model **out, const weights_file *w, const kernel_table *kt, int threads, fmt_error *err);
+/* Fill *m: read the config and every tensor the captioner uses, check
+ * their shapes, pack bf16 matrices for the bf16 GEMM and size the image
+ * encoder's arena; to run with the kernels *kt (kept alive by the caller)
+ * on `threads` threads (less than 1: one). Changes no process-wide state.
+ * -1 with a reason (m then holds nothing to free) on a missing tensor, a
+ * shape that does not match the config, or a config out of range. */
+int blip_load(blip_model *m, const weights_file *w, const kernel_table *kt, int threads, fmt_error *err);
 
+/* Frees what *m holds (the struct itself is the caller's); safe after a
+ * failed load. */
 void blip_free(blip_model *m);
 const blip_config *blip_get_config(const blip_model *m);
 

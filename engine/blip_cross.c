@@ -60,14 +60,14 @@ static void image_weights(const blip_model *m, int image, int values, weight_pan
     size_t T = (size_t)m->config.image_tokens, Wv = (size_t)m->config.vision_width;
     size_t N = values ? Wv : T, K = values ? T : Wv;
     float *p = values ? s->image_v + (size_t)image * s->image_v_floats : s->image_k + (size_t)image * s->image_k_floats;
-    if (m->kt.f32p.preferred) gemm_f32_use_panels(&m->kt.f32p, p, N, K, panel, lw);
+    if (m->kt->f32p.preferred) gemm_f32_use_panels(&m->kt->f32p, p, N, K, panel, lw);
     else *lw = (linear_weights){p, NULL, NULL};
 }
 
 size_t blip_image_form_floats(const blip_model *m, int values)
 {
     size_t T = (size_t)m->config.image_tokens, Wv = (size_t)m->config.vision_width;
-    size_t n = !m->kt.f32p.preferred ? T * Wv : values ? gemm_f32_packed_size(Wv, T) : gemm_f32_packed_size(T, Wv);
+    size_t n = !m->kt->f32p.preferred ? T * Wv : values ? gemm_f32_packed_size(Wv, T) : gemm_f32_packed_size(T, Wv);
     return n ? (n + 15) / 16 * 16 : 0;
 }
 
@@ -76,7 +76,7 @@ static void image_forms(blip_model *m, const float *E, int image)
     blip_decode_state *s = &m->dec;
     size_t T = (size_t)m->config.image_tokens, Wv = (size_t)m->config.vision_width;
     float *ek = s->image_k + (size_t)image * s->image_k_floats, *ev = s->image_v + (size_t)image * s->image_v_floats;
-    if (m->kt.f32p.preferred) {
+    if (m->kt->f32p.preferred) {
         gemm_f32_pack(ek, E, T, Wv);
         gather_head(s->kv_tmp, E, T, Wv, 0, Wv, 1);
         gemm_f32_pack(ev, s->kv_tmp, Wv, T);
@@ -125,9 +125,9 @@ static void project_kv(blip_model *m, const float *E, int image)
         const blip_bert_attention *a = &m->weights.layers[l].cross;
         gemm_epilogue ek = {a->k.bias, NULL, 0, NULL, 0}, ev = {a->v.bias, NULL, 0, NULL, 0};
         size_t at = cross_at(m, image, l);
-        linear_run(&m->kt.linalg, s->kv_tmp, E, &a->k.w, T, H, Wv, &ek);
+        linear_run(&m->kt->linalg, s->kv_tmp, E, &a->k.w, T, H, Wv, &ek);
         store_heads(m, m->kv_bf16 ? (void *)(s->cross_kp + at) : (void *)(s->cross_k + at), s->kv_tmp, 0);
-        linear_run(&m->kt.linalg, s->kv_tmp, E, &a->v.w, T, H, Wv, &ev);
+        linear_run(&m->kt->linalg, s->kv_tmp, E, &a->v.w, T, H, Wv, &ev);
         store_heads(m, m->kv_bf16 ? (void *)(s->cross_vp + at) : (void *)(s->cross_v + at), s->kv_tmp, 1);
     }
 }
@@ -150,17 +150,17 @@ typedef struct {
     size_t ldd, out_width;
 } head_map;
 
-static void map_heads(const blip_model *m, const blip_linear *per_head, const head_map *hm, size_t rows)
+static void map_heads(const blip_model *m, const layer_linear *per_head, const head_map *hm, size_t rows)
 {
     const blip_decode_state *s = &m->dec;
     size_t heads = (size_t)m->config.text_heads, stride = s->head_floats;
 #pragma omp parallel for schedule(static) num_threads(m->threads) if (m->threads > 1)
     for (size_t h = 0; h < heads; h++) {
         float *in = s->head_in + (size_t)omp_get_thread_num() * rows * stride, *out = s->head_out + (size_t)omp_get_thread_num() * rows * stride;
-        const blip_linear *l = &per_head[h];
+        const layer_linear *l = &per_head[h];
         gemm_epilogue ep = {l->bias, NULL, 0, NULL, 0};
         for (size_t r = 0; r < rows; r++) memcpy(in + r * hm->width, hm->src + r * hm->lds + h * hm->width, hm->width * sizeof *in);
-        linear_run(&m->kt.linalg, out, in, &l->w, rows, hm->out_width, hm->width, &ep);
+        linear_run(&m->kt->linalg, out, in, &l->w, rows, hm->out_width, hm->width, &ep);
         for (size_t r = 0; r < rows; r++)
             memcpy(hm->dst + r * hm->ldd + h * hm->out_width, out + r * hm->out_width, hm->out_width * sizeof *out);
     }
@@ -178,9 +178,9 @@ static void image_products(const blip_model *m, size_t r0, size_t r1, int image)
     image_weights(m, image, 0, &pk, &ek);
     image_weights(m, image, 1, &pv, &ev);
     float *sc = s->scores + r0 * heads * T;
-    linear_run(&m->kt.linalg, sc, s->qimg + r0 * heads * Wv, &ek, M, T, Wv, NULL);
-    m->kt.nn.softmax(sc, M, T, (float)(1.0 / sqrt((double)hd)));
-    linear_run(&m->kt.linalg, s->uimg + r0 * heads * Wv, sc, &ev, M, Wv, T, NULL);
+    linear_run(&m->kt->linalg, sc, s->qimg + r0 * heads * Wv, &ek, M, T, Wv, NULL);
+    m->kt->nn.softmax(sc, M, T, (float)(1.0 / sqrt((double)hd)));
+    linear_run(&m->kt->linalg, s->uimg + r0 * heads * Wv, sc, &ev, M, Wv, T, NULL);
 }
 
 /* Runs of rows on one image (a prompt's rows; beams; images decoded
@@ -233,9 +233,9 @@ static void image_attention_kv(const blip_model *m, int layer, int image, const 
     for (size_t h = 0; h < heads; h++) {
         float *p = s->head_scratch + (size_t)omp_get_thread_num() * rows * (2 * hd + T);
         for (size_t r = 0; r < rows; r++) {
-            m->kt.linalg.gemv(p, s->cross_k + at + h * T * hd, q + r * H + h * hd, T, hd);
-            m->kt.nn.softmax(p, 1, T, scale);
-            m->kt.linalg.gemv(out + r * H + h * hd, s->cross_v + at + h * T * hd, p, hd, T);
+            m->kt->linalg.gemv(p, s->cross_k + at + h * T * hd, q + r * H + h * hd, T, hd);
+            m->kt->nn.softmax(p, 1, T, scale);
+            m->kt->linalg.gemv(out + r * H + h * hd, s->cross_v + at + h * T * hd, p, hd, T);
         }
     }
 }
@@ -256,9 +256,9 @@ static void image_attention_bf16(const blip_model *m, int layer, int image, cons
         float *oh = p + rows * T;
         for (size_t r = 0; r < rows; r++) memcpy(qh + r * hd, q + r * H + h * hd, hd * sizeof(float));
         weight_panel K = {kp + h * s->kv_packed, T, hd, 2}, Vt = {vp + h * s->kv_packed, hd, T, 2};
-        m->kt.bf16.gemm_bf16(p, qh, &K, rows, NULL);
-        m->kt.nn.softmax(p, rows, T, scale);
-        m->kt.bf16.gemm_bf16(oh, p, &Vt, rows, NULL);
+        m->kt->bf16.gemm_bf16(p, qh, &K, rows, NULL);
+        m->kt->nn.softmax(p, rows, T, scale);
+        m->kt->bf16.gemm_bf16(oh, p, &Vt, rows, NULL);
         for (size_t r = 0; r < rows; r++) memcpy(out + r * H + h * hd, oh + r * hd, hd * sizeof(float));
     }
 }

@@ -172,11 +172,11 @@ static void embed(blip_model *m, const int *ids, size_t rows, size_t pos, size_t
     for (size_t r = 0; r < rows; r++) {
         float *x = m->dec.x + r * H;
         size_t id = (size_t)ids[r], p = prompt ? pos + r % prompt : pos;
-        if (w->word_type == DTYPE_BF16) m->kt.linalg.bf16_to_f32(x, (const uint16_t *)w->word + id * H, H);
+        if (w->word_type == DTYPE_BF16) m->kt->linalg.bf16_to_f32(x, (const uint16_t *)w->word + id * H, H);
         else memcpy(x, (const float *)w->word + id * H, H * sizeof(float));
-        m->kt.nn.add(x, w->position + p * H, H);
+        m->kt->nn.add(x, w->position + p * H, H);
     }
-    m->kt.nn.layernorm(m->dec.x, m->dec.x, w->emb_ln.gamma, w->emb_ln.beta, rows, H, c->text_eps);
+    m->kt->nn.layernorm(m->dec.x, m->dec.x, w->emb_ln.gamma, w->emb_ln.beta, rows, H, c->text_eps);
 }
 
 /* Self-attention of one decoding row and head over its sequence's cached
@@ -184,7 +184,7 @@ static void embed(blip_model *m, const int *ids, size_t rows, size_t pos, size_t
 static void cached_attention_head(const blip_model *m, const float *qh, const float *k, const float *v, size_t lk,
                                   float *o, float *p)
 {
-    const nn_kernels *nn = &m->kt.nn;
+    const nn_kernels *nn = &m->kt->nn;
     size_t H = (size_t)m->config.text_width, hd = H / (size_t)m->config.text_heads;
     for (size_t t = 0; t < lk; t++) p[t] = nn->dot(qh, k + t * H, hd);
     nn->softmax(p, 1, lk, (float)(1.0 / sqrt((double)hd)));
@@ -223,8 +223,8 @@ static void attention_output(blip_model *m, const blip_bert_attention *a, size_t
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width;
     gemm_epilogue ep = {a->o.bias, s->x, H, NULL, 0};
-    linear_run(&m->kt.linalg, s->h, s->ctx, &a->o.w, rows, H, H, &ep);
-    m->kt.nn.layernorm(s->x, s->h, a->ln.gamma, a->ln.beta, rows, H, m->config.text_eps);
+    linear_run(&m->kt->linalg, s->h, s->ctx, &a->o.w, rows, H, H, &ep);
+    m->kt->nn.layernorm(s->x, s->h, a->ln.gamma, a->ln.beta, rows, H, m->config.text_eps);
 }
 
 /* Blocks of `prompt` rows, each of one sequence: the block's keys and
@@ -241,14 +241,14 @@ static void prompt_attention(blip_model *m, int layer, size_t rows, size_t pos, 
         memcpy(vc + pos * H, s->v + r0 * H, prompt * H * sizeof(float));
         attention_args at = {heads, hd, prompt, pos + prompt, s->q + r0 * H, H, kc, H, vc, H, s->ctx + r0 * H, H,
                              scale, 1, pos, m->threads};
-        attention(&m->kt.nn, &at, s->attn_scratch);
+        attention(&m->kt->nn, &at, s->attn_scratch);
     }
 }
 
 static void self_attention(blip_model *m, int layer, const blip_bert_attention *a, size_t rows, size_t pos, size_t prompt)
 {
     blip_decode_state *s = &m->dec;
-    const linalg_kernels *lk = &m->kt.linalg;
+    const linalg_kernels *lk = &m->kt->linalg;
     size_t H = (size_t)m->config.text_width;
     gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0}, ek = {a->k.bias, NULL, 0, NULL, 0};
     gemm_epilogue ev = {a->v.bias, NULL, 0, NULL, 0};
@@ -265,7 +265,7 @@ static void cross_attention(blip_model *m, int layer, const blip_bert_attention 
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width;
     gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0};
-    linear_run(&m->kt.linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
+    linear_run(&m->kt->linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
     blip_image_attention(m, layer, rows);
     attention_output(m, a, rows);
 }
@@ -274,10 +274,10 @@ static void feed_forward(blip_model *m, const blip_bert_layer *l, size_t rows)
 {
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, inter = (size_t)m->config.text_intermediate;
-    gemm_epilogue e1 = {l->inter.bias, NULL, 0, m->kt.nn.gelu, 0}, e2 = {l->out.bias, s->x, H, NULL, 0};
-    linear_run(&m->kt.linalg, s->ffn, s->x, &l->inter.w, rows, inter, H, &e1);
-    linear_run(&m->kt.linalg, s->h, s->ffn, &l->out.w, rows, H, inter, &e2);
-    m->kt.nn.layernorm(s->x, s->h, l->ln_out.gamma, l->ln_out.beta, rows, H, m->config.text_eps);
+    gemm_epilogue e1 = {l->inter.bias, NULL, 0, m->kt->nn.gelu, 0}, e2 = {l->out.bias, s->x, H, NULL, 0};
+    linear_run(&m->kt->linalg, s->ffn, s->x, &l->inter.w, rows, inter, H, &e1);
+    linear_run(&m->kt->linalg, s->h, s->ffn, &l->out.w, rows, H, inter, &e2);
+    m->kt->nn.layernorm(s->x, s->h, l->ln_out.gamma, l->ln_out.beta, rows, H, m->config.text_eps);
 }
 
 void blip_decode_rows(blip_model *m, const int *ids, size_t rows, size_t pos, size_t prompt)
@@ -296,10 +296,10 @@ void blip_lm_head(blip_model *m, const float *x, size_t rows, float *logits)
     const blip_weights *w = &m->weights;
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, V = (size_t)m->config.vocab_size;
-    gemm_epilogue e1 = {w->head_dense.bias, NULL, 0, m->kt.nn.gelu, 0}, e2 = {w->decoder.bias, NULL, 0, NULL, 0};
-    linear_run(&m->kt.linalg, s->head, x, &w->head_dense.w, rows, H, H, &e1);
-    m->kt.nn.layernorm(s->head, s->head, w->head_ln.gamma, w->head_ln.beta, rows, H, m->config.text_eps);
-    linear_run(&m->kt.linalg, logits, s->head, &w->decoder.w, rows, V, H, &e2);
+    gemm_epilogue e1 = {w->head_dense.bias, NULL, 0, m->kt->nn.gelu, 0}, e2 = {w->decoder.bias, NULL, 0, NULL, 0};
+    linear_run(&m->kt->linalg, s->head, x, &w->head_dense.w, rows, H, H, &e1);
+    m->kt->nn.layernorm(s->head, s->head, w->head_ln.gamma, w->head_ln.beta, rows, H, m->config.text_eps);
+    linear_run(&m->kt->linalg, logits, s->head, &w->decoder.w, rows, V, H, &e2);
 }
 
 int blip_decoder_logits(blip_model *m, const float *image_embeds, const int *ids, size_t n, float *logits,

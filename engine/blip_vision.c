@@ -2,20 +2,16 @@
  * timm's VisionTransformer):
  *
  *   x = [cls; conv_PxP/P(pixels) + b] + pos_embed
- *   per block:  x += proj(attention(qkv(LN1 x)))      LayerNorm eps 1e-6
- *               x += fc2(GELU(fc1(LN2 x)))            exact-erf GELU
+ *   blocks:     engine/vit_block.h, LayerNorm eps 1e-6 (the config's),
+ *               exact-erf GELU, attention scaled by 1/sqrt(d) in double
  *   embeddings = LN(x)                                 every token, cls first */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/blip_internal.h"
-#include "kernels/attention.h"
+#include "engine/pixels.h"
 #include "kernels/resample.h"
-
-/* CLIP's normalisation, as torchvision's Normalize applies it (float32). */
-static const float blip_mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
-static const float blip_std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
 
 int blip_preprocess(const blip_model *m, const uint8_t *rgb, int width, int height, float *out, fmt_error *err)
 {
@@ -30,42 +26,24 @@ int blip_preprocess(const blip_model *m, const uint8_t *rgb, int width, int heig
         free(resized);
         return fmt_fail(err, "blip: cannot resize %d x %d to %d x %d", width, height, S, S);
     }
-    /* ToTensor: v / 255 in float32; Normalize: (x - mean) / std in float32. */
-    for (size_t i = 0; i < n; i++) out[i] = ((float)resized[i] / 255.0f - blip_mean[i % 3]) / blip_std[i % 3];
+    pixels_clip_normalize(out, resized, (size_t)S * (size_t)S); /* ToTensor, Normalize with CLIP's mean/std */
     free(resized);
     return 0;
 }
 
-/* One block over the stacked tokens of n images (attention image by image). */
-static void vit_block(blip_model *m, const blip_vit_block *b, size_t n)
+/* The blocks over the stacked tokens of n images (attention image by image). */
+static void blip_vision_blocks(blip_model *m, size_t n)
 {
     const blip_config *c = &m->config;
     blip_vision_state *s = &m->vis;
-    const linalg_kernels *lk = &m->kt.linalg;
-    const nn_kernels *nn = &m->kt.nn;
-    size_t T = (size_t)c->image_tokens, R = n * T, W = (size_t)c->vision_width, hd = W / (size_t)c->vision_heads;
-    float *t;
-
-    nn->layernorm(s->h, s->x, b->norm1.gamma, b->norm1.beta, R, W, c->vision_eps);
-    gemm_epilogue ep = {b->qkv.bias, NULL, 0, NULL, 0};
-    linear_run(lk, s->qkv, s->h, &b->qkv.w, R, 3 * W, W, &ep);
-    /* qkv rows are [q | k | v], heads side by side in each (timm's reshape). */
-    for (size_t i = 0; i < n; i++) {
-        float *q = s->qkv + i * T * 3 * W;
-        attention_args a = {(size_t)c->vision_heads, hd, T, T, q, 3 * W, q + W, 3 * W, q + 2 * W, 3 * W,
-                            s->ctx + i * T * W, W, (float)(1.0 / sqrt((double)hd)), 0, 0, m->threads};
-        attention(nn, &a, s->attn_scratch);
-    }
-    ep = (gemm_epilogue){b->proj.bias, s->x, W, NULL, 0};
-    linear_run(lk, s->x2, s->ctx, &b->proj.w, R, W, W, &ep);
-    t = s->x, s->x = s->x2, s->x2 = t;
-
-    nn->layernorm(s->h, s->x, b->norm2.gamma, b->norm2.beta, R, W, c->vision_eps);
-    ep = (gemm_epilogue){b->fc1.bias, NULL, 0, nn->gelu, 0};
-    linear_run(lk, s->mlp, s->h, &b->fc1.w, R, (size_t)c->vision_mlp, W, &ep);
-    ep = (gemm_epilogue){b->fc2.bias, s->x, W, NULL, 0};
-    linear_run(lk, s->x2, s->mlp, &b->fc2.w, R, W, (size_t)c->vision_mlp, &ep);
-    t = s->x, s->x = s->x2, s->x2 = t;
+    size_t T = (size_t)c->image_tokens, hd = (size_t)(c->vision_width / c->vision_heads);
+    vit_params p = {.width = (size_t)c->vision_width, .heads = (size_t)c->vision_heads, .mlp = (size_t)c->vision_mlp,
+                    .eps = c->vision_eps, .scale = (float)(1.0 / sqrt((double)hd)), .act = m->kt->nn.gelu,
+                    .causal = 0, .short_len = 0, .threads = m->threads};
+    vit_buffers b = {.x = s->x, .y = s->x2, .h = s->h, .qkv = s->qkv, .att = s->ctx, .mlp = s->mlp, .scratch = s->attn_scratch};
+    vit_segment segs[BLIP_MAX_BATCH];
+    for (size_t i = 0; i < n; i++) segs[i] = (vit_segment){.start = i * T, .len = T};
+    for (int i = 0; i < c->vision_layers; i++) vit_block_forward(m->kt, &p, &m->weights.blocks[i], &b, n * T, segs, n);
 }
 
 int blip_encode_images(blip_model *m, const float *const *pixels, size_t n, float *embeds, fmt_error *err)
@@ -84,13 +62,13 @@ int blip_encode_images(blip_model *m, const float *const *pixels, size_t n, floa
         float *x = s->x + i * T * W;
         conv_geometry g = {0, 0, 0, 0, c->patch};
         gemm_epilogue ep = {w->patch.bias, NULL, 0, NULL, 0};
-        conv2d(&m->kt.linalg, x + W, pixels[i], c->image_size, c->image_size, 3, &w->patch.w, c->vision_width,
+        conv2d(&m->kt->linalg, x + W, pixels[i], c->image_size, c->image_size, 3, &w->patch.w, c->vision_width,
                c->patch, &g, &ep, s->conv_scratch, m->threads);
         memcpy(x, w->cls, W * sizeof(float));
-        m->kt.nn.add(x, w->pos, T * W);
+        m->kt->nn.add(x, w->pos, T * W);
     }
-    for (int i = 0; i < c->vision_layers; i++) vit_block(m, &w->blocks[i], n);
-    m->kt.nn.layernorm(embeds, s->x, w->norm.gamma, w->norm.beta, n * T, W, c->vision_eps);
+    blip_vision_blocks(m, n);
+    m->kt->nn.layernorm(embeds, s->x, w->norm.gamma, w->norm.beta, n * T, W, c->vision_eps);
     return 0;
 }
 

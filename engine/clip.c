@@ -1,6 +1,5 @@
 /* CLIP forward passes; the architecture is described in clip.h. */
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +15,20 @@
 
 /* ---- config ------------------------------------------------------------------ */
 
-int clip_parse_config(const char *json, clip_config *c, fmt_error *err)
+static int clip_read_config(const json_value *v, clip_config *c, fmt_error *err)
 {
-    json_value *v = model_config_parse(json, "clip", err);
-    if (!v) return -1;
     memset(c, 0, sizeof *c);
-    int bad = model_config_int(v, "clip", "embed_dim", 1, 16384, &c->embed_dim, err) ||
-              model_config_int(v, "clip", "image_size", 1, 4096, &c->image_size, err) ||
-              model_config_int(v, "clip", "patch", 1, 1024, &c->patch, err) ||
-              model_config_int(v, "clip", "vision_width", 1, 16384, &c->vision_width, err) ||
-              model_config_int(v, "clip", "vision_layers", 1, 256, &c->vision_layers, err) ||
-              model_config_int(v, "clip", "vision_heads", 1, 1024, &c->vision_heads, err) ||
-              model_config_int(v, "clip", "context_length", 2, 4096, &c->context_length, err) ||
-              model_config_int(v, "clip", "vocab_size", 2, 1 << 22, &c->vocab_size, err) ||
-              model_config_int(v, "clip", "text_width", 1, 16384, &c->text_width, err) ||
-              model_config_int(v, "clip", "text_layers", 1, 256, &c->text_layers, err) ||
-              model_config_int(v, "clip", "text_heads", 1, 1024, &c->text_heads, err) ||
-              model_config_float(v, "clip", "eps", 1.0, 1e-5f, &c->eps, err);
-    json_free(v);
-    if (bad) return -1;
+    const model_config_field fields[] = {
+        {"embed_dim", &c->embed_dim, 1, 16384},       {"image_size", &c->image_size, 1, 4096},
+        {"patch", &c->patch, 1, 1024},                {"vision_width", &c->vision_width, 1, 16384},
+        {"vision_layers", &c->vision_layers, 1, 256}, {"vision_heads", &c->vision_heads, 1, 1024},
+        {"context_length", &c->context_length, 2, 4096}, {"vocab_size", &c->vocab_size, 2, 1 << 22},
+        {"text_width", &c->text_width, 1, 16384},     {"text_layers", &c->text_layers, 1, 256},
+        {"text_heads", &c->text_heads, 1, 1024},
+    };
+    if (model_config_ints(v, "clip", fields, sizeof fields / sizeof fields[0], err) ||
+        model_config_float(v, "clip", "eps", 1.0, 1e-5f, &c->eps, err))
+        return -1;
     if (c->image_size % c->patch) return fmt_fail(err, "clip: image_size %d is not a multiple of patch %d", c->image_size, c->patch);
     if (c->vision_width % c->vision_heads || c->vision_width / c->vision_heads > CLIP_HEAD_DIM_MAX ||
         c->text_width % c->text_heads || c->text_width / c->text_heads > CLIP_HEAD_DIM_MAX)
@@ -47,34 +41,19 @@ int clip_parse_config(const char *json, clip_config *c, fmt_error *err)
 
 /* ---- loading ----------------------------------------------------------------- */
 
-static int clip_load_block(clip_model *m, const char *prefix, int i, size_t w, clip_block *b, fmt_error *err)
-{
-    char name[160];
-    weight_pool *p = &m->pool;
-#define CLIP_NAME(part) (snprintf(name, sizeof name, "%sresblocks.%d.%s", prefix, i, part), name)
-    if (wp_norm(p, CLIP_NAME("ln_1"), w, &b->ln_1, err) || wp_norm(p, CLIP_NAME("ln_2"), w, &b->ln_2, err) ||
-        wp_linear(p, CLIP_NAME("mlp.c_fc"), 4 * w, w, 1, &b->c_fc, err) ||
-        wp_linear(p, CLIP_NAME("mlp.c_proj"), w, 4 * w, 1, &b->c_proj, err) ||
-        wp_linear(p, CLIP_NAME("attn.out_proj"), w, w, 1, &b->out_proj, err))
-        return -1;
-    /* The packed in-projection is stored as a bare parameter pair
-     * (in_proj_weight, in_proj_bias), not a module: name it by hand. */
-    char wname[160], bname[160];
-    snprintf(wname, sizeof wname, "%sresblocks.%d.attn.in_proj_weight", prefix, i);
-    snprintf(bname, sizeof bname, "%sresblocks.%d.attn.in_proj_bias", prefix, i);
-    if (wp_linear_named(p, wname, bname, 3 * w, w, &b->in_proj, err)) return -1;
-#undef CLIP_NAME
-    return 0;
-}
-
 static int clip_load_tower(clip_model *m, clip_tower *t, const char *prefix, int width, int layers, int heads,
                            fmt_error *err)
 {
     t->width = width, t->layers = layers, t->heads = heads;
     t->blocks = calloc((size_t)layers, sizeof *t->blocks);
     if (!t->blocks) return fmt_fail(err, "clip: out of memory");
-    for (int i = 0; i < layers; i++)
-        if (clip_load_block(m, prefix, i, (size_t)width, &t->blocks[i], err)) return -1;
+    static const vit_block_names names = {"ln_1", "ln_2", "attn.in_proj_weight", "attn.in_proj_bias",
+                                          "attn.out_proj", "mlp.c_fc", "mlp.c_proj"};
+    for (int i = 0; i < layers; i++) {
+        char block[160];
+        snprintf(block, sizeof block, "%sresblocks.%d.", prefix, i);
+        if (vit_block_load(&m->pool, block, &names, (size_t)width, 4 * (size_t)width, &t->blocks[i], err)) return -1;
+    }
     return 0;
 }
 
@@ -92,7 +71,7 @@ static int clip_load_vision(clip_model *m, fmt_error *err)
     size_t conv_shape[4] = {w, 3, pp, pp}, pos_shape[2] = {clip_tokens(c), w};
     const float *conv;
     if (wp_f32(p, "visual.conv1.weight", 4, conv_shape, &conv, err)) return -1;
-    m->patch = (layer_linear){{conv, NULL, NULL}, {NULL, 0, 0, 0}, NULL, w, 3 * pp * pp};
+    m->patch = (layer_linear){.w = {.f32 = conv}, .out = w, .in = 3 * pp * pp};
     return wp_f32(p, "visual.class_embedding", 1, &w, &m->class_embedding, err) ||
            wp_f32(p, "visual.positional_embedding", 2, pos_shape, &m->vision_positions, err) ||
            wp_norm(p, "visual.ln_pre", w, &m->ln_pre, err) || wp_norm(p, "visual.ln_post", w, &m->ln_post, err) ||
@@ -186,14 +165,8 @@ static int clip_pack_image_tower(clip_model *m)
 {
     if (!m->kt->f32p.preferred) return 0;
     if (!(m->panels = panel_set_begin(m->pool.file, m->kt))) return -1;
-    for (int i = 0; i < m->vision.layers; i++) {
-        clip_block *b = &m->vision.blocks[i];
-        layer_linear *l[4] = {&b->in_proj, &b->out_proj, &b->c_fc, &b->c_proj};
-        for (int j = 0; j < 4; j++)
-            if (l[j]->w.f32 && panel_set_add(m->panels, l[j]->out, l[j]->in, l[j]->w.f32, NULL, NULL, &l[j]->panel,
-                                             &l[j]->w))
-                return -1;
-    }
+    for (int i = 0; i < m->vision.layers; i++)
+        if (vit_block_pack(m->panels, &m->vision.blocks[i])) return -1;
     panel_set_finish(m->panels);
     return 0;
 }
@@ -204,12 +177,10 @@ int clip_load(clip_model *m, const weights_file *wf, const kernel_table *kt, int
     m->kt = kt;
     m->threads = threads > 1 ? threads : 1;
     weight_pool_init(&m->pool, wf, kt);
-    const char *kind = weights_meta(wf, "unprompt.kind");
-    if (!kind || strcmp(kind, "clip")) {
-        fmt_fail(err, "clip: this file holds a %s model, not CLIP", kind ? kind : "unknown");
-        return -1;
-    }
-    if (clip_parse_config(weights_meta(wf, "unprompt.config"), &m->config, err) || clip_load_vision(m, err) ||
+    json_value *cfg = model_config_open(wf, "clip", "CLIP", err);
+    int bad = !cfg || clip_read_config(cfg, &m->config, err);
+    json_free(cfg);
+    if (bad || clip_load_vision(m, err) ||
         clip_load_text(m, wf, err) || clip_alloc(m, err) ||
         (clip_pack_image_tower(m) && fmt_fail(err, "clip: out of memory re-laying the image tower"))) {
         clip_free(m);
@@ -230,60 +201,15 @@ void clip_free(clip_model *m)
 
 /* ---- the transformer ---------------------------------------------------------- */
 
-/* Rows [start, start + len) of the stacked activations form one sequence. */
-typedef struct {
-    size_t start, len;
-} clip_segment;
-
-static void clip_attention(const clip_model *m, const clip_tower *t, const clip_buffers *b,
-                           const clip_segment *segs, size_t n_segs, int causal)
-{
-    size_t w = (size_t)t->width, hd = w / (size_t)t->heads;
-    attention_args a = {(size_t)t->heads, hd, 0, 0, NULL, 3 * w, NULL, 3 * w, NULL, 3 * w, NULL, w,
-                        1.0f / sqrtf((float)hd), causal, 0, m->threads};
-    if (n_segs == 1 || segs[0].len > (size_t)m->config.context_length) {
-        for (size_t s = 0; s < n_segs; s++) { /* long sequences (images): each with every thread */
-            a.lq = a.lk = segs[s].len;
-            a.q = b->qkv + segs[s].start * 3 * w, a.k = a.q + w, a.v = a.q + 2 * w;
-            a.out = b->att + segs[s].start * w;
-            attention(&m->kt->nn, &a, b->scratch);
-        }
-        return;
-    }
-    /* Many short sequences: one per thread, each with its own scratch. */
-    size_t per_thread = attention_scratch((size_t)m->config.context_length, 1);
-#pragma omp parallel for schedule(dynamic) num_threads(m->threads)
-    for (size_t s = 0; s < n_segs; s++) {
-        attention_args x = a;
-        x.threads = 1;
-        x.lq = x.lk = segs[s].len;
-        x.q = b->qkv + segs[s].start * 3 * w, x.k = x.q + w, x.v = x.q + 2 * w;
-        x.out = b->att + segs[s].start * w;
-        attention(&m->kt->nn, &x, b->scratch + (size_t)omp_get_thread_num() * per_thread);
-    }
-}
-
-/* One residual block over `rows` stacked rows: x += attn(ln_1 x) into y,
- * then y += mlp(ln_2 y) back into x. */
-static void clip_block_forward(const clip_model *m, const clip_tower *t, const clip_block *blk,
-                               const clip_buffers *b, size_t rows, const clip_segment *segs, size_t n_segs,
-                               int causal)
-{
-    const nn_kernels *nn = &m->kt->nn;
-    float eps = m->config.eps;
-    nn->layernorm(b->h, b->x, blk->ln_1.gamma, blk->ln_1.beta, rows, (size_t)t->width, eps);
-    layer_linear_run(m->kt, &blk->in_proj, b->qkv, b->h, rows, NULL, NULL);
-    clip_attention(m, t, b, segs, n_segs, causal);
-    layer_linear_run(m->kt, &blk->out_proj, b->y, b->att, rows, b->x, NULL);
-    nn->layernorm(b->h, b->y, blk->ln_2.gamma, blk->ln_2.beta, rows, (size_t)t->width, eps);
-    layer_linear_run(m->kt, &blk->c_fc, b->mlp, b->h, rows, NULL, nn->quick_gelu);
-    layer_linear_run(m->kt, &blk->c_proj, b->x, b->mlp, rows, b->y, NULL);
-}
-
 static void clip_tower_forward(const clip_model *m, const clip_tower *t, const clip_buffers *b, size_t rows,
-                               const clip_segment *segs, size_t n_segs, int causal)
+                               const vit_segment *segs, size_t n_segs, int causal)
 {
-    for (int i = 0; i < t->layers; i++) clip_block_forward(m, t, &t->blocks[i], b, rows, segs, n_segs, causal);
+    size_t hd = (size_t)t->width / (size_t)t->heads;
+    vit_params p = {.width = (size_t)t->width, .heads = (size_t)t->heads, .mlp = 4 * (size_t)t->width,
+                    .eps = m->config.eps, .scale = 1.0f / sqrtf((float)hd), .act = m->kt->nn.quick_gelu,
+                    .causal = causal, .short_len = (size_t)m->config.context_length, .threads = m->threads};
+    vit_buffers vb = {.x = b->x, .y = b->y, .h = b->h, .qkv = b->qkv, .att = b->att, .mlp = b->mlp, .scratch = b->scratch};
+    for (int i = 0; i < t->layers; i++) vit_block_forward(m->kt, &p, &t->blocks[i], &vb, rows, segs, n_segs);
 }
 
 /* ---- image tower ---------------------------------------------------------------- */
@@ -307,14 +233,14 @@ int clip_encode_images(clip_model *m, const float *const *x, size_t n, float *fe
     size_t w = (size_t)c->vision_width, tokens = clip_tokens(c), rows = n * tokens;
     if (n < 1 || n > CLIP_MAX_IMAGES || clip_alloc_rows(m, rows)) return -1;
     clip_buffers b = clip_take_buffers(m);
-    clip_segment segs[CLIP_MAX_IMAGES];
+    vit_segment segs[CLIP_MAX_IMAGES];
     for (size_t i = 0; i < n; i++) { /* [class, patches] + positions, image after image */
         float *y = b.y + i * tokens * w;
         clip_gather_patches(c, x[i], b.patches);
         memcpy(y, m->class_embedding, w * sizeof *y);
         layer_linear_run(m->kt, &m->patch, y + w, b.patches, tokens - 1, NULL, NULL);
         for (size_t j = 0; j < tokens * w; j++) y[j] += m->vision_positions[j];
-        segs[i] = (clip_segment){i * tokens, tokens};
+        segs[i] = (vit_segment){.start = i * tokens, .len = tokens};
     }
     m->kt->nn.layernorm(b.x, b.y, m->ln_pre.gamma, m->ln_pre.beta, rows, w, c->eps);
     clip_tower_forward(m, &m->vision, &b, rows, segs, n, 0);
@@ -352,9 +278,9 @@ static void clip_text_pass(clip_model *m, const int *const *ids, const size_t *l
     const clip_config *c = &m->config;
     clip_buffers b = clip_take_buffers(m);
     size_t w = (size_t)c->text_width, e = (size_t)c->embed_dim, rows = 0;
-    clip_segment segs[CLIP_TEXT_BATCH_ROWS];
+    vit_segment segs[CLIP_TEXT_BATCH_ROWS];
     for (size_t i = 0; i < n; i++) {
-        segs[i] = (clip_segment){rows, lens[i]};
+        segs[i] = (vit_segment){.start = rows, .len = lens[i]};
         for (size_t t = 0; t < lens[i]; t++) {
             float *row = b.x + (rows + t) * w;
             wp_embedding_row(m->kt, &m->token_embedding, (size_t)ids[i][t], row);

@@ -6,8 +6,8 @@
  *          blocks → ln_post of the class token → · proj
  *   text:  token + position embeddings → blocks with a causal mask →
  *          ln_final at the EOT position → · text_projection
- *   block: x += attn(ln_1 x) (packed in-projection); x += mlp(ln_2 x),
- *          mlp = c_proj(QuickGELU(c_fc x))
+ *   block: engine/vit_block.h (ln_1, packed in_proj, out_proj; ln_2,
+ *          c_fc, QuickGELU, c_proj), eps from the config
  *
  * Because of the causal mask nothing after EOT can change the EOT row, so
  * the text tower runs only up to EOT; and several phrases go through the
@@ -20,6 +20,7 @@
 
 #include "engine/arena.h"
 #include "engine/model_weights.h"
+#include "engine/vit_block.h"
 
 typedef struct {
     int embed_dim, image_size, patch;
@@ -30,13 +31,8 @@ typedef struct {
 } clip_config;
 
 typedef struct {
-    layer_norm ln_1, ln_2;
-    layer_linear in_proj, out_proj, c_fc, c_proj;
-} clip_block;
-
-typedef struct {
     int width, layers, heads;
-    clip_block *blocks;
+    vit_block *blocks;
 } clip_tower;
 
 /* Rows of stacked phrases the text tower takes in one pass. */
@@ -69,12 +65,10 @@ typedef struct {
     int threads;
 } clip_model;
 
-/* Parse "unprompt.config" into c; -1 with a reason on missing or absurd
- * values. */
-int clip_parse_config(const char *json, clip_config *c, fmt_error *err);
-
-/* Load from an open converted file (kept open by the caller while the
- * model lives) for `threads` threads. */
+/* Fill *m from an open converted file (kept open by the caller while the
+ * model lives), to run with the kernels *kt (kept alive by the caller) on
+ * `threads` threads (less than 1: one). Changes no process-wide state.
+ * -1 with a reason (m then holds nothing to free). */
 int clip_load(clip_model *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err);
 
 void clip_free(clip_model *m);

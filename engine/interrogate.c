@@ -131,7 +131,12 @@ static int load_blip(unprompt_clip *c, const char *path, int threads, fmt_error 
 {
     const uint8_t *vocab;
     size_t len;
-    if (weights_open(&c->blip_file, path, e) || blip_load(&c->blip, c->blip_file, &c->kt, threads, e)) return -1;
+    if (weights_open(&c->blip_file, path, e)) return -1;
+    if (!(c->blip = calloc(1, sizeof *c->blip))) return fmt_fail(e, "blip: out of memory");
+    if (blip_load(c->blip, c->blip_file, &c->kt, threads, e)) {
+        free(c->blip), c->blip = NULL;
+        return -1;
+    }
     if (weights_bytes(c->blip_file, "tokenizer.vocab", &vocab, &len, e)) return fmt_prefix(e, "blip: ");
     if (bert_tokenizer_load(&c->bert, (const char *)vocab, len, e)) return fmt_prefix(e, "blip: ");
     const blip_config *cfg = blip_get_config(c->blip);
@@ -199,7 +204,7 @@ void unprompt_clip_free(unprompt_clip *c)
     categories_free(&c->cats);
     if (c->clip_loaded) clip_free(&c->clip);
     clip_tokenizer_free(c->tok);
-    blip_free(c->blip);
+    blip_free(c->blip), free(c->blip);
     bert_tokenizer_free(c->bert);
     weights_close(c->clip_file);
     weights_close(c->blip_file);

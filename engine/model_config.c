@@ -25,6 +25,16 @@ json_value *model_config_parse(const char *json, const char *model, fmt_error *e
     return v;
 }
 
+json_value *model_config_open(const weights_file *wf, const char *model, const char *display, fmt_error *err)
+{
+    const char *kind = weights_meta(wf, "unprompt.kind");
+    if (!kind || strcmp(kind, model)) {
+        fmt_fail(err, "%s: this file holds a %s model, not %s", model, kind ? kind : "unknown", display);
+        return NULL;
+    }
+    return model_config_parse(weights_meta(wf, "unprompt.config"), model, err);
+}
+
 int model_config_int(const json_value *cfg, const char *model, const char *key, int lo, int hi, int *out,
                      fmt_error *err)
 {
@@ -36,10 +46,19 @@ int model_config_int(const json_value *cfg, const char *model, const char *key, 
     return 0;
 }
 
+int model_config_ints(const json_value *cfg, const char *model, const model_config_field *fields, size_t n,
+                      fmt_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (model_config_int(cfg, model, fields[i].key, fields[i].lo, fields[i].hi, fields[i].dst, err)) return -1;
+    return 0;
+}
+
 int model_config_float(const json_value *cfg, const char *model, const char *key, double hi, float fallback,
                        float *out, fmt_error *err)
 {
     const json_value *v = json_get(cfg, key);
+    if (!v && isnan(fallback)) return fmt_fail(err, "%s: config has no number \"%s\"", model, key);
     if (!v) {
         *out = fallback;
         return 0;

@@ -5,6 +5,7 @@
 
 #include "engine/big_alloc.h"
 #include "engine/model_weights.h"
+#include "engine/panel_cache.h"
 
 void weight_pool_init(weight_pool *p, const weights_file *file, const kernel_table *kt)
 {
@@ -19,8 +20,7 @@ void weight_pool_free(weight_pool *p)
     memset(p, 0, sizeof *p);
 }
 
-/* An allocation the pool frees (64-byte aligned); NULL when out of memory. */
-static void *pool_alloc(weight_pool *p, size_t bytes)
+void *wp_alloc(weight_pool *p, size_t bytes)
 {
     if (p->n_owned == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 64;
@@ -46,7 +46,7 @@ static int check_shape(const tensor *t, const char *name, int rank, const size_t
     return fmt_fail(err, "%s is [%s], expected [%s]", name, got, want);
 }
 
-static int read_checked(weight_pool *p, const char *name, int rank, const size_t *shape, tensor *t, fmt_error *err)
+int wp_tensor(weight_pool *p, const char *name, int rank, const size_t *shape, tensor *t, fmt_error *err)
 {
     if (weights_tensor(p->file, name, t, err)) return -1;
     return shape ? check_shape(t, name, rank, shape, err) : 0;
@@ -55,12 +55,12 @@ static int read_checked(weight_pool *p, const char *name, int rank, const size_t
 int wp_f32(weight_pool *p, const char *name, int rank, const size_t *shape, const float **out, fmt_error *err)
 {
     tensor t;
-    if (read_checked(p, name, rank, shape, &t, err)) return -1;
+    if (wp_tensor(p, name, rank, shape, &t, err)) return -1;
     if (t.type == DTYPE_F32) {
         *out = t.data;
         return 0;
     }
-    float *f = pool_alloc(p, tensor_numel(&t) * sizeof *f);
+    float *f = wp_alloc(p, tensor_numel(&t) * sizeof *f);
     if (!f) return fmt_fail(err, "out of memory converting %s", name);
     weights_to_f32(f, &t);
     weights_release(p->file, &t);
@@ -68,26 +68,36 @@ int wp_f32(weight_pool *p, const char *name, int rank, const size_t *shape, cons
     return 0;
 }
 
-static int set_matrix(weight_pool *p, const char *name, const tensor *t, layer_linear *l, fmt_error *err)
+int wp_matrix(weight_pool *p, const char *name, const tensor *t, const void *data, layer_linear *l, fmt_error *err)
 {
-    if (t->type == DTYPE_F32) {
-        l->w = (linear_weights){t->data, NULL, NULL};
+    if (t->type == DTYPE_F32 && data == t->data) {
+        l->w = (linear_weights){.f32 = data};
         return 0;
     }
     if (t->type == DTYPE_BF16) {
         size_t n = gemm_bf16_packed_size(l->out, l->in);
-        uint16_t *packed = n ? pool_alloc(p, n * sizeof *packed) : NULL;
+        uint16_t *packed = n ? wp_alloc(p, n * sizeof *packed) : NULL;
         if (!packed) return fmt_fail(err, "out of memory packing %s", name);
-        gemm_bf16_pack(packed, t->data, l->out, l->in);
-        l->panel = (weight_panel){packed, l->out, l->in, sizeof *packed};
-        l->w = (linear_weights){NULL, &l->panel, p->kt->bf16.gemm_bf16};
-    } else {
-        float *f = pool_alloc(p, l->out * l->in * sizeof *f);
-        if (!f) return fmt_fail(err, "out of memory converting %s", name);
-        weights_to_f32(f, t);
-        l->w = (linear_weights){f, NULL, NULL};
+        gemm_bf16_pack(packed, data, l->out, l->in);
+        l->panel = (weight_panel){.data = packed, .N = l->out, .K = l->in, .elem_bytes = sizeof *packed};
+        l->w = (linear_weights){.panel = &l->panel, .panel_gemm = p->kt->bf16.gemm_bf16};
+        return 0;
     }
-    weights_release(p->file, t);
+    float *f = wp_alloc(p, l->out * l->in * sizeof *f);
+    if (!f) return fmt_fail(err, "out of memory converting %s", name);
+    tensor view = *t;
+    view.data = (void *)data;
+    weights_to_f32(f, &view);
+    l->w = (linear_weights){.f32 = f};
+    return 0;
+}
+
+/* The matrix t [l->out][l->in] as stored: in place (f32), else packed or
+ * converted and its mapped pages released. */
+static int set_matrix(weight_pool *p, const char *name, const tensor *t, layer_linear *l, fmt_error *err)
+{
+    if (wp_matrix(p, name, t, t->data, l, err)) return -1;
+    if (l->w.f32 != t->data) weights_release(p->file, t);
     return 0;
 }
 
@@ -98,7 +108,7 @@ int wp_linear_named(weight_pool *p, const char *weight, const char *bias, size_t
     l->out = out, l->in = in;
     size_t shape[2] = {out, in};
     tensor t;
-    if (read_checked(p, weight, 2, shape, &t, err) || set_matrix(p, weight, &t, l, err)) return -1;
+    if (wp_tensor(p, weight, 2, shape, &t, err) || set_matrix(p, weight, &t, l, err)) return -1;
     return bias ? wp_f32(p, bias, 1, &out, &l->bias, err) : 0;
 }
 
@@ -126,8 +136,8 @@ int wp_linear_transposed(weight_pool *p, const char *name, size_t in, size_t out
     l->out = out, l->in = in;
     size_t shape[2] = {in, out};
     tensor t;
-    if (read_checked(p, name, 2, shape, &t, err)) return -1;
-    float *src = malloc(in * out * sizeof *src), *dst = pool_alloc(p, in * out * sizeof *dst);
+    if (wp_tensor(p, name, 2, shape, &t, err)) return -1;
+    float *src = malloc(in * out * sizeof *src), *dst = wp_alloc(p, in * out * sizeof *dst);
     if (!src || !dst) {
         free(src);
         return fmt_fail(err, "out of memory transposing %s", name);
@@ -136,14 +146,14 @@ int wp_linear_transposed(weight_pool *p, const char *name, size_t in, size_t out
     for (size_t i = 0; i < in; i++)
         for (size_t o = 0; o < out; o++) dst[o * in + i] = src[i * out + o];
     free(src);
-    l->w = (linear_weights){dst, NULL, NULL};
+    l->w = (linear_weights){.f32 = dst};
     return 0;
 }
 
 int wp_embedding(weight_pool *p, const char *name, size_t rows, size_t width, tensor *out, fmt_error *err)
 {
     size_t shape[2] = {rows, width};
-    return read_checked(p, name, 2, shape, out, err);
+    return wp_tensor(p, name, 2, shape, out, err);
 }
 
 void wp_embedding_row(const kernel_table *kt, const tensor *table, size_t row, float *dst)
@@ -158,6 +168,11 @@ void wp_embedding_row(const kernel_table *kt, const tensor *table, size_t row, f
 void layer_linear_run(const kernel_table *kt, const layer_linear *l, float *y, const float *x, size_t m,
                       const float *residual, void (*act)(float *, size_t))
 {
-    gemm_epilogue ep = {l->bias, residual, l->out, act, 0};
+    gemm_epilogue ep = {.bias = l->bias, .residual = residual, .ldr = l->out, .act = act};
     linear_run(&kt->linalg, y, x, &l->w, m, l->out, l->in, &ep);
+}
+
+int layer_linear_pack(struct panel_set *ps, layer_linear *l)
+{
+    return l->w.f32 ? panel_set_add(ps, l->out, l->in, l->w.f32, NULL, NULL, &l->panel, &l->w) : 0;
 }

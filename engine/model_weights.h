@@ -38,6 +38,17 @@ typedef struct {
 void weight_pool_init(weight_pool *p, const weights_file *file, const kernel_table *kt);
 void weight_pool_free(weight_pool *p);
 
+/* Memory the pool frees with the rest (64-byte aligned), for what a model
+ * derives from its weights; NULL when out of memory. */
+void *wp_alloc(weight_pool *p, size_t bytes);
+/* The tensor `name` as stored, checked to be [shape] (rank ≤ 4) when shape
+ * is not NULL. */
+int wp_tensor(weight_pool *p, const char *name, int rank, const size_t *shape, tensor *t, fmt_error *err);
+/* A matrix [l->out][l->in] (both set by the caller) of t's dtype whose
+ * elements are at `data`: t->data itself, or a copy the caller re-laid (and
+ * frees). Used in place when f32 and data is t->data; else packed (bf16) or
+ * converted to f32 into the pool. t's mapped pages are left as they are. */
+int wp_matrix(weight_pool *p, const char *name, const tensor *t, const void *data, layer_linear *l, fmt_error *err);
 /* `name`.weight [out][in] and, if bias, `name`.bias [out]. -1 with a reason
  * if missing or of another shape. */
 int wp_linear(weight_pool *p, const char *name, size_t out, size_t in, int bias, layer_linear *l, fmt_error *err);
@@ -56,6 +67,11 @@ int wp_linear_transposed(weight_pool *p, const char *name, size_t in, size_t out
  * dtype); rows are fetched with wp_embedding_row. */
 int wp_embedding(weight_pool *p, const char *name, size_t rows, size_t width, tensor *out, fmt_error *err);
 void wp_embedding_row(const kernel_table *kt, const tensor *table, size_t row, float *dst);
+
+struct panel_set;
+/* l's f32 weights re-laid into the next panels of `ps` (engine/panel_cache.h);
+ * nothing for bf16 ones. -1 when out of memory. */
+int layer_linear_pack(struct panel_set *ps, layer_linear *l);
 
 /* y = act(x·Wᵀ + b + residual) over m rows. */
 void layer_linear_run(const kernel_table *kt, const layer_linear *l, float *y, const float *x, size_t m,

@@ -60,11 +60,30 @@ static double max_diff(const float *a, const float *b, size_t n)
     return m;
 }
 
+/* A model loaded into memory of its own (blip_load fills a caller's
+ * struct), with this CPU's kernels when kt is NULL; NULL when refused.
+ * unload() frees both. */
+static blip_model *load_model(const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
+{
+    static kernel_table host;
+    static int host_ready;
+    if (!kt && !host_ready) kernels_init(&host), host_ready = 1;
+    blip_model *m = calloc(1, sizeof *m);
+    if (m && blip_load(m, wf, kt ? kt : &host, threads, err)) free(m), m = NULL;
+    return m;
+}
+
+static void unload(blip_model *m)
+{
+    blip_free(m);
+    free(m);
+}
+
 static blip_model *load_bytes(const uint8_t *bytes, size_t len, weights_file **wf, fmt_error *err)
 {
-    blip_model *m = NULL;
     if (weights_open_memory(wf, bytes, len, err)) return NULL;
-    if (blip_load(&m, *wf, NULL, 2, err)) {
+    blip_model *m = load_model(*wf, NULL, 2, err);
+    if (!m) {
         weights_close(*wf);
         *wf = NULL;
         return NULL;
@@ -174,7 +193,7 @@ static void test_load_reads_the_config(void)
     CHECK(c->bos_id == json_int(want, "bos_id") && c->sep_id == 102 && c->pad_id == 0);
     CHECK(c->image_tokens == 17);
     CHECK(c->vision_eps == 1e-6f && c->text_eps == 1e-12f);
-    blip_free(m);
+    unload(m);
     weights_close(wf);
 }
 
@@ -205,7 +224,7 @@ static void test_preprocess_is_pixel_exact(void)
     }
     float dummy[4];
     CHECK(blip_preprocess(m, (const uint8_t *)"", 0, 5, dummy, &err) == -1);
-    blip_free(m);
+    unload(m);
     weights_close(wf);
 }
 
@@ -412,7 +431,7 @@ static blip_model *load_at_level(const char *level, int which, weights_file **wf
     size_t len = which == MODEL_BF16 ? bf16_len : which == MODEL_LOWVAR ? lowvar_len : model_len;
     fmt_error err = {{0}};
     blip_model *m = NULL;
-    if (!bytes || weights_open_memory(wf, bytes, len, &err) || blip_load(&m, *wf, kt, 2, &err)) {
+    if (!bytes || weights_open_memory(wf, bytes, len, &err) || !(m = load_model(*wf, kt, 2, &err))) {
         fprintf(stderr, "    %s: %s\n", level, bytes ? err.msg : "the bf16 variant or tiny_blip_lowvar is missing");
         weights_close(*wf);
         *wf = NULL;
@@ -618,7 +637,7 @@ static void check_model(const char *level, int which, const model_checks *c)
         check_generation(m, c->bf16);
         check_batch(m, c->bf16);
     }
-    blip_free(m);
+    unload(m);
     weights_close(wf);
 }
 
@@ -748,11 +767,11 @@ static void expect_refused(const variant *v, const char *why)
     fmt_error err = {{0}};
     blip_model *m = NULL;
     int rc = weights_open_memory(&wf, bytes, len, &err);
-    if (rc == 0) rc = blip_load(&m, wf, NULL, 1, &err);
+    if (rc == 0) rc = (m = load_model(wf, NULL, 1, &err)) ? 0 : -1;
     if (rc != -1 || m || !err.msg[0]) fprintf(stderr, "    not refused: %s\n", why);
     else if (getenv("TEST_VERBOSE")) fprintf(stderr, "    %s -> %s\n", why, err.msg);
     CHECK(rc == -1 && m == NULL && err.msg[0]);
-    blip_free(m);
+    unload(m);
     weights_close(wf);
     free(bytes);
 }
@@ -836,7 +855,7 @@ static void test_generate_refuses_bad_arguments(void)
     CHECK(blip_generate(m, embeds, prompt, 4, &p, ids, 64, &n, &err) == 0 && n == 5 && !memcmp(ids, prompt, sizeof prompt));
     CHECK(blip_decoder_logits(m, embeds, prompt, 0, (float *)embeds, &err) == -1);
     CHECK(blip_decoder_logits(m, embeds, bad, 4, (float *)embeds, &err) == -1);
-    blip_free(m);
+    unload(m);
     weights_close(wf);
 }
 

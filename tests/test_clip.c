@@ -255,12 +255,12 @@ static void check_level(const char *level, int bf16)
          * prefers it; the text tower as mapped (it runs only to fill the
          * label cache) */
         for (int i = 0; i < m.vision.layers; i++) {
-            const clip_block *b = &m.vision.blocks[i];
-            int packed = b->in_proj.w.panel && b->out_proj.w.panel && b->c_fc.w.panel && b->c_proj.w.panel &&
-                         b->c_fc.panel.elem_bytes == 4;
-            CHECK(t.f32p.preferred ? packed : b->c_fc.w.f32 != NULL);
+            const vit_block *b = &m.vision.blocks[i];
+            int packed = b->qkv.w.panel && b->proj.w.panel && b->fc1.w.panel && b->fc2.w.panel &&
+                         b->fc1.panel.elem_bytes == 4;
+            CHECK(t.f32p.preferred ? packed : b->fc1.w.f32 != NULL);
         }
-        CHECK(m.text.blocks[0].c_fc.w.f32 != NULL);
+        CHECK(m.text.blocks[0].fc1.w.f32 != NULL);
     }
     double bound[N_OUTPUTS];
     for (int i = 0; i < N_OUTPUTS; i++) bound[i] = i < 2 ? IMAGE_BOUND : TEXT_BOUND;
@@ -268,8 +268,8 @@ static void check_level(const char *level, int bf16)
         check_features(&m, level, "f32", bound);
         check_features(&m, level, "f64", bound);
     } else {
-        CHECK(m.vision.blocks[0].c_fc.w.panel != NULL && m.vision.blocks[0].c_fc.panel.elem_bytes == 2);
-        CHECK(m.text.blocks[0].c_proj.w.panel != NULL && m.text.blocks[0].c_proj.panel.elem_bytes == 2);
+        CHECK(m.vision.blocks[0].fc1.w.panel != NULL && m.vision.blocks[0].fc1.panel.elem_bytes == 2);
+        CHECK(m.text.blocks[0].fc2.w.panel != NULL && m.text.blocks[0].fc2.panel.elem_bytes == 2);
         if (rounds_activations(&t)) {
             double flips[N_OUTPUTS];
             CHECK(read_flip_allowance(flips) == 0);
