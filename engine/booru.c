@@ -9,7 +9,6 @@
 #include "engine/pixels.h"
 #include "engine/threads.h"
 #include "engine/unprompt.h"
-#include "format/json.h"
 #include "kernels/resample.h"
 
 struct unprompt_booru {
@@ -143,26 +142,4 @@ void unprompt_booru_result_free(unprompt_booru_result *r)
         free(in);
     }
     memset(r, 0, sizeof *r);
-}
-
-char *unprompt_booru_to_json(const unprompt_booru_result *r, const char *file)
-{
-    buf b;
-    buf_init(&b, 0);
-    int bad = buf_append_str(&b, "{\"file\": ", NULL);
-    bad |= file ? json_write_string(&b, file, strlen(file), NULL) : buf_append_str(&b, "null", NULL);
-    bad |= buf_append_str(&b, ", \"prompt\": ", NULL);
-    bad |= json_write_string(&b, r->prompt ? r->prompt : "", r->prompt ? strlen(r->prompt) : 0, NULL);
-    bad |= buf_append_str(&b, ", \"tags\": [", NULL);
-    for (size_t i = 0; i < r->n_tags && !bad; i++) {
-        bad |= buf_append_str(&b, i ? ", {\"tag\": " : "{\"tag\": ", NULL);
-        bad |= json_write_string(&b, r->tags[i].tag, strlen(r->tags[i].tag), NULL);
-        bad |= buf_printf(&b, NULL, ", \"score\": %.6f}", (double)r->tags[i].score);
-    }
-    bad |= buf_append_str(&b, "]}", NULL);
-    if (bad) {
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_take(&b);
 }

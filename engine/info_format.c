@@ -1,24 +1,19 @@
-/* Formatters over unprompt_info: plain text, JSON Lines, txt2img request. */
+/* Formatters over unprompt_info: plain text, JSON Lines, txt2img request
+ * (the JSON ones over result_json.h's writer). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/result_json.h"
 #include "engine/unprompt.h"
 #include "format/buf.h"
 #include "format/hash.h"
-#include "format/json.h"
 
 void unprompt_string_free(char *s)
 {
     free(s);
-}
-
-static int put_str(buf *b, const char *s, fmt_error *e)
-{
-    if (!s) return buf_append_str(b, "null", e);
-    return json_write_string(b, s, strlen(s), e);
 }
 
 char *unprompt_info_to_text(const unprompt_info *info)
@@ -67,53 +62,38 @@ static int count_repeats(const unprompt_info *info, size_t *repeat, size_t *coun
     return rc;
 }
 
-static int put_raw_key(buf *b, const char *key, size_t repeat, fmt_error *e)
+/* A raw entry's key, " #2"… added to a repeated one. */
+static void raw_member(json_out *o, const unprompt_kv *kv, size_t repeat)
 {
-    if (!repeat) return put_str(b, key, e);
     buf k;
     buf_init(&k, 0);
-    int rc = buf_printf(&k, e, "%s #%zu", key, repeat + 1);
-    if (!rc) rc = put_str(b, k.data, e);
+    if (repeat && buf_printf(&k, o->e, "%s #%zu", kv->key, repeat + 1)) o->failed = 1;
+    json_out_str(o, repeat ? k.data : kv->key, kv->value);
     buf_free(&k);
-    return rc;
 }
 
 char *unprompt_info_to_json(const unprompt_info *info, const char *file)
 {
-    size_t *repeat = NULL, *count = NULL;
     buf b;
     buf_init(&b, info->max_output);
     fmt_error e;
-    if (buf_append_str(&b, "{\"file\": ", &e) || put_str(&b, file, &e) ||
-        buf_append_str(&b, ", \"generator\": ", &e) || put_str(&b, info->generator, &e) ||
-        buf_append_str(&b, ", \"prompt\": ", &e) || put_str(&b, info->prompt, &e) ||
-        buf_append_str(&b, ", \"negative_prompt\": ", &e) ||
-        put_str(&b, info->negative_prompt, &e) || buf_append_str(&b, ", \"settings\": {", &e))
-        goto fail;
-    for (size_t i = 0; i < info->n_settings; i++) {
-        if ((i && buf_append_str(&b, ", ", &e)) || put_str(&b, info->settings[i].key, &e) ||
-            buf_append_str(&b, ": ", &e) || put_str(&b, info->settings[i].value, &e))
-            goto fail;
-    }
-    if (buf_append_str(&b, "}, \"raw\": {", &e)) goto fail;
+    json_out o;
+    result_json_begin(&o, &b, file, &e);
+    json_out_str(&o, "generator", info->generator);
+    json_out_str(&o, "prompt", info->prompt);
+    json_out_str(&o, "negative_prompt", info->negative_prompt);
+    json_out_open(&o, "settings", '{');
+    for (size_t i = 0; i < info->n_settings; i++) json_out_str(&o, info->settings[i].key, info->settings[i].value);
+    json_out_close(&o, '}');
+    json_out_open(&o, "raw", '{');
     size_t n = info->n_raw ? info->n_raw : 1;
-    repeat = malloc(n * sizeof *repeat);
-    count = malloc(n * sizeof *count);
-    if (!repeat || !count || count_repeats(info, repeat, count, &e)) goto fail;
-    for (size_t i = 0; i < info->n_raw; i++) {
-        if ((i && buf_append_str(&b, ", ", &e)) || put_raw_key(&b, info->raw[i].key, repeat[i], &e) ||
-            buf_append_str(&b, ": ", &e) || put_str(&b, info->raw[i].value, &e))
-            goto fail;
-    }
-    if (buf_append_str(&b, "}}", &e)) goto fail;
+    size_t *repeat = malloc(n * sizeof *repeat), *count = malloc(n * sizeof *count);
+    if (o.failed || !repeat || !count || count_repeats(info, repeat, count, &e)) o.failed = 1;
+    for (size_t i = 0; i < info->n_raw && !o.failed; i++) raw_member(&o, &info->raw[i], repeat[i]);
     free(repeat);
     free(count);
-    return buf_take(&b);
-fail:
-    free(repeat);
-    free(count);
-    buf_free(&b);
-    return NULL;
+    json_out_close(&o, '}');
+    return json_out_take(&o);
 }
 
 /* ---- txt2img request ---------------------------------------------------- */
@@ -132,37 +112,12 @@ static int is_number(const char *s)
     return !(s[0] == '-' ? (s[1] == '0' && isdigit((unsigned char)s[2])) : (s[0] == '0' && isdigit((unsigned char)s[1])));
 }
 
-typedef struct {
-    buf *b;
-    fmt_error *e;
-    int first;
-    int failed;
-} obj_writer;
-
-static void field_raw(obj_writer *w, const char *name, const char *json_text)
-{
-    if (w->failed) return;
-    if ((!w->first && buf_append_str(w->b, ", ", w->e)) || put_str(w->b, name, w->e) ||
-        buf_append_str(w->b, ": ", w->e) || buf_append_str(w->b, json_text, w->e))
-        w->failed = 1;
-    w->first = 0;
-}
-
-static void field_str(obj_writer *w, const char *name, const char *value)
-{
-    if (w->failed) return;
-    if ((!w->first && buf_append_str(w->b, ", ", w->e)) || put_str(w->b, name, w->e) ||
-        buf_append_str(w->b, ": ", w->e) || put_str(w->b, value, w->e))
-        w->failed = 1;
-    w->first = 0;
-}
-
 /* A number when the value is numeric, else the string (the WebUI coerces). */
-static void field_num(obj_writer *w, const char *name, const char *value)
+static void field_num(json_out *o, const char *name, const char *value)
 {
     if (!value) return;
-    if (is_number(value)) field_raw(w, name, value);
-    else field_str(w, name, value);
+    if (is_number(value)) json_out_raw(o, name, value);
+    else json_out_str(o, name, value);
 }
 
 /* "512x768" → two numbers. Returns 0 if well formed. */
@@ -176,13 +131,12 @@ static int split_size(const char *v, char *wbuf, char *hbuf, size_t n)
     return is_number(wbuf) && is_number(hbuf) ? 0 : -1;
 }
 
-static void field_size(obj_writer *w, const unprompt_info *info, const char *key,
-                       const char *wname, const char *hname)
+static void field_size(json_out *o, const unprompt_info *info, const char *key, const char *wname, const char *hname)
 {
     char ws[32], hs[32];
     if (split_size(unprompt_info_setting(info, key), ws, hs, sizeof ws) == 0) {
-        field_raw(w, wname, ws);
-        field_raw(w, hname, hs);
+        json_out_raw(o, wname, ws);
+        json_out_raw(o, hname, hs);
     }
 }
 
@@ -216,18 +170,16 @@ static const mapping override_fields[] = {
     {"ENSD", "eta_noise_seed_delta"},
 };
 
-static int put_overrides(buf *b, const unprompt_info *info, fmt_error *e)
+static void put_overrides(json_out *o, const unprompt_info *info)
 {
-    obj_writer w = {b, e, 1, 0};
-    if (buf_append_str(b, ", \"override_settings\": {", e)) return -1;
+    json_out_open(o, "override_settings", '{');
     for (size_t i = 0; i < sizeof override_fields / sizeof override_fields[0]; i++) {
         const char *v = unprompt_info_setting(info, override_fields[i].setting);
         if (!v) continue;
-        if (!strcmp(override_fields[i].field, "sd_model_checkpoint")) field_str(&w, override_fields[i].field, v);
-        else field_num(&w, override_fields[i].field, v);
+        if (!strcmp(override_fields[i].field, "sd_model_checkpoint")) json_out_str(o, override_fields[i].field, v);
+        else field_num(o, override_fields[i].field, v);
     }
-    if (w.failed || buf_append_str(b, "}", e)) return -1;
-    return 0;
+    json_out_close(o, '}');
 }
 
 char *unprompt_info_to_txt2img(const unprompt_info *info)
@@ -235,24 +187,21 @@ char *unprompt_info_to_txt2img(const unprompt_info *info)
     buf b;
     buf_init(&b, info->max_output);
     fmt_error e;
-    obj_writer w = {&b, &e, 1, 0};
-    if (buf_append_char(&b, '{', &e)) goto fail;
-    field_str(&w, "prompt", info->prompt ? info->prompt : "");
-    field_str(&w, "negative_prompt", info->negative_prompt ? info->negative_prompt : "");
+    json_out o;
+    json_out_begin(&o, &b, &e);
+    json_out_str(&o, "prompt", info->prompt ? info->prompt : "");
+    json_out_str(&o, "negative_prompt", info->negative_prompt ? info->negative_prompt : "");
     for (size_t i = 0; i < sizeof plain_fields / sizeof plain_fields[0]; i++) {
         const char *v = unprompt_info_setting(info, plain_fields[i].setting);
         if (!v) continue;
-        if (!strcmp(plain_fields[i].field, "hr_scale")) field_raw(&w, "enable_hr", "true");
-        field_num(&w, plain_fields[i].field, v);
+        if (!strcmp(plain_fields[i].field, "hr_scale")) json_out_raw(&o, "enable_hr", "true");
+        field_num(&o, plain_fields[i].field, v);
     }
-    field_size(&w, info, "Size", "width", "height");
+    field_size(&o, info, "Size", "width", "height");
     if (unprompt_info_setting(info, "Hires resize") && !unprompt_info_setting(info, "Hires upscale"))
-        field_raw(&w, "enable_hr", "true");
-    field_size(&w, info, "Hires resize", "hr_resize_x", "hr_resize_y");
-    field_size(&w, info, "Seed resize from", "seed_resize_from_w", "seed_resize_from_h");
-    if (w.failed || put_overrides(&b, info, &e) || buf_append_char(&b, '}', &e)) goto fail;
-    return buf_take(&b);
-fail:
-    buf_free(&b);
-    return NULL;
+        json_out_raw(&o, "enable_hr", "true");
+    field_size(&o, info, "Hires resize", "hr_resize_x", "hr_resize_y");
+    field_size(&o, info, "Seed resize from", "seed_resize_from_w", "seed_resize_from_h");
+    put_overrides(&o, info);
+    return json_out_take(&o);
 }

@@ -25,7 +25,6 @@
 #include "engine/threads.h"
 #include "engine/unprompt.h"
 #include "format/buf.h"
-#include "format/json.h"
 
 #define BLIP_PROMPT "a picture of "
 #define CLIP_CONTEXT 77
@@ -432,56 +431,4 @@ int unprompt_clip_embed_text(unprompt_clip *c, const char *text, int *tokens, si
     if (encode_phrases(c, one, 1, features, &e)) return fail(err, err_size, UNPROMPT_ERR_MODEL, e.msg);
     clip_l2_normalize(features, unprompt_clip_dim(c));
     return UNPROMPT_OK;
-}
-
-/* ---- JSON ------------------------------------------------------------------------ */
-
-static int json_head(buf *b, const char *file)
-{
-    int bad = buf_append_str(b, "{\"file\": ", NULL);
-    return bad | (file ? json_write_string(b, file, strlen(file), NULL) : buf_append_str(b, "null", NULL));
-}
-
-static int json_str_field(buf *b, const char *key, const char *value)
-{
-    return buf_printf(b, NULL, ", \"%s\": ", key) | json_write_string(b, value ? value : "", value ? strlen(value) : 0, NULL);
-}
-
-char *unprompt_clip_to_json(const unprompt_clip_result *r, const char *file)
-{
-    buf b;
-    buf_init(&b, 0);
-    int bad = json_head(&b, file) | json_str_field(&b, "prompt", r->prompt) | json_str_field(&b, "caption", r->caption);
-    bad |= buf_append_str(&b, ", \"categories\": {", NULL);
-    for (size_t i = 0; i < r->n_categories && !bad; i++) {
-        const unprompt_category_result *cat = &r->categories[i];
-        bad |= (i ? buf_append_str(&b, ", ", NULL) : 0) | json_write_string(&b, cat->name, strlen(cat->name), NULL);
-        bad |= buf_append_str(&b, ": [", NULL);
-        for (size_t j = 0; j < cat->n_matches && !bad; j++) {
-            bad |= buf_append_str(&b, j ? ", {\"text\": " : "{\"text\": ", NULL);
-            bad |= json_write_string(&b, cat->matches[j].text, strlen(cat->matches[j].text), NULL);
-            bad |= buf_printf(&b, NULL, ", \"score\": %.6f}", (double)cat->matches[j].score);
-        }
-        bad |= buf_append_str(&b, "]", NULL);
-    }
-    bad |= buf_append_str(&b, "}}", NULL);
-    if (bad) {
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_take(&b);
-}
-
-char *unprompt_caption_to_json(const unprompt_clip_result *r, const char *file)
-{
-    buf b;
-    buf_init(&b, 0);
-    int bad = json_head(&b, file) | json_str_field(&b, "caption", r->caption) | buf_append_str(&b, ", \"tokens\": [", NULL);
-    for (size_t i = 0; i < r->n_tokens && !bad; i++) bad |= buf_printf(&b, NULL, i ? ", %d" : "%d", r->tokens[i]);
-    bad |= buf_append_str(&b, "]}", NULL);
-    if (bad) {
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_take(&b);
 }

@@ -293,6 +293,70 @@ int unprompt_clip_embed_image(unprompt_clip *ctx, const uint8_t *bytes, size_t l
 int unprompt_clip_embed_text(unprompt_clip *ctx, const char *text, int *tokens, size_t *n_tokens, float *features,
                              char *err, size_t err_size);
 
+/* {"file", "embedding": [dim floats]}: an image's features. */
+char *unprompt_embedding_to_json(const float *features, size_t dim, const char *file);
+/* {"text", "tokens": [ids], "embedding": [dim floats]}: a phrase's. */
+char *unprompt_text_embedding_to_json(const char *text, const int *tokens, size_t n_tokens, const float *features,
+                                      size_t dim);
+
+/* ---- All: the CLIP interrogation and the DeepBooru tags in one prompt ---- */
+
+typedef struct unprompt_all unprompt_all; /* the CLIP and DeepBooru contexts; one per thread */
+
+typedef struct {
+    unprompt_clip_params clip; /* CLIP, BLIP and the lists, as unprompt_clip_load takes them;
+                                * clip.threads serves both models */
+    const char *booru_model;   /* deepdanbooru.safetensors (required) */
+} unprompt_all_params;
+
+unprompt_all_params unprompt_all_default_params(void);
+
+/* Load the DeepBooru model, then the CLIP models and lists. On failure err
+ * is the failing model's message, as unprompt_booru_load or
+ * unprompt_clip_load gives it. */
+int unprompt_all_load(unprompt_all **out, const unprompt_all_params *params, char *err, size_t err_size);
+void unprompt_all_free(unprompt_all *ctx);
+
+typedef struct {
+    unprompt_clip_run_params clip;
+    unprompt_booru_params booru;
+    int prefer_metadata; /* unprompt_all_run: 0; 1 gives a file's stored prompt (PNG Info)
+                          * when it has one, without running the models */
+} unprompt_all_run_params;
+
+unprompt_all_run_params unprompt_all_default_run_params(void);
+
+typedef struct {
+    const char *prompt;          /* the CLIP prompt then the tags: "caption, match, …, tag, …";
+                                  * or the prompt stored in the file */
+    int from_metadata;           /* 1: prompt is the stored one; clip and booru are empty */
+    unprompt_clip_result clip;   /* caption and matches */
+    unprompt_booru_result booru; /* tags */
+    void *internal_;
+} unprompt_all_result;
+
+/* One encoded image (PNG, JPEG, BMP, GIF); with prefer_metadata a file
+ * that stores a prompt needs no models (ctx may then be NULL). */
+int unprompt_all_run(unprompt_all *ctx, const uint8_t *bytes, size_t len, const unprompt_all_run_params *params,
+                     unprompt_all_result *out, char *err, size_t err_size);
+/* The prompt stored in the file, as unprompt_all_run gives it with
+ * prefer_metadata: UNPROMPT_OK, or UNPROMPT_ERR_FORMAT when the file
+ * stores none (or no readable metadata), *out then empty. */
+int unprompt_all_run_metadata(const uint8_t *bytes, size_t len, unprompt_all_result *out, char *err,
+                              size_t err_size);
+/* 8-bit RGB pixels; and n images at once (1 ≤ n ≤ UNPROMPT_MAX_BATCH),
+ * captioned together as unprompt_clip_run_batch does, then tagged one by
+ * one. On failure every out[i] is empty. prefer_metadata is not used. */
+int unprompt_all_run_rgb(unprompt_all *ctx, const uint8_t *rgb, int width, int height,
+                         const unprompt_all_run_params *params, unprompt_all_result *out, char *err, size_t err_size);
+int unprompt_all_run_batch(unprompt_all *ctx, const unprompt_rgb_image *images, size_t n,
+                           const unprompt_all_run_params *params, unprompt_all_result *out, char *err,
+                           size_t err_size);
+void unprompt_all_result_free(unprompt_all_result *result);
+/* {"file", "prompt", "clip": {"prompt", "caption", "categories"}, "booru": {"prompt", "tags"}};
+ * from metadata: {"file", "prompt", "source": "metadata"}. */
+char *unprompt_all_to_json(const unprompt_all_result *result, const char *file);
+
 /* ---- Converting upstream checkpoints ---------------------------------- */
 
 typedef struct {

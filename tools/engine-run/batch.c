@@ -211,7 +211,7 @@ static void item_load(batch_item *it, const char *path, const batch_groups *g)
         return;
     }
     if (batch_stop) return; /* between stages: the group is dropped, not run */
-    int decode = g->decode && (!g->needs_pixels || g->needs_pixels(g->needs_ctx, it->in.data, it->in.len));
+    int decode = g->decode && (!g->read_ahead || g->read_ahead(g->read_ahead_ctx, it));
     if (decode && unprompt_decode_rgb(it->in.data, it->in.len, &it->rgb, &it->width, &it->height, it->err,
                                       sizeof it->err) != UNPROMPT_OK)
         it->undecodable = 1;

@@ -71,9 +71,11 @@ typedef struct {
     size_t group;   /* images per run() call (--batch) */
     size_t workers; /* run() calls at once, each on its own thread (--workers) */
     int decode;     /* decode pixels when reading ahead, */
-    /* unless this says a file needs none (NULL: every file does) */
-    int (*needs_pixels)(const void *ctx, const uint8_t *data, size_t len);
-    const void *needs_ctx;
+    /* unless this, given the file read (it->path, it->in), gives the item
+     * its text or marks it failed and returns 0: no pixels needed (NULL:
+     * every file needs them). Called on the reading thread. */
+    int (*read_ahead)(const void *ctx, batch_item *it);
+    const void *read_ahead_ctx;
     void **users;   /* per worker: run()'s context */
     /* Fill each item's text, or mark it failed; -1 when nothing more can be
      * done (the models cannot be loaded). Called on a worker's thread. */

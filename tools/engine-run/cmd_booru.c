@@ -175,7 +175,13 @@ int cmd_booru(int argc, char **argv)
     for (size_t w = 0; w < o.workers; w++) run[w] = (booru_run){&o, model[w]}, users[w] = &run[w];
     /* groups of one: DeepDanbooru takes one image at a time; the runner
      * still reads and decodes ahead of the workers */
-    batch_groups g = {1, o.workers, 1, NULL, NULL, users, booru_group, &o.common.out, o.common.json};
+    batch_groups g = {.group = 1,
+                      .workers = o.workers,
+                      .decode = 1,
+                      .users = users,
+                      .run = booru_group,
+                      .out = &o.common.out,
+                      .json = o.common.json};
     status = batch_run_groups(&o.common.batch, &inputs, &g);
     inputs_free(&inputs);
     for (size_t w = 0; w < o.workers; w++) unprompt_booru_free(model[w]);

@@ -6,8 +6,6 @@
 #include <unistd.h>
 
 #include "engine/unprompt.h"
-#include "format/buf.h"
-#include "format/json.h"
 #include "tools/engine-run/cli_common.h"
 #include "tools/engine-run/commands.h"
 
@@ -158,30 +156,13 @@ void show_progress(void *user, const char *what, size_t done, size_t total)
     fflush(stderr);
 }
 
-static int write_embedding(buf *b, const float *f, size_t n)
-{
-    int bad = buf_append_str(b, "[", NULL);
-    for (size_t i = 0; i < n && !bad; i++) bad = buf_printf(b, NULL, i ? ", %.7g" : "%.7g", (double)f[i]);
-    return bad | buf_append_str(b, "]", NULL);
-}
-
-static char *embed_json(const char *file, const float *f, size_t n)
-{
-    buf b;
-    buf_init(&b, 0);
-    int bad = buf_append_str(&b, "{\"file\": ", NULL) | json_write_string(&b, file, strlen(file), NULL) |
-              buf_append_str(&b, ", \"embedding\": ", NULL) | write_embedding(&b, f, n) | buf_append_str(&b, "}", NULL);
-    if (bad) return buf_free(&b), NULL;
-    return buf_take(&b);
-}
-
 /* An image's embedding as JSON (malloc'd); NULL with err set. */
 static char *embed_image(unprompt_clip *ctx, const input_bytes *in, const char *path, char *err, size_t cap)
 {
     size_t dim = unprompt_clip_dim(ctx);
     float *f = malloc(dim * sizeof *f);
     char *out = NULL;
-    if (f && unprompt_clip_embed_image(ctx, in->data, in->len, f, err, cap) == UNPROMPT_OK) out = embed_json(path, f, dim);
+    if (f && unprompt_clip_embed_image(ctx, in->data, in->len, f, err, cap) == UNPROMPT_OK) out = unprompt_embedding_to_json(f, dim, path);
     else if (!f) snprintf(err, cap, "out of memory");
     free(f);
     return out;
@@ -239,16 +220,11 @@ static int embed_text_one(unprompt_clip *ctx, const char *text)
         free(f);
         return 1;
     }
-    buf b;
-    buf_init(&b, 0);
-    int bad = buf_append_str(&b, "{\"text\": ", NULL) | json_write_string(&b, text, strlen(text), NULL) |
-              buf_append_str(&b, ", \"tokens\": [", NULL);
-    for (size_t i = 0; i < n && !bad; i++) bad = buf_printf(&b, NULL, i ? ", %d" : "%d", tokens[i]);
-    bad |= buf_append_str(&b, "], \"embedding\": ", NULL) | write_embedding(&b, f, dim) | buf_append_str(&b, "}", NULL);
+    char *json = unprompt_text_embedding_to_json(text, tokens, n, f, dim);
     free(f);
-    if (!bad) printf("%s\n", b.data);
-    buf_free(&b);
-    return bad;
+    if (json) printf("%s\n", json);
+    unprompt_string_free(json);
+    return !json;
 }
 
 int clip_cli_setup(clip_cli_options *o, const cli_common *c, int need_clip, int need_blip, int need_lists)
@@ -317,8 +293,13 @@ static int cmd_clip_mode(int argc, char **argv, clip_mode mode, const char *name
         clip_run run[CLI_MAX_WORKERS];
         void *users[CLI_MAX_WORKERS];
         for (size_t w = 0; w < workers; w++) run[w] = (clip_run){&o, ctx[w]}, users[w] = &run[w];
-        batch_groups g = {o.clip.batch, workers, mode != MODE_EMBED, NULL, NULL, users, clip_group, &o.common.out,
-                          o.common.json || mode == MODE_EMBED};
+        batch_groups g = {.group = o.clip.batch,
+                          .workers = workers,
+                          .decode = mode != MODE_EMBED,
+                          .users = users,
+                          .run = clip_group,
+                          .out = &o.common.out,
+                          .json = o.common.json || mode == MODE_EMBED};
         status = batch_run_groups(&o.common.batch, &inputs, &g);
         inputs_free(&inputs);
     }
