@@ -10,9 +10,9 @@
  *           512/2048 ×3, 1024/4096 ×3
  *   head:   1×1 conv to the tags (no bias) · global average · sigmoid
  *
- * The head is linear, so it runs after the average: one GEMV instead of a
- * GEMM over every pixel. The 3×3 stride-1 convs on maps of 16×16 and more
- * (46 % of the multiply-adds) run as Winograd F(2×2, 3×3) (dd_mark_winograd). */
+ * The head runs as upstream's does, at every pixel and then averaged
+ * (dd_head says why not after the average). The 3×3 stride-1 convs on maps
+ * of 16×16 and more (46 % of the multiply-adds) run as Winograd F(2×2, 3×3) (dd_mark_winograd). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,7 +538,42 @@ double dd_model_flops(const deepdanbooru *m)
     return f + dd_conv_flops(&cv[head], 1);
 }
 
+/* The head as the upstream model runs it: the 1×1 conv at every pixel of
+ * the last map (4×4), then the average, into act[1] when it fits (it does
+ * at the real size: 16 × 9176 floats). The head is linear, so averaging
+ * first needs a sixteenth of the multiply-adds (one GEMV), and that is how
+ * it ran; but then each tag's one sum of 4096 products carries its whole
+ * rounding error, where the average of sixteen such sums averages theirs
+ * away (about a quarter); and on the AVX-512 panels one row is summed in a
+ * single chain of 4096 (the GEMV path of gemm_panel_drive), sixteen rows in
+ * K blocks of 256 (about a quarter again). At the real size the GEMV put
+ * the probabilities 2.2e-6 to 3.4e-6 from float64, 2.7 to 2.8 times PyTorch
+ * float32's error, and OpenBLAS's (scalar, avx2) 1.15 to 1.3 times; now
+ * 3.0e-7 to 6.8e-7, 0.4 to 0.55 times (tests/test_dd_realsize.c). The
+ * weights still come from memory once; the sixteen rows add 1.2 GFLOP to
+ * the network's 93: the head alone went from 8 to 17 ms (2 threads, the
+ * shared 2-core Zen 5, weights cold), about 3 % of an unloaded forward. */
+static void dd_head(deepdanbooru *m, float *logits, int hw)
+{
+    float **a = m->state.act;
+    const dd_conv *h = &m->weights.conv[DD_CONVS - 1];
+    size_t pixels = (size_t)hw * (size_t)hw, tags = (size_t)h->cout;
+    if (pixels * tags <= m->config.max_act) {
+        linear_run(&m->kt->linalg, a[1], a[0], &h->w, pixels, tags, (size_t)h->cin, NULL);
+        global_avgpool(logits, a[1], hw, hw, h->cout);
+        return;
+    }
+    global_avgpool(m->state.pooled, a[0], hw, hw, h->cin);
+    linear_run(&m->kt->linalg, logits, m->state.pooled, &h->w, 1, tags, (size_t)h->cin, NULL);
+}
+
 void dd_forward(deepdanbooru *m, const float *x, float *probs)
+{
+    dd_logits(m, x, probs, NULL, NULL);
+    m->kt->nn.sigmoid(probs, (size_t)m->config.n_tags);
+}
+
+void dd_logits(deepdanbooru *m, const float *x, float *logits, dd_block_hook *after_block, void *user)
 {
     float **a = m->state.act;
     const dd_conv *cv = m->weights.conv;
@@ -547,10 +582,10 @@ void dd_forward(deepdanbooru *m, const float *x, float *probs)
     maxpool2d(a[0], a[1], hw, hw, cv[0].cout, 3, &pool);
     hw = conv_out_size(hw, 3, 0, 1, 2);
     dd_block blocks[DD_BLOCKS];
-    int head = dd_plan(blocks);
-    for (int i = 0; i < DD_BLOCKS; i++) hw = dd_block_run(m, &blocks[i], hw);
-    const dd_conv *h = &cv[head];
-    global_avgpool(m->state.pooled, a[0], hw, hw, h->cin);
-    linear_run(&m->kt->linalg, probs, m->state.pooled, &h->w, 1, (size_t)h->cout, (size_t)h->cin, NULL);
-    m->kt->nn.sigmoid(probs, (size_t)h->cout);
+    dd_plan(blocks);
+    for (int i = 0; i < DD_BLOCKS; i++) {
+        hw = dd_block_run(m, &blocks[i], hw);
+        if (after_block) after_block(user, i, a[0], hw, cv[blocks[i].c].cout);
+    }
+    dd_head(m, logits, hw);
 }

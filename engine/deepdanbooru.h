@@ -87,5 +87,11 @@ double dd_model_flops(const deepdanbooru *m);
 
 /* probs[n_tags] = sigmoid(network(x)), x = NHWC [input][input][3] in [0,1]. */
 void dd_forward(deepdanbooru *m, const float *x, float *probs);
+/* The logits (before the sigmoid), calling after_block(user, i, y, side,
+ * channels), when not NULL, with each of the 57 bottleneck blocks' outputs
+ * (NHWC) as it is made: a view for comparing the layers with a reference
+ * (tests/test_dd_realsize.c). dd_forward is this and the sigmoid. */
+typedef void dd_block_hook(void *user, int block, const float *y, int side, int channels);
+void dd_logits(deepdanbooru *m, const float *x, float *logits, dd_block_hook *after_block, void *user);
 
 #endif
