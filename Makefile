@@ -31,7 +31,7 @@ AVX512_FLAGS = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 BF16_FLAGS   = $(AVX512_FLAGS) -mavx512bf16
 AMX_FLAGS    = $(BF16_FLAGS) -mamx-tile -mamx-bf16
 
-ALL_LIB_SRC = $(wildcard format/*.c) $(wildcard kernels/*.c) $(wildcard engine/*.c) $(wildcard engine/text/*.c)
+ALL_LIB_SRC = $(wildcard base/*.c format/*.c kernels/*.c engine/*.c engine/*/*.c engine/*/*/*.c)
 ifeq ($(ARCH),x86_64)
 LIB_SRC = $(filter-out %_neon.c,$(ALL_LIB_SRC))
 else
@@ -190,7 +190,7 @@ install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/engine-run $(DESTDIR)$(PREFIX)/bin/engine-run
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libunprompt.a
-	install -m 644 engine/unprompt.h $(DESTDIR)$(PREFIX)/include/unprompt.h
+	install -m 644 engine/api/unprompt.h $(DESTDIR)$(PREFIX)/include/unprompt.h
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	sed 's|@PREFIX@|$(PREFIX)|' tools/unprompt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unprompt.pc
 	if [ -f docs/engine-run.1 ]; then install -m 644 docs/engine-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi

@@ -12,8 +12,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "engine/threads.h"
-#include "engine/unprompt.h"
+#include "engine/runtime/threads.h"
+#include "engine/api/unprompt.h"
 
 /* The GEMM shapes of the models: ViT-L/14 at 224 px (257 tokens, width
  * 1024, MLP 4096), ViT-B/16 at 384 px (577 tokens, width 768, MLP 3072). */

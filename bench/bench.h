@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 
 typedef struct {
     int iters;          /* timed iterations (after one warm-up) */

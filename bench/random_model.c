@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "bench/random_model.h"
-#include "engine/deepdanbooru.h"
+#include "engine/models/deepdanbooru/deepdanbooru.h"
 #include "format/safetensors.h"
 
 typedef struct {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
-#include "format/buf.h"
+#include "base/buf.h"
 
 #define BATCH_IMAGES 64
 #define BATCH_SIZE 8

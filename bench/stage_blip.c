@@ -13,7 +13,7 @@
 
 #include "bench/bench.h"
 #include "bench/random_model.h"
-#include "engine/blip.h"
+#include "engine/models/blip/blip.h"
 
 typedef struct {
     blip_model *m;

@@ -9,11 +9,11 @@
 
 #include "bench/bench.h"
 #include "bench/random_model.h"
-#include "engine/categories.h"
-#include "engine/clip.h"
+#include "engine/models/clip/categories.h"
+#include "engine/models/clip/clip.h"
 #include "engine/text/clip_tokenizer.h"
-#include "engine/unprompt.h"
-#include "format/buf.h"
+#include "engine/api/unprompt.h"
+#include "base/buf.h"
 #include "format/png.h"
 
 #define TEXT_PHRASES 128

@@ -10,7 +10,7 @@
 #include <jpeglib.h>
 
 #include "bench/bench.h"
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 
 #define STB_IMAGE_STATIC
 #define STBI_ONLY_JPEG

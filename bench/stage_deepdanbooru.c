@@ -8,8 +8,8 @@
 
 #include "bench/bench.h"
 #include "bench/random_model.h"
-#include "engine/deepdanbooru.h"
-#include "engine/unprompt.h"
+#include "engine/models/deepdanbooru/deepdanbooru.h"
+#include "engine/api/unprompt.h"
 #include "format/png_write.h"
 
 #define DD_TAGS 9176
@@ -113,7 +113,7 @@ int stage_e2e_booru(bench_ctx *ctx, bench_result *r)
     }
     buf_free(&png);
     unlink(path);
-    char panels[300]; /* written beside the model on AVX-512 (engine/panel_cache.h) */
+    char panels[300]; /* written beside the model on AVX-512 (engine/runtime/panel_cache.h) */
     snprintf(panels, sizeof panels, "%s.panels", path);
     unlink(panels);
     return rc;

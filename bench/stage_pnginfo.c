@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #include "bench/bench.h"
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 
 #define IDAT_CHUNKS 100
 #define IDAT_BYTES (1 << 20)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
-#include "format/hash.h"
+#include "base/buf.h"
+#include "base/hash.h"
 
 #define EXIF_MAX_ENTRIES 1000
 #define EXIF_MAX_IFDS 8

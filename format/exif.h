@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
+#include "base/error.h"
 #include "format/meta.h"
 
 /* Parse a TIFF block ("II*\0" or "MM\0*", optionally preceded by "Exif\0\0")

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/json.h"
 
 #define GEN_MAX_SETTINGS 1024

@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-#include "format/error.h"
-#include "format/hash.h"
+#include "base/error.h"
+#include "base/hash.h"
 #include "format/meta.h"
 
 typedef struct {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/image_decoders.h"
 #include "format/image_format.h"
 #include "format/png.h"

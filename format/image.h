@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
+#include "base/error.h"
 
 typedef struct {
     uint32_t max_width, max_height; /* default 16384 each */

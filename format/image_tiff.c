@@ -11,7 +11,7 @@
 
 #include <tiffio.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/image_decoders.h"
 
 typedef struct {

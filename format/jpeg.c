@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/exif.h"
 
 #define JPEG_MAX_SEGMENTS 10000

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
+#include "base/error.h"
 #include "format/meta.h"
 
 int jpeg_is_jpeg(const uint8_t *data, size_t len);

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "format/hash.h"
+#include "base/hash.h"
 
 /* Objects with this many members get an index; smaller ones are scanned
  * (a scan of a few keys costs less than hashing one). */

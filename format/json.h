@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-#include "format/buf.h"
-#include "format/error.h"
+#include "base/buf.h"
+#include "base/error.h"
 
 typedef enum { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT } json_type;
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 
 #define META_MAX_ENTRIES 4096
 

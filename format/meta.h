@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "format/error.h"
+#include "base/error.h"
 
 typedef enum {
     META_PNG_TEXT,   /* tEXt, Latin-1 converted to UTF-8 */

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/gen_params.h"
-#include "format/hash.h"
+#include "base/hash.h"
 #include "format/json.h"
 #include "format/text_join.h"
 

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 
 int params_map_keys(const json_value *obj, const key_map *map, size_t n, gen_params *p, fmt_error *err)
 {

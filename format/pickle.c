@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
-#include "format/hash.h"
+#include "base/buf.h"
+#include "base/hash.h"
 
 /* ---- arena ------------------------------------------------------------ */
 

@@ -20,7 +20,7 @@
  *
  * Cost: every opcode does work bounded by the bytes it reads and the values
  * it pops, so parsing is linear in the pickle. Dict keys are found through a
- * hash index keyed with a random per-document seed (format/hash.h), so keys
+ * hash index keyed with a random per-document seed (base/hash.h), so keys
  * a file chooses cannot collide on purpose; so are memo indices far past
  * the others (the memo is an array only while its indices are dense, so a
  * PUT at index 4,000,000 costs one entry). The few calls that copy an
@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
+#include "base/error.h"
 
 typedef enum {
     PK_NONE,

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/exif.h"
 
 static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};

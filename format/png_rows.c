@@ -10,7 +10,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/png.h"
 
 typedef struct {

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
+#include "base/error.h"
 #include "format/image.h"
 
 typedef struct {

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/buf.h"
-#include "format/error.h"
+#include "base/buf.h"
+#include "base/error.h"
 
 /* Start a PNG: signature + IHDR (8-bit, color_type 0, 2, 4 or 6). */
 int png_write_begin(buf *out, uint32_t width, uint32_t height, int color_type, fmt_error *err);

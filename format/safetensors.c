@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/atomic.h"
-#include "format/buf.h"
+#include "base/atomic.h"
+#include "base/buf.h"
 
 static const struct {
     const char *name;

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "format/error.h"
-#include "format/hash.h"
+#include "base/error.h"
+#include "base/hash.h"
 #include "format/json.h"
 
 #define ST_MAX_RANK 8

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/png.h"
 #include "format/png_rows.h"
 

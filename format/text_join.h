@@ -15,9 +15,9 @@
 
 #include <stddef.h>
 
-#include "format/buf.h"
-#include "format/error.h"
-#include "format/hash.h"
+#include "base/buf.h"
+#include "base/error.h"
+#include "base/hash.h"
 
 #define TEXT_JOIN_SCAN_BUDGET ((size_t)64 << 20)
 

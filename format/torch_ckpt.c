@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/torch_ckpt.h"
 
 #define CKPT_MAX_PICKLE ((size_t)1 << 30) /* data.pkl, inflated */

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
-#include "format/hash.h"
+#include "base/error.h"
+#include "base/hash.h"
 #include "format/pickle.h"
 #include "format/zip.h"
 

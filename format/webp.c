@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/exif.h"
 
 #define WEBP_MAX_CHUNKS 100000

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
+#include "base/error.h"
 #include "format/meta.h"
 
 int webp_is_webp(const uint8_t *data, size_t len);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
+#include "base/error.h"
 
 #define ZIP_STORED 0
 #define ZIP_DEFLATED 8

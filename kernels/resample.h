@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The largest side resample_u8 takes. */
+#define RESAMPLE_MAX_SIDE (1 << 16)
+
 typedef enum { RESAMPLE_BICUBIC, RESAMPLE_LANCZOS } resample_filter;
 
 typedef struct {
@@ -26,14 +29,8 @@ typedef struct {
 int resample_u8(const image_view *src, uint8_t *dst, int dw, int dh, resample_filter filter,
                 const float box[4]);
 
-/* CLIP's pre-processing: bicubic resize of the short side to `size` (the
- * long side to int(size * long / short), as torchvision computes it), then a
- * centre crop of size×size. dst holds size*size*3 bytes (RGB input). */
-int resample_clip(const image_view *src, uint8_t *dst, int size);
-
-/* The WebUI's "resize and fill" (modules/images.py resize_image, mode 2):
- * Lanczos to fit inside w×h keeping the aspect ratio, centred, and the bars
- * filled by bicubic-stretching the first/last row (or column). RGB. */
-int resample_fill(const image_view *src, uint8_t *dst, int w, int h);
+/* Whether a w×h image of ch channels is one resample_u8 takes (sides in
+ * 1..RESAMPLE_MAX_SIDE, 1..4 channels). */
+int resample_sizes_ok(int w, int h, int ch);
 
 #endif

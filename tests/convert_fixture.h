@@ -7,11 +7,11 @@
 
 #include <unistd.h>
 
-#include "engine/mapped_file.h"
-#include "engine/unprompt.h"
+#include "engine/runtime/mapped_file.h"
+#include "engine/api/unprompt.h"
 #include "format/json.h"
 #include "format/safetensors.h"
-#include "format/sha256.h"
+#include "base/sha256.h"
 #include "format/torch_ckpt.h"
 #include "tests/test.h"
 

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "tests/test.h"
 #include "tests/cli.h"
 #include "tools/engine-run/batch.h"
@@ -299,7 +299,7 @@ static void test_interrupt_and_kill(void)
     CHECK(interrupted_run(SIGKILL, 5) == 128 + SIGKILL);
     int after = count_sidecars(many, N_MANY, &truncated);
     CHECK(after > before && after < N_MANY && truncated == 0); /* nothing half-written */
-    /* temporaries of the atomic writer (format/atomic.h) an hour old: one
+    /* temporaries of the atomic writer (base/atomic.h) an hour old: one
      * of a writer that is gone (a child that exited), one of a live
      * process; and a file of the old "NAME.PID.tmp" form, which is not the
      * writer's: --resume removes the first only */

@@ -1,4 +1,4 @@
-/* How OpenBLAS runs. Which kernels (engine/blas_select.c): the decision on
+/* How OpenBLAS runs. Which kernels (engine/runtime/blas_select.c): the decision on
  * made-up CPUs, then children of this test, started with a given
  * OPENBLAS_CORETYPE, report what unprompt_blas_core_forced_slow() says there
  * and which kernels unprompt_blas_reexec() leaves them on; OpenBLAS reads the
@@ -12,8 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "engine/blas_select.h"
-#include "engine/unprompt.h"
+#include "engine/runtime/blas_select.h"
+#include "engine/api/unprompt.h"
 #include "kernels/cpu.h"
 #include "kernels/kernels.h"
 #include "tests/test.h"

@@ -15,9 +15,9 @@
  * below); TEST_VERBOSE=1 prints every error next to its bound. */
 #include <stdio.h>
 
-#include "engine/blip.h"
-#include "engine/blip_internal.h" /* the decoding steps, for the step-by-step logits */
-#include "engine/blip_search.h"
+#include "engine/models/blip/blip.h"
+#include "engine/models/blip/blip_internal.h" /* the decoding steps, for the step-by-step logits */
+#include "engine/models/blip/blip_search.h"
 #include "format/json.h"
 #include "format/safetensors.h"
 #include "tests/test.h"

@@ -1,6 +1,6 @@
 /* DeepBooru tag selection and formatting, following modules/deepbooru.py;
  * expected lines are worked out by hand from that file's rules. */
-#include "engine/booru_tags.h"
+#include "engine/models/deepdanbooru/booru_tags.h"
 #include "tests/test.h"
 
 static const char *const names[] = {"solo",       "1girl",  "rating:safe", "acrylic_paint_(medium)",

@@ -1,4 +1,4 @@
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/meta.h"
 #include "tests/test.h"
 

@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/categories.h"
-#include "engine/clip_rank.h"
-#include "engine/label_cache.h"
+#include "engine/models/clip/categories.h"
+#include "engine/models/clip/clip_rank.h"
+#include "engine/models/clip/label_cache.h"
 #include "tests/test.h"
 
 static char tmpdir[256];

@@ -5,8 +5,8 @@
  * of a JPEG, WebP, TIFF... equal those of a PNG of Pillow's RGB bytes). */
 #include <unistd.h>
 
-#include "engine/unprompt.h"
-#include "format/buf.h"
+#include "engine/api/unprompt.h"
+#include "base/buf.h"
 #include "format/png_write.h"
 #include "tests/test.h"
 #include "tests/cli.h"

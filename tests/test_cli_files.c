@@ -1,5 +1,5 @@
 /* What engine-run does to files other than reading its inputs: it writes
- * only the output it names, through format/atomic.c (an exclusive random
+ * only the output it names, through base/atomic.c (an exclusive random
  * temporary, then rename), never over an input; it refuses FIFOs and
  * devices before reading them; a directory walk enters each folder once
  * (links back into the tree end, with one warning); a second SIGINT ends a
@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "format/atomic.h"
+#include "base/atomic.h"
 #include "tests/test.h"
 #include "tests/cli.h"
 

@@ -8,9 +8,9 @@
  * pre-processing, batching of phrases, and damaged files. */
 #include <unistd.h>
 
-#include "engine/clip.h"
-#include "engine/unprompt.h"
-#include "engine/weights.h"
+#include "engine/models/clip/clip.h"
+#include "engine/api/unprompt.h"
+#include "engine/runtime/weights.h"
 #include "tests/golden_check.h"
 #include "tests/test.h"
 
@@ -417,7 +417,7 @@ int main(void)
     RUN(test_damaged_files);
     unlink(model_f32);
     unlink(model_bf16);
-    char panels[300]; /* written beside the f32 model on AVX-512 (engine/panel_cache.h) */
+    char panels[300]; /* written beside the f32 model on AVX-512 (engine/runtime/panel_cache.h) */
     snprintf(panels, sizeof panels, "%s.panels", model_f32);
     unlink(panels);
     return test_summary("clip");

@@ -28,12 +28,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/pickle.h"
 #include "format/safetensors.h"
 #include "format/torch_ckpt.h"
 #include "format/zip.h"
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "tests/test.h"
 
 #if defined(__has_feature)

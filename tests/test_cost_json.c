@@ -20,7 +20,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/gen_params.h"
 #include "format/json.h"
 #include "format/text_join.h"

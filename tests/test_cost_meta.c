@@ -7,8 +7,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "engine/unprompt.h"
-#include "format/buf.h"
+#include "engine/api/unprompt.h"
+#include "base/buf.h"
 #include "format/exif.h"
 #include "format/gen_params.h"
 #include "format/meta.h"

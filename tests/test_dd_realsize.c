@@ -13,7 +13,7 @@
  * against the float64 activations. */
 #include <math.h>
 
-#include "engine/deepdanbooru.h"
+#include "engine/models/deepdanbooru/deepdanbooru.h"
 #include "kernels/kernels.h"
 #include "tests/golden_check.h"
 #include "tests/test.h"

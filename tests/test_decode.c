@@ -3,7 +3,7 @@
  * files and Pillow's bytes from tests/fixtures/make_decode_fixtures.py.
  * Then the one table of formats, and hostile inputs: oversized, truncated
  * and corrupt files of each format give a clear error, never a crash. */
-#include "engine/pixels.h"
+#include "engine/preprocess/pixels.h"
 #include "format/image.h"
 #include "format/image_format.h"
 #include "tests/test.h"

@@ -9,16 +9,16 @@
  * tests/fixtures/make_deepdanbooru_fixtures.py. */
 #include <unistd.h>
 
-#include "engine/booru_tags.h"
-#include "engine/deepdanbooru.h"
-#include "engine/pixels.h"
-#include "engine/unprompt.h"
+#include "engine/models/deepdanbooru/booru_tags.h"
+#include "engine/models/deepdanbooru/deepdanbooru.h"
+#include "engine/preprocess/pixels.h"
+#include "engine/api/unprompt.h"
 #include "format/png.h"
 #include "format/safetensors.h"
-#include "format/sha256.h"
+#include "base/sha256.h"
 #include "format/torch_ckpt.h"
 #include "kernels/kernels.h"
-#include "kernels/resample.h"
+#include "engine/preprocess/resize.h"
 #include "tests/golden_check.h"
 #include "tests/test.h"
 #include "tests/cli.h"
@@ -153,7 +153,7 @@ static void test_resize_and_fill_matches_pillow(void)
         CHECK(png && gz && pixels_decode_rgb(png, png_len, &rgb, &w, &h, &e) == 0);
         CHECK(gz && inflate_bounded(gz, gz_len, 1 << 20, 1, &want, &want_len, &e) == 0);
         image_view v = {rgb, w, h, 3};
-        CHECK(rgb && resample_fill(&v, filled, 512, 512) == 0);
+        CHECK(rgb && resize_and_fill(&v, filled, 512, 512) == 0);
         CHECK(want_len == 512 * 512 * 3 && want && !memcmp(filled, want, want_len));
         free(png), free(gz), free(rgb), free(filled), free(want);
     }
@@ -240,7 +240,7 @@ static double *read_reference(const char *name, const char *ref, size_t n)
 }
 
 /* The model input of image `name` (the pre-processing is checked
- * separately, byte for byte): RGB / 255 as engine/pixels.c makes it. */
+ * separately, byte for byte): RGB / 255 as engine/preprocess/pixels.c makes it. */
 static float *read_input(const char *name)
 {
     size_t gz_len = 0, len = 0;
@@ -519,7 +519,7 @@ int main(void)
     RUN(test_missing_model_and_bad_images);
     unlink(model_f32);
     unlink(model_bf16);
-    char panels[300]; /* written beside the f32 model on AVX-512 (engine/panel_cache.h) */
+    char panels[300]; /* written beside the f32 model on AVX-512 (engine/runtime/panel_cache.h) */
     snprintf(panels, sizeof panels, "%s.panels", model_f32);
     unlink(panels);
     return test_summary("deepdanbooru");

@@ -1,7 +1,7 @@
 /* The library as another program uses it: `make install` into a temporary
  * prefix (the files this build made), examples/prompt.c compiled against it through pkg-config, then run
  * on an image with a stored prompt and one without (tiny DeepDanbooru). */
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "tests/test.h"
 #include "tests/cli.h"
 

@@ -8,7 +8,7 @@
  * (127.0.0.1:9), and nothing is timed. */
 #include <sys/stat.h>
 
-#include "format/sha256.h"
+#include "base/sha256.h"
 #include "tests/test.h"
 #include "tests/cli.h"
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "format/hash.h"
+#include "base/hash.h"
 #include "tests/test.h"
 
 uint64_t siphash_cd(hash_seed seed, const void *data, size_t len, int c, int d);

@@ -10,7 +10,7 @@
 #include <zlib.h>
 #include <unistd.h>
 
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "format/json.h"
 #include "tests/test.h"
 #include "tests/cli.h"
@@ -20,7 +20,7 @@
 
 static char tmp[256], model[300], cats[300], cache[300];
 /* The BLIP fixture seen from tmp: loading writes its .panels file beside
- * the path it was given (engine/panel_cache.h), which must not be the
+ * the path it was given (engine/runtime/panel_cache.h), which must not be the
  * source tree. */
 static char blip_path[300];
 static int have_lists;

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "tests/test.h"
 #include "tests/cli.h"
 

@@ -1,11 +1,11 @@
-/* The panels file beside a model (engine/panel_cache.h): written on the
+/* The panels file beside a model (engine/runtime/panel_cache.h): written on the
  * first load, mapped on the next (shown by planting values the packer would
  * never produce), ignored and rewritten when it carries another model's key,
  * has tensors of the wrong size or is not a safetensors file at all; models
  * in memory write nothing. */
 #include <unistd.h>
 
-#include "engine/panel_cache.h"
+#include "engine/runtime/panel_cache.h"
 #include "format/safetensors.h"
 #include "tests/test.h"
 

@@ -1,7 +1,7 @@
 /* Pickle interpreter: real torch.save / torch.jit.save pickles against what
  * torch said about the same tensors (tests/fixtures/make_pickle_fixtures.py),
  * hostile pickles, and opcode-level cases written by hand. */
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/pickle.h"
 #include "tests/test.h"
 

@@ -3,7 +3,7 @@
  * replicated; BMP and GIF decode too. Inputs are written byte by byte here. */
 #include <zlib.h>
 
-#include "engine/pixels.h"
+#include "engine/preprocess/pixels.h"
 #include "format/png_write.h"
 #include "tests/test.h"
 

@@ -1,7 +1,7 @@
 /* Resampling against Pillow, byte for byte: the cases and Pillow's outputs
  * come from tests/fixtures/make_resample_fixtures.py. */
 #include "format/image.h"
-#include "kernels/resample.h"
+#include "engine/preprocess/resize.h"
 #include "tests/test.h"
 
 #define DIR "tests/fixtures/resample"
@@ -44,8 +44,8 @@ static void run_case(const char *line)
     uint8_t *got = calloc((size_t)dw * (size_t)dh * (size_t)ch, 1);
     image_view v = {src, sw, sh, ch};
     int rc;
-    if (!strcmp(op, "clip")) rc = resample_clip(&v, got, dw);
-    else if (!strcmp(op, "fill")) rc = resample_fill(&v, got, dw, dh);
+    if (!strcmp(op, "clip")) rc = resize_center_crop(&v, got, dw);
+    else if (!strcmp(op, "fill")) rc = resize_and_fill(&v, got, dw, dh);
     else rc = resample_u8(&v, got, dw, dh, strcmp(flt, "lanczos") ? RESAMPLE_BICUBIC : RESAMPLE_LANCZOS, box);
     CHECK(rc == 0);
     size_t total = (size_t)dw * (size_t)dh * (size_t)ch, diff = 0;
@@ -89,7 +89,7 @@ static void test_bad_arguments(void)
     image_view huge = {px, 1 << 20, 1, 3};
     CHECK(resample_u8(&huge, out, 2, 2, RESAMPLE_BICUBIC, NULL) == -1);
     image_view grey = {px, 2, 2, 1};
-    CHECK(resample_fill(&grey, out, 2, 2) == -1);
+    CHECK(resize_and_fill(&grey, out, 2, 2) == -1);
 }
 
 int main(void)

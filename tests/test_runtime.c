@@ -1,9 +1,9 @@
 /* Engine runtime: tensor views, the arena, thread control. */
 #include <stdint.h>
 
-#include "engine/arena.h"
-#include "engine/tensor.h"
-#include "engine/threads.h"
+#include "engine/runtime/arena.h"
+#include "engine/runtime/tensor.h"
+#include "engine/runtime/threads.h"
 #include "tests/test.h"
 
 static void test_tensor_views_share_data(void)

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/safetensors.h"
 
 static float load_f32(const uint8_t *p)

@@ -1,5 +1,5 @@
 /* SHA-256 against the FIPS 180-4 example vectors and split updates. */
-#include "format/sha256.h"
+#include "base/sha256.h"
 #include "tests/test.h"
 
 static void test_known_vectors(void)

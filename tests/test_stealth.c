@@ -8,8 +8,8 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "engine/unprompt.h"
-#include "format/buf.h"
+#include "engine/api/unprompt.h"
+#include "base/buf.h"
 #include "format/image.h"
 #include "format/png.h"
 #include "format/png_rows.h"

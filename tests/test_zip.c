@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <zlib.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/zip.h"
 
 /* ---- a small zip writer for the tests ---- */

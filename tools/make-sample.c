@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/buf.h"
+#include "base/buf.h"
 #include "format/png_write.h"
 
 #define W 96

@@ -23,7 +23,7 @@
 #include "engine/text/bert_tokenizer.h"
 #include "engine/text/unicode.h"
 #include "engine/text/utf8.h"
-#include "format/buf.h"
+#include "base/buf.h"
 
 #define VOCAB_MAX_BYTES ((size_t)64 << 20)
 #define VOCAB_MAX_LINES ((size_t)1 << 22)

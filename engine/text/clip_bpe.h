@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format/error.h"
+#include "base/error.h"
 
 #define CLIP_BPE_MAX_MERGES (1u << 20)
 #define CLIP_BPE_MAX_LINE 1024

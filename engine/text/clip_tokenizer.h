@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 
-#include "format/error.h"
+#include "base/error.h"
 
 #define CLIP_TOKENIZER_MAX_INPUT (256u * 1024u)
 #define CLIP_TOKENIZER_CONTEXT 77

@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/unprompt.h"
-#include "format/atomic.h"
+#include "engine/api/unprompt.h"
+#include "base/atomic.h"
 #include "tools/engine-run/batch.h"
 
 /* Set by the signal handler: the only state a handler may touch. */

@@ -33,7 +33,7 @@ void cli_collect_inputs(cli_common *c, input_list *inputs);
 
 /* The DeepBooru options (booru and all share them; --ranks is left to the
  * caller): 1 consumed, 0 not one of them, -1 usage error (reported). */
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 int booru_parse_option(unprompt_booru_params *p, const char **model, const cli_common *c, int argc, char **argv,
                        int *i);
 

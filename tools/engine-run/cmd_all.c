@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "tools/engine-run/cli_common.h"
 #include "tools/engine-run/commands.h"
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "tools/engine-run/cli_common.h"
 #include "tools/engine-run/commands.h"
 

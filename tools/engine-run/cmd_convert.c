@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "tools/engine-run/commands.h"
 
 static void convert_usage(FILE *f)

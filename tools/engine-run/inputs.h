@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "format/hash.h"
+#include "base/hash.h"
 
 /* Files by identity (device, inode), whatever path or link reaches them. */
 typedef struct {

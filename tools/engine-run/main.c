@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/unprompt.h"
+#include "engine/api/unprompt.h"
 #include "tools/engine-run/commands.h"
 
 typedef struct {

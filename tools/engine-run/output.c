@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "format/atomic.h"
+#include "base/atomic.h"
 
 char *sidecar_path(const char *image_path, const char *ext)
 {

@@ -1,5 +1,5 @@
 /* Where results go: standard output (plain or JSON Lines) or sidecar files
- * written atomically next to each image (format/atomic.h). */
+ * written atomically next to each image (base/atomic.h). */
 #ifndef UNPROMPT_TOOLS_OUTPUT_H
 #define UNPROMPT_TOOLS_OUTPUT_H
 
