@@ -77,8 +77,9 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The server (engine-run serve) is built on libmicrohttpd.
 $(BUILD)/engine-run: $(CLI_OBJ) $(LIB)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -lmicrohttpd -o $@
 $(BUILD)/bench: $(BENCH_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(BENCH_OBJ) $(LIB) $(LDLIBS) -o $@
 $(BUILD)/%: $(BUILD)/obj/tools/%.o $(LIB)

@@ -22,6 +22,7 @@ static const command commands[] = {
     {"embed", cmd_embed, "CLIP image embeddings (JSON)"},
     {"embed-text", cmd_embed_text, "CLIP text embeddings (JSON)"},
     {"convert", cmd_convert, "convert a checkpoint into the engine's safetensors format"},
+    {"serve", cmd_serve, "answer the WebUI's PNG Info and interrogate API over HTTP, with a page"},
 };
 
 static void usage(FILE *f)
