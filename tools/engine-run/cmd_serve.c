@@ -17,7 +17,9 @@
 
 #define DEFAULT_PORT 7860
 #define DEFAULT_MAX_BODY (50u << 20)
-#define DRAIN_WAIT_MS 10000 /* for replies still being sent once the queue is empty */
+/* SIGTERM: how long requests in hand may take to arrive whole, and then
+ * their replies to be sent, before the connections are closed. */
+#define DRAIN_WAIT_MS 30000
 
 typedef struct {
     cli_common common; /* --weights, --threads */
@@ -169,6 +171,9 @@ static int serve_until_signal(serve_options *o, serve_batch *batch, const sigset
     fprintf(stderr, "engine-run serve: %s: finishing %zu requests in hand\n", sig == SIGINT ? "SIGINT" : "SIGTERM",
             serve_http_in_flight(http));
     serve_http_quiesce(http);
+    /* requests still arriving finish with the queue running; then the
+     * queue's last jobs, and their replies */
+    for (long waited = 0; serve_http_in_flight(http) && waited < DRAIN_WAIT_MS; waited += 10) sleep_ms(10);
     serve_batch_drain(batch);
     for (long waited = 0; serve_http_in_flight(http) && waited < DRAIN_WAIT_MS; waited += 10) sleep_ms(10);
     serve_http_stop(http);

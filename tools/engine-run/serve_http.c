@@ -253,7 +253,10 @@ int serve_http_start(serve_http **out, const serve_http_config *cfg, char *err, 
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)cfg->port);
     addr.sin_addr.s_addr = htonl(cfg->listen_all ? INADDR_ANY : INADDR_LOOPBACK);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+    /* poll(), not epoll: with epoll, libmicrohttpd 0.9.75 missed a client
+     * that sent part of a body and closed while another connection was
+     * suspended (the request stayed in hand until the idle timeout). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
