@@ -91,6 +91,10 @@ $(BUILD)/tests/test_fuzzreplay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+# The server's base64 reader is tested on its own.
+$(BUILD)/tests/test_serve_base64: $(BUILD)/obj/tests/test_serve_base64.o $(BUILD)/obj/tools/engine-run/serve_base64.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 # The batch test also calls the CLI's sharding directly.
 BATCH_OBJ = $(BUILD)/obj/tools/engine-run/batch.o $(BUILD)/obj/tools/engine-run/output.o $(BUILD)/obj/tools/engine-run/inputs.o
 $(BUILD)/tests/test_batch: $(BUILD)/obj/tests/test_batch.o $(BATCH_OBJ) $(LIB)
