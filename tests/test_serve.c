@@ -158,12 +158,12 @@ static void write_expectations(unsigned port, size_t max_body)
     buf_free(&b);
 }
 
-/* Run tests/serve_client.py MODE; each "ok"/"FAIL" line it prints is a
- * check, "note" lines are printed. Returns the number of checks. */
-static int run_client(const char *mode, const char *arg)
+/* Run a client script (shell command); each "ok"/"FAIL" line it prints is
+ * a check, "note" lines are shown; a "skip WHY" line is copied into
+ * `skipped`. Returns the number of checks. */
+static int run_script(const char *cmd, char *skipped, size_t skipped_size)
 {
-    char cmd[1200], line[4096];
-    snprintf(cmd, sizeof cmd, "%s tests/serve_client.py %s %s/expect.json %s", python(), mode, tmp, arg ? arg : "");
+    char line[4096];
     FILE *p = popen(cmd, "r");
     int checks = 0;
     CHECK(p != NULL);
@@ -173,10 +173,20 @@ static int run_client(const char *mode, const char *arg)
             fprintf(stderr, "    %s", line);
             CHECK(0);
             checks++;
+        } else if (!strncmp(line, "skip ", 5) && skipped) {
+            snprintf(skipped, skipped_size, "%.*s", (int)strcspn(line + 5, "\n"), line + 5);
         } else fprintf(stderr, "    %s", line);
     }
     CHECK(p && pclose(p) == 0);
     return checks;
+}
+
+/* tests/serve_client.py MODE [ARG] over tmp/expect.json. */
+static int run_client(const char *mode, const char *arg)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s tests/serve_client.py %s %s/expect.json %s", python(), mode, tmp, arg ? arg : "");
+    return run_script(cmd, NULL, 0);
 }
 
 /* ---- curl ---- */
@@ -344,6 +354,22 @@ static void test_sigterm_drains(void)
     CHECK(waitpid(s.pid, &st, 0) == s.pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* The page in headless chromium (tests/serve_browser.py): a named skip
+ * when chromium is missing or cannot start here. */
+static void test_page_in_chromium(void)
+{
+    server s;
+    char cmd[1200], skipped[512] = "";
+    CHECK(server_start(&s, "") == 0);
+    write_expectations(s.port, 50u << 20);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s/chromium-profile && %s tests/serve_browser.py %s/expect.json %s/chromium-profile",
+             tmp, python(), tmp, tmp);
+    int checks = run_script(cmd, skipped, sizeof skipped);
+    CHECK(server_stop(&s) == 0);
+    if (skipped[0]) SKIP(skipped);
+    CHECK(checks >= 9);
+}
+
 static void test_cleanup(void)
 {
     for (size_t i = 0; i < N_IMAGES; i++) free(want_info[i]), free(want_clip[i]), free(want_booru[i]);
@@ -357,6 +383,7 @@ int main(void)
     RUN(test_python_api);
     RUN(test_auth_and_max_body);
     RUN(test_sigterm_drains);
+    RUN(test_page_in_chromium);
     RUN(test_cleanup);
     return test_summary("serve");
 }
