@@ -6,7 +6,8 @@
     serve_client.py auth EXPECT.json     --api-auth and --max-body
     serve_client.py load EXPECT.json N   N concurrent clip interrogations:
                                          per-image time, png-info latency
-    serve_client.py soak EXPECT.json N   N requests one after another (RSS)
+    serve_client.py soak EXPECT.json N [PID]  N requests one after another
+                                         (and the server's RSS)
 
 EXPECT.json: {"port", "images": [{"path", "info", "clip", "booru"}]}, the
 expected values taken from the CLI's own runs by the C test. Prints one
@@ -232,14 +233,35 @@ def mode_load(exp, n):
             (len(lat), lat[len(lat) // 2], lat[-1]))
 
 
-def mode_soak(exp, n):
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+
+
+def mode_soak(exp, n, pid):
+    """n requests one after another: ping, png-info and both models in
+    turn; the server's RSS every n/10 requests."""
     port, images = exp["port"], exp["images"]
     bodies = [{"image": b64(im["path"])} for im in images]
-    bad = 0
+    bad, rss = 0, []
     for k in range(n):
-        st, _, _ = request(port, "/sdapi/v1/png-info" if k % 2 else "/internal/ping", bodies[k % len(bodies)] if k % 2 else None)
+        im, body = images[k % len(images)], bodies[k % len(bodies)]
+        kind = k % 4
+        if kind == 0:
+            st, _, _ = request(port, "/internal/ping")
+        elif kind == 1:
+            st, reply, _ = request(port, "/sdapi/v1/png-info", body)
+            st = st if reply.get("info") == im["info"] else -1
+        else:
+            model = "clip" if kind == 2 else "deepdanbooru"
+            st, reply, _ = interrogate(port, body["image"], model)
+            st = st if reply.get("caption") == im["clip" if kind == 2 else "booru"] else -1
         bad += st != 200
-    check("soak: %d requests all answered 200" % n, bad == 0, "%d failed" % bad)
+        if pid and (k + 1) % max(n // 10, 1) == 0:
+            rss.append(rss_kb(pid))
+    check("soak: %d requests all answered as the CLI" % n, bad == 0, "%d failed" % bad)
+    if rss:
+        say("note soak: RSS (MB) every %d requests: %s" % (max(n // 10, 1), " ".join("%.1f" % (r / 1024) for r in rss)))
 
 
 def main():
@@ -251,7 +273,7 @@ def main():
     elif mode == "load":
         mode_load(exp, int(sys.argv[3]))
     elif mode == "soak":
-        mode_soak(exp, int(sys.argv[3]))
+        mode_soak(exp, int(sys.argv[3]), int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     else:
         say("FAIL usage: unknown mode " + mode)
 

@@ -263,6 +263,7 @@ static void test_python_api(void)
     CHECK(server_start(&s, "--batch 8") == 0);
     write_expectations(s.port, 50u << 20);
     CHECK(run_client("api", NULL) >= 50);
+    CHECK(run_client("soak", "80") == 1); /* 80 mixed requests one after another, all as the CLI */
     CHECK(server_stop(&s) == 0);
     /* the 16 concurrent requests were run in groups, not one by one */
     char *log = cli_slurp(s.log);
