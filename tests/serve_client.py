@@ -198,6 +198,22 @@ def mode_auth(exp):
     check("max-body: a chunked body past the limit is 413", reply.startswith(b"HTTP/1.1 413"), reply[:40])
     st, body, _ = request(port, "/sdapi/v1/png-info", {"image": image}, auth="alice:secret")
     check("max-body: the next request is served", st == 200, st)
+    # bodies held at once are bounded: 8 x --max-body for all requests together
+    size, holders = exp["max_body"] - 1000, []
+    for _ in range(9):
+        h = socket.create_connection(("127.0.0.1", port), timeout=30)
+        h.sendall(b"POST /sdapi/v1/png-info HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + cred +
+                  b"\r\nContent-Length: %d\r\n\r\n" % size + b"A" * (size - 5000))
+        holders.append(h)
+    time.sleep(0.3)
+    filler = {"image": base64.b64encode(b"x" * ((size - 100) * 3 // 4)).decode()}
+    st, body, _ = request(port, "/sdapi/v1/png-info", filler, auth="alice:secret")
+    check("body budget: past 8 bodies in hand, 503", is_error(st, body, 503), "%s %r" % (st, body))
+    for h in holders:
+        h.close()
+    time.sleep(0.3)
+    st, body, _ = request(port, "/sdapi/v1/png-info", {"image": image}, auth="alice:secret")
+    check("body budget: freed when the clients go", st == 200, st)
 
 
 def mode_load(exp, n):

@@ -18,11 +18,16 @@
 #define CONNECTION_LIMIT 512
 #define IDLE_TIMEOUT_S 120
 #define MAX_CREDENTIALS 4096 /* a decoded Authorization value longer than this is refused */
+/* Request bodies held at once, all requests together, at most this many
+ * times --max-body; a body that would pass it is answered 503 (each body
+ * costs about twice again while parsed and decoded). */
+#define BODY_BUDGET_BODIES 8
 
 struct serve_http {
     serve_http_config cfg;
     struct MHD_Daemon *daemon;
     atomic_size_t in_flight;
+    atomic_size_t body_bytes; /* capacity of every body buffer held */
 };
 
 typedef enum { ROUTE_NONE, ROUTE_PAGE, ROUTE_PING, ROUTE_PNG_INFO, ROUTE_INTERROGATE } route;
@@ -35,8 +40,9 @@ typedef struct {
     route route;
     char *body;
     size_t len, cap;
-    int too_large;
+    int too_large, over_budget;
     serve_job job;
+    size_t job_bytes; /* the job's image, counted in the body budget while queued */
     atomic_int state; /* job_state */
     double t0;
 } request;
@@ -147,20 +153,43 @@ static int request_begin(request *r, const char *url, const char *method, serve_
     return r->route == ROUTE_PAGE || r->route == ROUTE_PING;
 }
 
-/* Append a piece of the body; past --max-body the rest is read and dropped. */
+/* Reserve `extra` bytes of the server's body budget; 0, or -1 when over it. */
+static int budget_take(serve_http *s, size_t extra)
+{
+    size_t budget = s->cfg.max_body * BODY_BUDGET_BODIES;
+    size_t held = atomic_fetch_add(&s->body_bytes, extra);
+    if (held + extra <= budget && held + extra >= held) return 0;
+    atomic_fetch_sub(&s->body_bytes, extra);
+    return -1;
+}
+
+static void body_free(request *r)
+{
+    atomic_fetch_sub(&r->server->body_bytes, r->cap);
+    free(r->body);
+    r->body = NULL, r->len = r->cap = 0;
+}
+
+/* Append a piece of the body; past --max-body or the server's budget the
+ * rest is read and dropped. */
 static void request_append(request *r, const char *data, size_t n)
 {
     size_t max = r->server->cfg.max_body;
-    if (r->too_large || n > max - r->len) {
-        r->too_large = 1;
+    if (r->too_large || r->over_budget || n > max - r->len) {
+        r->too_large |= !r->over_budget;
         return;
     }
     if (r->len + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 64 * 1024;
         while (cap < r->len + n + 1) cap = cap > max / 2 ? max + 1 : cap * 2;
+        if (budget_take(r->server, cap - r->cap)) {
+            r->over_budget = 1;
+            return;
+        }
         char *p = realloc(r->body, cap);
         if (!p) {
-            r->too_large = 1;
+            atomic_fetch_sub(&r->server->body_bytes, cap - r->cap);
+            r->over_budget = 1;
             return;
         }
         r->body = p, r->cap = cap;
@@ -185,10 +214,14 @@ static enum MHD_Result request_end(request *r)
     serve_reply reply;
     if (atomic_load(&r->state) == JOB_DONE) return send_reply(r, serve_interrogate_reply(&r->job));
     if (r->too_large) return send_reply(r, serve_error(413, "HTTPException", "Request Entity Too Large: the body is over --max-body"));
+    if (r->over_budget) return send_reply(r, serve_error(503, "HTTPException", "the server holds too many request bodies; try again"));
     const char *body = r->body ? r->body : "";
     if (r->route == ROUTE_PNG_INFO) return send_reply(r, serve_png_info(body, r->len, &cfg->info, cfg->max_body));
     if (serve_interrogate_request(body, r->len, cfg->max_body, &r->job, &reply)) return send_reply(r, reply);
-    free(r->body), r->body = NULL, r->len = r->cap = 0; /* the decoded image is all the job needs */
+    body_free(r); /* the job needs only the decoded image, which takes its own share */
+    if (budget_take(r->server, r->job.len))
+        return send_reply(r, serve_error(503, "HTTPException", "the server holds too many images; try again"));
+    r->job_bytes = r->job.len;
     r->job.done = job_done, r->job.user = r;
     atomic_store(&r->state, JOB_QUEUED);
     MHD_suspend_connection(r->conn);
@@ -233,7 +266,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     request *r = *con_cls;
     if (!r) return;
     serve_job_clear(&r->job);
-    free(r->body);
+    atomic_fetch_sub(&s->body_bytes, r->job_bytes);
+    body_free(r);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->in_flight, 1);
@@ -248,6 +282,7 @@ int serve_http_start(serve_http **out, const serve_http_config *cfg, char *err, 
     }
     s->cfg = *cfg;
     atomic_init(&s->in_flight, 0);
+    atomic_init(&s->body_bytes, 0);
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
