@@ -74,6 +74,9 @@ def check_image(port, im, i):
           repr(body)[:300])
     check("png-info %d items and parameters are objects" % i,
           isinstance(body, dict) and isinstance(body.get("items"), dict) and isinstance(body.get("parameters"), dict))
+    items = body.get("items", {}) if isinstance(body, dict) else {}
+    check("png-info %d items leave the parameters out" % i, im["info"] == "" or im["info"] not in items.values(),
+          repr(items)[:200])
     if im["info"] and "Negative prompt:" in im["info"]:
         params = body.get("parameters", {})
         check("png-info %d parameters: the prompt is the info's first line" % i,

@@ -90,13 +90,14 @@ static json_value *request_object(const char *body, size_t len, serve_reply *rep
     return v;
 }
 
-/* "items": every stored text entry except the parameters themselves. */
+/* "items": every stored text entry except the parameters themselves (a PNG's
+ * "parameters" chunk, or the Exif UserComment they were read from). */
 static int write_items(buf *b, const unprompt_info *info)
 {
     int bad = buf_append_str(b, ", \"items\": {", NULL), first = 1;
     for (size_t i = 0; !bad && i < info->n_raw; i++) {
         const unprompt_kv *kv = &info->raw[i];
-        if (!strcmp(kv->key, "parameters")) continue;
+        if (!strcmp(kv->key, "parameters") || (info->infotext && !strcmp(kv->value, info->infotext))) continue;
         bad = (!first && buf_append_str(b, ", ", NULL)) || json_write_string(b, kv->key, strlen(kv->key), NULL) ||
               buf_append_str(b, ": ", NULL) || json_write_string(b, kv->value, strlen(kv->value), NULL);
         first = 0;
