@@ -264,6 +264,7 @@ static void test_python_api(void)
     write_expectations(s.port, 50u << 20);
     CHECK(run_client("api", NULL) >= 50);
     CHECK(run_client("soak", "80") == 1); /* 80 mixed requests one after another, all as the CLI */
+    CHECK(run_client("load", "16") == 2); /* 16 clip at once, png-info meanwhile */
     CHECK(server_stop(&s) == 0);
     /* the 16 concurrent requests were run in groups, not one by one */
     char *log = cli_slurp(s.log);
