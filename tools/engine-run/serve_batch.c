@@ -1,5 +1,9 @@
 /* The server's interrogation queue and its workers (serve_batch.h). */
+#include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +12,10 @@
 #include "tools/engine-run/serve_batch.h"
 
 #define SERVE_MAX_WORKERS 16
+/* Workers run this much nicer than the HTTP threads (the threads a worker
+ * starts, OpenMP's, inherit it), so png-info and ping are answered at once
+ * even when interrogations keep every core busy. */
+#define WORKER_NICE 5
 
 typedef struct {
     serve_batch *queue;
@@ -148,9 +156,22 @@ static void run_group(serve_worker *w, serve_job *jobs, size_t n)
 
 /* Take up to `batch` waiting jobs (the lock held); NULL when stopping and
  * nothing is left. */
+/* Wait (the lock held) up to the config's gather time for the queue to
+ * hold a whole group: requests of a burst seldom arrive together. */
+static void gather(serve_batch *b)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    long ns = until.tv_nsec + (long)b->cfg.gather_ms * 1000000L;
+    until.tv_sec += ns / 1000000000L, until.tv_nsec = ns % 1000000000L;
+    while (b->queued < b->cfg.batch && !b->stopping)
+        if (pthread_cond_timedwait(&b->wake, &b->lock, &until)) break;
+}
+
 static serve_job *take_group(serve_batch *b, size_t *n)
 {
     while (!b->head && !b->stopping) pthread_cond_wait(&b->wake, &b->lock);
+    if (b->head && b->cfg.gather_ms > 0) gather(b);
     serve_job *first = b->head, *last = NULL;
     *n = 0;
     for (serve_job *j = b->head; j && *n < b->cfg.batch; j = j->next) last = j, ++*n;
@@ -162,10 +183,20 @@ static serve_job *take_group(serve_batch *b, size_t *n)
     return first;
 }
 
+/* Lower this thread's priority alone (Linux: a thread id names one thread). */
+static void worker_be_nicer(void)
+{
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int now = getpriority(PRIO_PROCESS, tid);
+    if (now != -1 || !errno) setpriority(PRIO_PROCESS, tid, now + WORKER_NICE);
+}
+
 static void *worker_main(void *arg)
 {
     serve_worker *w = arg;
     serve_batch *b = w->queue;
+    worker_be_nicer();
     for (;;) {
         size_t n;
         pthread_mutex_lock(&b->lock);
@@ -221,7 +252,7 @@ int serve_batch_submit(serve_batch *b, serve_job *job)
         else b->head = job;
         b->tail = job;
         b->queued++;
-        pthread_cond_signal(&b->wake);
+        pthread_cond_broadcast(&b->wake); /* idle workers, and one gathering a group */
     }
     pthread_mutex_unlock(&b->lock);
     return refused ? -1 : 0;

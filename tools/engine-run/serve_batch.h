@@ -1,7 +1,8 @@
 /* The server's interrogation queue: worker threads, each with its own
  * models (loaded on its first job of a kind, then kept), take the jobs
  * waiting when they come free, up to --batch at a time, and run them as
- * one group: the CLIP jobs captioned together (unprompt_clip_run_batch),
+ * one group (having waited a moment for a whole group: a burst's requests
+ * seldom arrive together): the CLIP jobs captioned together (unprompt_clip_run_batch),
  * the DeepBooru jobs one after the other. Jobs that arrive while a group
  * runs wait for the next group. Completion is reported through each job's
  * callback, from the worker thread. */
@@ -36,6 +37,7 @@ typedef struct {
     unprompt_booru_params booru_run;
     size_t batch;   /* 1..UNPROMPT_MAX_BATCH */
     size_t workers; /* 1..16 */
+    int gather_ms;  /* a worker finding fewer than `batch` jobs waits this long for more */
     int threads;    /* per worker (≤ 0: every core) */
     int verbose;    /* one stderr line per group */
 } serve_batch_config;

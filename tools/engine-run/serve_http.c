@@ -22,6 +22,7 @@
  * times --max-body; a body that would pass it is answered 503 (each body
  * costs about twice again while parsed and decoded). */
 #define BODY_BUDGET_BODIES 8
+#define TOO_LARGE "Request Entity Too Large: the body is over --max-body"
 
 struct serve_http {
     serve_http_config cfg;
@@ -138,17 +139,18 @@ static int request_begin(request *r, const char *url, const char *method, serve_
     const serve_http_config *cfg = &r->server->cfg;
     r->route = find_route(url, method, reply);
     if (r->route == ROUTE_NONE) return 1;
-    if (cfg->auth && r->route != ROUTE_PING &&
-        !serve_auth_ok(cfg->auth, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
+    const char *auth = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (cfg->auth && r->route != ROUTE_PING && !serve_auth_ok(cfg->auth, auth)) {
         *reply = serve_error(401, "HTTPException", "Not authenticated");
         return 1;
     }
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > cfg->max_body) {
-        *reply = serve_error(413, "HTTPException", "Request Entity Too Large: the body is over --max-body");
+        *reply = serve_error(413, "HTTPException", TOO_LARGE);
         return 1;
     }
-    if (r->route == ROUTE_PAGE) *reply = serve_text(200, "text/html; charset=utf-8", serve_page_html, serve_page_html_len);
+    if (r->route == ROUTE_PAGE)
+        *reply = serve_text(200, "text/html; charset=utf-8", serve_page_html, serve_page_html_len);
     if (r->route == ROUTE_PING) *reply = serve_text(200, "application/json", "{}", 2);
     return r->route == ROUTE_PAGE || r->route == ROUTE_PING;
 }
@@ -213,8 +215,8 @@ static enum MHD_Result request_end(request *r)
     const serve_http_config *cfg = &r->server->cfg;
     serve_reply reply;
     if (atomic_load(&r->state) == JOB_DONE) return send_reply(r, serve_interrogate_reply(&r->job));
-    if (r->too_large) return send_reply(r, serve_error(413, "HTTPException", "Request Entity Too Large: the body is over --max-body"));
-    if (r->over_budget) return send_reply(r, serve_error(503, "HTTPException", "the server holds too many request bodies; try again"));
+    if (r->too_large) return send_reply(r, serve_error(413, "HTTPException", TOO_LARGE));
+    if (r->over_budget) return send_reply(r, serve_error(503, "HTTPException", "too many request bodies in hand; try again"));
     const char *body = r->body ? r->body : "";
     if (r->route == ROUTE_PNG_INFO) return send_reply(r, serve_png_info(body, r->len, &cfg->info, cfg->max_body));
     if (serve_interrogate_request(body, r->len, cfg->max_body, &r->job, &reply)) return send_reply(r, reply);
@@ -300,8 +302,8 @@ int serve_http_start(serve_http **out, const serve_http_config *cfg, char *err, 
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                  MHD_OPTION_END);
     if (!s->daemon) {
-        snprintf(err, err_size, "cannot listen on %s:%u (in use, or not allowed)", cfg->listen_all ? "0.0.0.0" : "127.0.0.1",
-                 cfg->port);
+        snprintf(err, err_size, "cannot listen on %s:%u (in use, or not allowed)",
+                 cfg->listen_all ? "0.0.0.0" : "127.0.0.1", cfg->port);
         free(s);
         return -1;
     }
