@@ -33,7 +33,7 @@ def check(name, cond, why=""):
     return cond
 
 
-def request(port, route, body=None, auth=None, method=None, timeout=120):
+def request(port, route, body=None, auth=None, method=None, timeout=900):
     """(status, parsed JSON or raw text, headers)."""
     data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, route), data=data, method=method)

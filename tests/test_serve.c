@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -105,6 +106,7 @@ static int server_start(server *s, const char *extra)
              cli_build_dir(), weights, extra, s->log);
     s->port = 0;
     if ((s->pid = fork()) == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the test */
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
