@@ -262,7 +262,7 @@ static void test_curl(void)
 static void test_python_api(void)
 {
     server s;
-    CHECK(server_start(&s, "--batch 8") == 0);
+    CHECK(server_start(&s, "--batch 4 --workers 2") == 0);
     write_expectations(s.port, 50u << 20);
     CHECK(run_client("api", NULL) >= 50);
     CHECK(run_client("soak", "80") == 1); /* 80 mixed requests one after another, all as the CLI */
@@ -274,6 +274,9 @@ static void test_python_api(void)
     for (const char *p = log ? log : ""; (p = strstr(p, "group of ")); p++)
         if (atoi(p + 9) > 1) grouped = 1;
     CHECK(grouped);
+    /* both workers took groups (one that lost a group to the other while
+     * gathering must go on waiting, not end) */
+    CHECK(log && strstr(log, "worker 0: group") && strstr(log, "worker 1: group"));
     CHECK(log && strstr(log, "stopped"));
     free(log);
 }

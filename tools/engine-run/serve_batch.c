@@ -170,8 +170,11 @@ static void gather(serve_batch *b)
 
 static serve_job *take_group(serve_batch *b, size_t *n)
 {
-    while (!b->head && !b->stopping) pthread_cond_wait(&b->wake, &b->lock);
-    if (b->head && b->cfg.gather_ms > 0) gather(b);
+    for (;;) { /* another worker may take the jobs while this one gathers */
+        while (!b->head && !b->stopping) pthread_cond_wait(&b->wake, &b->lock);
+        if (b->head && b->cfg.gather_ms > 0) gather(b);
+        if (b->head || b->stopping) break;
+    }
     serve_job *first = b->head, *last = NULL;
     *n = 0;
     for (serve_job *j = b->head; j && *n < b->cfg.batch; j = j->next) last = j, ++*n;
