@@ -175,6 +175,8 @@ def mode_auth(exp):
     check("auth: no credentials is 401", is_error(st, body, 401) and "Basic" in h.get("WWW-Authenticate", ""), st)
     st, body, _ = request(port, "/sdapi/v1/png-info", {"image": image}, auth="alice:wrong")
     check("auth: a wrong password is 401", is_error(st, body, 401), st)
+    st, body, _ = request(port, "/sdapi/v1/png-info", {"image": image}, auth="alice:secreT")
+    check("auth: a wrong password of the right length is 401", is_error(st, body, 401), st)
     st, body, _ = request(port, "/sdapi/v1/png-info", {"image": image}, auth="alice")
     check("auth: no colon is 401", is_error(st, body, 401), st)
     st, body, _ = request(port, "/", auth=None)
