@@ -91,6 +91,8 @@ $(BUILD)/tests/test_fuzzreplay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+# The server's test runs engine-run serve: rebuilt first (make mutants builds tests alone).
+$(BUILD)/tests/test_serve: $(BUILD)/engine-run
 # The server's base64 reader is tested on its own.
 $(BUILD)/tests/test_serve_base64: $(BUILD)/obj/tests/test_serve_base64.o $(BUILD)/obj/tools/engine-run/serve_base64.o
 	@mkdir -p $(dir $@)
