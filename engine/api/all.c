@@ -1,7 +1,7 @@
 /* Interrogate all (unprompt.h, `engine-run all`): the CLIP interrogation of
  * an image with its DeepBooru tags appended, the prompt users paste back
  * into the WebUI; or, when asked, the prompt the file already stores.
- * Composed of the public calls of interrogate.c, booru.c and info.c. */
+ * Composed of the public calls of clip.c, booru.c and info.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
