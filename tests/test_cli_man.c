@@ -105,16 +105,17 @@ static int commands(char names[MAX_CMDS][32])
     return n;
 }
 
-/* The parser takes the option: it is not refused as unknown or foreign. */
+/* The parser takes the option: it is not refused as unknown or foreign.
+ * --help after it: nothing is loaded or run, whatever weights are around. */
 static int accepted(const char *cmd, const char *opt)
 {
     char args[2048];
-    snprintf(args, sizeof args, "%s %s=1 </dev/null", cmd, opt);
+    snprintf(args, sizeof args, "%s %s=1 --help </dev/null", cmd, opt);
     cli_result r = cli_run(args);
     int ok = !strstr(r.err, "unknown option") && !strstr(r.err, "is not an option of");
     if (strstr(r.err, "takes no value")) { /* a flag: once more without the value */
         cli_free(&r);
-        snprintf(args, sizeof args, "%s %s </dev/null", cmd, opt);
+        snprintf(args, sizeof args, "%s %s --help </dev/null", cmd, opt);
         r = cli_run(args);
         ok = !strstr(r.err, "unknown option") && !strstr(r.err, "is not an option of");
     }

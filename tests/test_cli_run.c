@@ -532,7 +532,7 @@ static void test_weights_lookup(void)
     cli_free(&r);
     /* with HOME only: ~/.local/share/unprompt */
     r = sh("cd $T/cwd && mkdir -p home/.local/share && ln -s $T/xdg/unprompt home/.local/share/unprompt && "
-           "HOME=$T/cwd/home $E booru %s/img_0.png", images);
+           "unset UNPROMPT_WEIGHTS XDG_DATA_HOME; HOME=$T/cwd/home $E booru %s/img_0.png", images);
     CHECK(r.status == 0 && r.out[0] != 0);
     cli_free(&r);
     /* --weights: only there */
@@ -551,7 +551,8 @@ static void test_install_prefix_and_convert_report(void)
     CHECK(r.status == 0);
     cli_free(&r);
     if (getenv("UNPROMPT_RUNNER")) return; /* the copy runs under the runner: not this test's concern */
-    r = sh("cd $T/cwd && HOME=/nonexistent %s/engine-run booru %s/img_0.png", bin, images);
+    r = sh("cd $T/cwd && unset UNPROMPT_WEIGHTS XDG_DATA_HOME; HOME=/nonexistent %s/engine-run booru %s/img_0.png",
+           bin, images);
     CHECK(r.status == 0 && r.out[0] != 0);
     cli_free(&r);
     r = sh("$E convert " IMG "tiny.pt -o $T/reconverted.safetensors");

@@ -26,11 +26,13 @@ static void say(const char *msg, size_t len)
  * process there and then with status 130. Only async-signal-safe calls. */
 static void on_signal(int sig)
 {
-    static const char first[] = "engine-run: interrupt: finishing the images in hand (interrupt again to stop at "
-                                "once)\n";
-    static const char again[] = "engine-run: interrupted again: stopping now\n";
+    static const char first[] = "interrupt: finishing the images in hand (interrupt again to stop at once)\n";
+    static const char again[] = "interrupted again: stopping now\n";
+    size_t plen;
+    const char *prefix = msg_prefix(&plen);
     (void)sig;
     if (progress_on_screen()) say("\r\033[K", 4); /* erased, as before any other line */
+    say(prefix, plen);
     if (batch_stop) {
         say(again, sizeof again - 1);
         _exit(130);

@@ -8,8 +8,22 @@
 
 static const char *msg_cmd;
 static volatile sig_atomic_t progress_shown; /* read by batch.c's signal handler */
+static char prefix_text[64] = "engine-run: "; /* for signal handlers: built once, only read there */
+static size_t prefix_len = 12;
 
-void msg_set_command(const char *command) { msg_cmd = command; }
+void msg_set_command(const char *command)
+{
+    msg_cmd = command;
+    int n = snprintf(prefix_text, sizeof prefix_text, "engine-run %s: ", command ? command : "");
+    if (!command) n = snprintf(prefix_text, sizeof prefix_text, "engine-run: ");
+    prefix_len = n > 0 && (size_t)n < sizeof prefix_text ? (size_t)n : 0;
+}
+
+const char *msg_prefix(size_t *len)
+{
+    *len = prefix_len;
+    return prefix_text;
+}
 const char *msg_command(void) { return msg_cmd; }
 
 static void prefix(void)

@@ -11,6 +11,8 @@
 /* The command messages name ("info"); NULL: none ("engine-run: …"). */
 void msg_set_command(const char *command);
 const char *msg_command(void);
+/* "engine-run CMD: " and its length, for a signal handler's write(2). */
+const char *msg_prefix(size_t *len);
 
 /* "engine-run CMD: reason\n". */
 void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
