@@ -139,3 +139,8 @@ int unprompt_all_run(unprompt_all *a, const uint8_t *bytes, size_t len, const un
     unprompt_rgb_free(rgb);
     return rc;
 }
+
+int unprompt_all_max_caption_length(const unprompt_all *ctx)
+{
+    return ctx ? unprompt_clip_max_caption_length(ctx->clip) : 0;
+}
