@@ -12,6 +12,7 @@ typedef enum { INFO_TEXT, INFO_JSON, INFO_TXT2IMG } info_format;
 typedef struct {
     cli_common common; /* -r, -q, --json, --sidecar, --overwrite, --shard, --resume, --from-list */
     info_format format;
+    int all_chunks; /* --all-chunks: the other text entries after the parameters */
     unprompt_info_params params;
 } info_options;
 
@@ -35,12 +36,23 @@ static void info_usage(FILE *f)
             "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image instead\n"
             "                        of printing; existing files are kept unless --overwrite\n"
             "  --overwrite           replace existing sidecar files\n"
+            "  --all-chunks          after the parameters, the file's other text entries as the\n"
+            "                        WebUI's PNG Info lists them (postprocessing, extras, ...):\n"
+            "                        each as an empty line, a \"[keyword]\" line and its text\n"
             "  --no-stealth          do not decode pixels to look for stealth info\n"
             "  --max-inflate MIB     limit per compressed text chunk (default 16)\n"
             "  --max-text MIB        per-file budget (default 16): text decoded from one file,\n"
             "                        summed over chunks, Exif fields and stealth bits, and each\n"
             "                        result printed for it; text past it is skipped with a warning\n"
             "  -q, --quiet           no warnings on stderr\n" CLI_BATCH_HELP
+            "\n"
+            "text output: with several files each record is a line \"==> FILE <==\", the text\n"
+            "and an empty line. Control characters a file's text carries (C0 but tab and\n"
+            "newline, DEL, C1) are printed escaped as \\xHH per byte (ESC as \\x1b), in\n"
+            "JSON as \\u00HH; sidecars hold the text exactly as stored.\n"
+            "webui-api: sampler and schedule type by the WebUI's names (ComfyUI's\n"
+            "dpmpp_2m_sde_gpu as \"DPM++ 2M SDE\", ...; --json's raw keeps the stored\n"
+            "names); with several files each request has \"file\" as its first member.\n"
             "\n"
             "exit status: 0 all files had parameters, 1 some failed or had none, 2 usage.\n"
             "\n"
@@ -62,6 +74,7 @@ static int parse_option(info_options *o, int argc, char **argv, int *i)
         return r;
     }
     if (!strcmp(a, "--no-stealth")) o->params.read_stealth = 0;
+    else if (!strcmp(a, "--all-chunks")) o->all_chunks = 1;
     else if (!strcmp(a, "--format") || !strcmp(a, "--max-inflate") || !strcmp(a, "--max-text")) {
         if (*i + 1 >= argc) {
             fprintf(stderr, "engine-run info: %s needs a value\n", a);
@@ -93,21 +106,31 @@ static int parse_option(info_options *o, int argc, char **argv, int *i)
     return 1;
 }
 
+/* "engine-run: PATH: [warning: ]MSG" on stderr, path and message escaped
+ * (either may hold what a file or its name carries). */
+static void report(const char *path, const char *kind, const char *msg)
+{
+    fputs("engine-run: ", stderr);
+    fput_escaped(stderr, path, 0);
+    fprintf(stderr, ": %s", kind);
+    fput_escaped(stderr, msg, 0);
+    fputc('\n', stderr);
+}
+
 static void print_warnings(const info_options *o, const char *path, const unprompt_info *info)
 {
     if (o->common.quiet) return;
-    for (size_t i = 0; i < info->n_warnings; i++)
-        fprintf(stderr, "engine-run: %s: warning: %s\n", path, info->warnings[i]);
+    for (size_t i = 0; i < info->n_warnings; i++) report(path, "warning: ", info->warnings[i]);
 }
 
 static char *render(const info_options *o, const unprompt_info *info, const char *path)
 {
     switch (o->format) {
     case INFO_JSON: return unprompt_info_to_json(info, path);
-    case INFO_TXT2IMG: return unprompt_info_to_txt2img(info);
+    case INFO_TXT2IMG: return unprompt_info_to_txt2img_file(info, o->common.out.several ? path : NULL);
     case INFO_TEXT: break;
     }
-    return unprompt_info_to_text(info);
+    return o->all_chunks ? unprompt_info_to_text_all_chunks(info) : unprompt_info_to_text(info);
 }
 
 /* Returns 0 ok, 1 failed or no metadata. */
@@ -117,20 +140,20 @@ static int info_one(void *user, const char *path)
     input_bytes in;
     char err[256];
     if (input_open(path, &in, err, sizeof err)) {
-        fprintf(stderr, "engine-run: %s: %s\n", path, err);
+        report(path, "", err);
         return 1;
     }
     unprompt_info info;
     int rc = unprompt_info_read(in.data, in.len, &o->params, &info, err, sizeof err);
     input_close(&in);
     if (rc != UNPROMPT_OK) {
-        fprintf(stderr, "engine-run: %s: %s\n", path, err);
+        report(path, "", err);
         return 1;
     }
     print_warnings(o, path, &info);
     int status = 0;
     if (info.n_raw == 0 || (o->format == INFO_TXT2IMG && !info.infotext)) {
-        fprintf(stderr, "engine-run: %s: no generation parameters found\n", path);
+        report(path, "", "no generation parameters found");
         status = 1;
     }
     if (status == 0 || o->format == INFO_JSON) {
@@ -166,6 +189,7 @@ int cmd_info(int argc, char **argv)
     if (!status && o.common.n_files == 0 && !o.common.from_list) info_usage(stderr), status = 2;
     if (!status) {
         input_list inputs = {0};
+        o.common.out.headers = 1;
         cli_collect_inputs(&o.common, &inputs);
         status = batch_run(&o.common.batch, &inputs, info_one, &o);
         inputs_free(&inputs);

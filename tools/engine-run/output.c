@@ -31,11 +31,44 @@ const char *sidecar_ext_problem(const char *ext)
     return NULL;
 }
 
+/* Bytes that must not reach a terminal as they are: 1 for one byte (C0
+ * but tab and newline, DEL), 2 for a C1 character's UTF-8 pair, else 0. */
+static size_t control_len(const unsigned char *p)
+{
+    if ((p[0] < 0x20 && p[0] != '\t' && p[0] != '\n') || p[0] == 0x7f) return 1;
+    return p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f ? 2 : 0;
+}
+
+int fput_escaped(FILE *f, const char *s, int json)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int rc = 0;
+    while (*p && rc >= 0) {
+        size_t run = 0, n;
+        while (p[run] && !control_len(p + run)) run++;
+        if (run && fwrite(p, 1, run, f) != run) return -1;
+        p += run;
+        if (!*p) break;
+        n = control_len(p);
+        if (json) rc = fprintf(f, "\\u00%02x", n == 2 ? p[1] : p[0]);
+        else if (n == 2) rc = fprintf(f, "\\x%02x\\x%02x", p[0], p[1]);
+        else rc = fprintf(f, "\\x%02x", p[0]);
+        p += n;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
 static int print_result(const output_options *o, const char *path, const char *text, int is_json)
 {
-    if (o->several && !is_json) printf("%s: %s\n", path, text);
-    else printf("%s\n", text);
-    return fflush(stdout) == 0 ? 0 : -1;
+    int rc = 0;
+    if (o->several && !is_json && o->headers) {
+        rc |= fputs("==> ", stdout) < 0 || fput_escaped(stdout, path, 0) || fputs(" <==\n", stdout) < 0;
+        rc |= fput_escaped(stdout, text, 0) || fputs("\n\n", stdout) < 0;
+    } else {
+        if (o->several && !is_json) rc |= fput_escaped(stdout, path, 0) || fputs(": ", stdout) < 0;
+        rc |= fput_escaped(stdout, text, is_json) || putchar('\n') == EOF;
+    }
+    return fflush(stdout) == 0 && !rc ? 0 : -1;
 }
 
 /* Is the sidecar path `dst` the image itself or a named input (by the

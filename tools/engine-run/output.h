@@ -4,6 +4,7 @@
 #define UNPROMPT_TOOLS_OUTPUT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tools/engine-run/inputs.h"
 
@@ -18,6 +19,8 @@ typedef struct {
     const char *sidecar_ext; /* NULL: print to stdout */
     int overwrite;           /* replace existing sidecars */
     int several;             /* more than one input: prefix plain lines with "path: " */
+    int headers;             /* several inputs: a "==> path <==" line before each plain
+                                record and an empty line after it, not the prefix */
     const file_id_set *named; /* inputs a sidecar must never replace (input_list.named), or NULL */
 } output_options;
 
@@ -26,5 +29,12 @@ typedef struct {
  * or one of the `named` inputs is never written (an error). Returns 0
  * written, 1 skipped, -1 error (already reported on stderr). */
 int output_result(const output_options *o, const char *path, const char *text, int is_json);
+
+/* Write s to f with the control characters a file's metadata may carry
+ * escaped, so that none reaches a terminal: C0 (but tab and newline), DEL
+ * and C1 (U+0080-U+009F) as \xHH per byte ("\x1b", "\x7f", "\xc2\x9b");
+ * with json, as the JSON escapes \u00HH (valid inside JSON strings, where
+ * the only such bytes are). Everything else as it is. Returns 0 or -1. */
+int fput_escaped(FILE *f, const char *s, int json);
 
 #endif
