@@ -407,7 +407,7 @@ static void test_groups(void)
     memmove(in.paths + 3, in.paths + 2, (in.count - 2) * sizeof *in.paths);
     in.paths[2] = strdup(missing), in.count++;
     batch_options b = {0, 0, 0, 0};
-    output_options out = {".grp", 1, 1, NULL};
+    output_options out = {".grp", 1, 1, NULL, 0};
     static group_log g;
     void *users[2] = {&g, &g};
     pthread_mutex_init(&g.lock, NULL);

@@ -19,9 +19,9 @@ typedef struct {
     const char *sidecar_ext; /* NULL: print to stdout */
     int overwrite;           /* replace existing sidecars */
     int several;             /* more than one input: prefix plain lines with "path: " */
+    const file_id_set *named; /* inputs a sidecar must never replace (input_list.named), or NULL */
     int headers;             /* several inputs: a "==> path <==" line before each plain
                                 record and an empty line after it, not the prefix */
-    const file_id_set *named; /* inputs a sidecar must never replace (input_list.named), or NULL */
 } output_options;
 
 /* Deliver one result. For sidecars, an existing file is kept unless
