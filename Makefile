@@ -92,10 +92,15 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 # The batch test also calls the CLI's sharding directly.
 BATCH_OBJ = $(BUILD)/obj/tools/engine-run/batch.o $(BUILD)/obj/tools/engine-run/output.o $(BUILD)/obj/tools/engine-run/inputs.o \
-	$(BUILD)/obj/tools/engine-run/msg.o
+	$(BUILD)/obj/tools/engine-run/msg.o $(BUILD)/obj/tools/engine-run/escape.o
 $(BUILD)/tests/test_batch: $(BUILD)/obj/tests/test_batch.o $(BATCH_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BATCH_OBJ) $(LIB) $(LDLIBS) -o $@
+# The escaping test calls the CLI's message and escape functions directly.
+ESCAPE_OBJ = $(BUILD)/obj/tools/engine-run/escape.o $(BUILD)/obj/tools/engine-run/msg.o
+$(BUILD)/tests/test_cli_escape: $(BUILD)/obj/tests/test_cli_escape.o $(ESCAPE_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(ESCAPE_OBJ) $(LIB) $(LDLIBS) -o $@
 
 # The README's two commands: `make demo` and `make check`.
 deps:

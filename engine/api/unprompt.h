@@ -90,10 +90,18 @@ const char *unprompt_info_setting(const unprompt_info *info, const char *key);
  *    "keyword: text" lines; an empty string when the file holds no text.
  *  - json: one JSON Lines object {"file", "generator", "prompt",
  *    "negative_prompt", "settings", "raw"} (file may be NULL → null).
- *  - txt2img: the request body for the WebUI's /sdapi/v1/txt2img endpoint. */
+ *  - text_all_chunks: the text, then every other text entry (the WebUI's
+ *    PNG Info listing: "postprocessing", "extras", …), each as a blank line,
+ *    a "[keyword]" line and its text; the entry the text is, left out.
+ *  - txt2img: the request body for the WebUI's /sdapi/v1/txt2img endpoint,
+ *    sampler and schedule type by the WebUI's names (a generator's name the
+ *    WebUI has no equivalent of is left out); _file: wrapped as
+ *    {"file": FILE, "request": {...}}, or bare when file is NULL. */
 char *unprompt_info_to_text(const unprompt_info *info);
+char *unprompt_info_to_text_all_chunks(const unprompt_info *info);
 char *unprompt_info_to_json(const unprompt_info *info, const char *file);
 char *unprompt_info_to_txt2img(const unprompt_info *info);
+char *unprompt_info_to_txt2img_file(const unprompt_info *info, const char *file);
 void unprompt_string_free(char *s);
 
 /* ---- Start-up -------------------------------------------------------- */

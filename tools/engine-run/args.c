@@ -7,6 +7,7 @@
 
 /* Alphabetical. One row per option, whichever commands take it. */
 const cli_option cli_options[] = {
+    {"--all-chunks", 0, ARG_NONE},
     {"--batch", 0, ARG_REQUIRED},
     {"--beams", 0, ARG_REQUIRED},
     {"--blip-model", 0, ARG_REQUIRED},

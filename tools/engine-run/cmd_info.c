@@ -14,6 +14,7 @@ typedef enum { INFO_TEXT, INFO_JSON, INFO_TXT2IMG } info_format;
 typedef struct {
     cli_common common; /* -r, -q, --json, --sidecar, --overwrite, --shard, --resume, --from-list */
     info_format format;
+    int all_chunks; /* --all-chunks: the other text entries after the parameters */
     unprompt_info_params params;
 } info_options;
 
@@ -38,6 +39,9 @@ static void info_usage(FILE *f)
             "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image instead\n"
             "                        of printing; images whose sidecar exists are skipped\n"
             "  --overwrite           with --sidecar: redo and replace existing sidecars\n"
+            "  --all-chunks          after the parameters, the file's other text entries as the\n"
+            "                        WebUI's PNG Info lists them (postprocessing, extras, ...):\n"
+            "                        each as an empty line, a \"[keyword]\" line and its text\n"
             "  --no-stealth          do not decode pixels to look for stealth info\n"
             "  --max-inflate MIB     limit per compressed text chunk (default 16)\n"
             "  --max-text MIB        per-file budget (default 16): text decoded from one file,\n"
@@ -45,6 +49,14 @@ static void info_usage(FILE *f)
             "                        result printed for it; text past it is skipped with a warning\n"
             "  -q, --quiet           no warnings on stderr, no summary line\n" CLI_BATCH_HELP
             "\n" CLI_CONVENTIONS_HELP
+            "\n"
+            "text output: with several files each record is a line \"==> FILE <==\", the text\n"
+            "and an empty line. Control characters a file's text carries (C0 but tab and\n"
+            "newline, DEL, C1) are printed escaped as \\xHH per byte (ESC as \\x1b), in\n"
+            "JSON as \\u00HH; sidecars hold the text exactly as stored.\n"
+            "webui-api: sampler and schedule type by the WebUI's names (ComfyUI's\n"
+            "dpmpp_2m_sde_gpu as \"DPM++ 2M SDE\", ...; --json's raw keeps the stored\n"
+            "names).\n"
             "\n"
             "exit status: 0 all files had parameters, 1 some failed or had none, 2 usage.\n"
             "\n"
@@ -68,6 +80,7 @@ static int parse_option(void *user, int argc, char **argv, int *i)
         return r;
     }
     if (!strcmp(a, "--no-stealth")) o->params.read_stealth = 0;
+    else if (!strcmp(a, "--all-chunks")) o->all_chunks = 1;
     else if (!strcmp(a, "--format") || !strcmp(a, "--max-inflate") || !strcmp(a, "--max-text")) {
         const char *v = cli_option_value(&o->common, argc, argv, i);
         if (!v) return -1;
@@ -93,6 +106,8 @@ static int parse_option(void *user, int argc, char **argv, int *i)
     return 1;
 }
 
+/* "engine-run info: PATH: warning: MSG" on stderr (msg_file escapes the
+ * path and the message: either may hold what a file or its name carries). */
 static void print_warnings(const info_options *o, const char *path, const unprompt_info *info)
 {
     if (o->common.quiet) return;
@@ -100,32 +115,14 @@ static void print_warnings(const info_options *o, const char *path, const unprom
         msg_file(path, "warning: %s", info->warnings[i]);
 }
 
-/* With several files, each request body named: {"file": ..., "request": {...}}. */
-static char *named_request(const char *path, char *body)
-{
-    buf b;
-    fmt_error err;
-    buf_init(&b, 0);
-    char *out = NULL;
-    if (body && !buf_append_str(&b, "{\"file\": ", &err) && !json_write_string(&b, path, strlen(path), &err) &&
-        !buf_append_str(&b, ", \"request\": ", &err) && !buf_append_str(&b, body, &err) &&
-        !buf_append_char(&b, '}', &err))
-        out = buf_take(&b);
-    buf_free(&b);
-    unprompt_string_free(body);
-    return out;
-}
-
 static char *render(const info_options *o, const unprompt_info *info, const char *path)
 {
     switch (o->format) {
     case INFO_JSON: return unprompt_info_to_json(info, path);
-    case INFO_TXT2IMG:
-        return o->common.out.several ? named_request(path, unprompt_info_to_txt2img(info))
-                                     : unprompt_info_to_txt2img(info);
+    case INFO_TXT2IMG: return unprompt_info_to_txt2img_file(info, o->common.out.several ? path : NULL);
     case INFO_TEXT: break;
     }
-    return unprompt_info_to_text(info);
+    return o->all_chunks ? unprompt_info_to_text_all_chunks(info) : unprompt_info_to_text(info);
 }
 
 /* Returns 0 ok, 1 failed or no metadata. */
@@ -193,6 +190,7 @@ int cmd_info(int argc, char **argv)
     o.common.out.json = o.format == INFO_JSON;
     if (!status) {
         input_list inputs = {0};
+        o.common.out.headers = 1;
         cli_collect_inputs(&o.common, &inputs);
         info_job job = {&o, &inputs};
         status = cli_with_output(&o.common, &inputs, info_job_run, &job);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tools/engine-run/msg.h"
+#include "tools/engine-run/escape.h"
 
 static const char *msg_cmd;
 static volatile sig_atomic_t progress_shown; /* read by batch.c's signal handler */
@@ -39,7 +40,7 @@ void msg(const char *fmt, ...)
     va_list ap;
     prefix();
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf_escaped(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
 }
@@ -48,9 +49,10 @@ void msg_file(const char *file, const char *fmt, ...)
 {
     va_list ap;
     prefix();
-    fprintf(stderr, "%s: ", file);
+    fput_escaped(stderr, file, 0);
+    fputs(": ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf_escaped(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
 }
@@ -60,7 +62,7 @@ void msg_more(const char *fmt, ...)
     va_list ap;
     progress_clear();
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf_escaped(stderr, fmt, ap);
     va_end(ap);
 }
 

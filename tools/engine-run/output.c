@@ -9,6 +9,7 @@
 #include "base/atomic.h"
 #include "base/buf.h"
 #include "format/json.h"
+#include "tools/engine-run/escape.h"
 #include "tools/engine-run/msg.h"
 
 char *sidecar_path(const char *image_path, const char *ext)
@@ -37,10 +38,16 @@ const char *sidecar_ext_problem(const char *ext)
 static int print_result(const output_options *o, const char *path, const char *text, int is_json)
 {
     FILE *f = o->stream ? o->stream : stdout;
+    int rc = 0;
     progress_clear();
-    if (o->several && !is_json) fprintf(f, "%s: %s\n", path, text);
-    else fprintf(f, "%s\n", text);
-    return fflush(f) == 0 ? 0 : -1;
+    if (o->several && !is_json && o->headers) {
+        rc |= fputs("==> ", f) < 0 || fput_escaped(f, path, 0) || fputs(" <==\n", f) < 0;
+        rc |= fput_escaped(f, text, 0) || fputs("\n\n", f) < 0;
+    } else {
+        if (o->several && !is_json) rc |= fput_escaped(f, path, 0) || fputs(": ", f) < 0;
+        rc |= fput_escaped(f, text, is_json) || fputc('\n', f) == EOF;
+    }
+    return fflush(f) == 0 && !rc ? 0 : -1;
 }
 
 /* {"file": path, "error": why} (malloc'd), or NULL. */

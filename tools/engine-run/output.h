@@ -22,6 +22,8 @@ typedef struct {
     const file_id_set *named; /* inputs a sidecar must never replace (input_list.named), or NULL */
     FILE *stream;            /* results that are not sidecars: -o FILE's temporary, NULL: stdout */
     int json;                /* --json: a failed file also gets {"file", "error"} among the results */
+    int headers;             /* several inputs: a "==> path <==" line before each plain
+                                record and an empty line after it, not the prefix */
 } output_options;
 
 /* A file that failed: "engine-run CMD: FILE: why" on stderr and, with
