@@ -8,7 +8,7 @@
 #                   10 s or 2 GB is a failure like a crash)
 #   make bench      build/bench (all stages)
 #   make weights    download + convert the models (the only step that needs a network)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (then make weights DIR=/usr/local/share/unprompt)
 #   make clean
 
 CC      ?= cc
@@ -98,10 +98,16 @@ $(BUILD)/tests/test_serve_base64: $(BUILD)/obj/tests/test_serve_base64.o $(BUILD
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@
 # The batch test also calls the CLI's sharding directly.
-BATCH_OBJ = $(BUILD)/obj/tools/engine-run/batch.o $(BUILD)/obj/tools/engine-run/output.o $(BUILD)/obj/tools/engine-run/inputs.o
+BATCH_OBJ = $(BUILD)/obj/tools/engine-run/batch.o $(BUILD)/obj/tools/engine-run/output.o $(BUILD)/obj/tools/engine-run/inputs.o \
+	$(BUILD)/obj/tools/engine-run/msg.o $(BUILD)/obj/tools/engine-run/escape.o
 $(BUILD)/tests/test_batch: $(BUILD)/obj/tests/test_batch.o $(BATCH_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BATCH_OBJ) $(LIB) $(LDLIBS) -o $@
+# The escaping test calls the CLI's message and escape functions directly.
+ESCAPE_OBJ = $(BUILD)/obj/tools/engine-run/escape.o $(BUILD)/obj/tools/engine-run/msg.o
+$(BUILD)/tests/test_cli_escape: $(BUILD)/obj/tests/test_cli_escape.o $(ESCAPE_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(ESCAPE_OBJ) $(LIB) $(LDLIBS) -o $@
 
 # The README's two commands: `make demo` and `make check`.
 deps:
@@ -185,22 +191,30 @@ test-arm64:
 	TEST_RUNNER="$(ARM64_QEMU)" UNPROMPT_RUNNER="$(ARM64_QEMU)" UNPROMPT_BUILD=$(abspath build-arm64) \
 		sh tests/run.sh build-arm64/kernel-tests
 
-# make weights [MODELS="clip blip deepdanbooru categories"] [WEIGHTS_DTYPE=f32|f16|bf16]
+# make weights [DIR=weights] [MODELS="clip blip deepdanbooru categories"] [WEIGHTS_DTYPE=f32|f16|bf16]
+# DIR may be any folder engine-run looks in (engine-run weights lists them):
+# e.g. DIR=~/.local/share/unprompt, or DIR=$(PREFIX)/share/unprompt after make install.
 WEIGHTS_DTYPE ?= f32
+DIR ?= weights
 weights: $(BUILD)/engine-run
-	ENGINE_RUN=$(BUILD)/engine-run WEIGHTS_DTYPE=$(WEIGHTS_DTYPE) sh tools/fetch-weights weights $(MODELS)
+	UNPROMPT_MANIFEST=$${UNPROMPT_MANIFEST:-weights/manifest} ENGINE_RUN=$(BUILD)/engine-run \
+		WEIGHTS_DTYPE=$(WEIGHTS_DTYPE) sh tools/fetch-weights "$(DIR)" $(MODELS)
 
 install: all
 	@$(MAKE) --no-print-directory install-files
 # The copying alone (the tests install what they already built).
 install-files:
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/unprompt
 	install -m 755 $(BUILD)/engine-run $(DESTDIR)$(PREFIX)/bin/engine-run
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libunprompt.a
 	install -m 644 engine/api/unprompt.h $(DESTDIR)$(PREFIX)/include/unprompt.h
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	sed 's|@PREFIX@|$(PREFIX)|' tools/unprompt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/unprompt.pc
 	if [ -f docs/engine-run.1 ]; then install -m 644 docs/engine-run.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	install -m 644 weights/manifest $(DESTDIR)$(PREFIX)/share/unprompt/manifest
+	@echo "engine-run looks for its models in $(PREFIX)/share/unprompt among other folders"
+	@echo "(engine-run weights lists them); to put them there: make weights DIR=$(DESTDIR)$(PREFIX)/share/unprompt"
 
 clean:
 	rm -rf build build-asan build-arm64 build-clang build-mutants

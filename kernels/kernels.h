@@ -8,8 +8,9 @@
  *   kernels/linalg_*.c  GEMM, convolution, pooling, dtype conversion
  *   kernels/gemm_bf16_*.c  GEMM with packed bf16 weights (bf16_install)
  *   kernels/gemm_f32_*.c   GEMM with packed f32 weights (f32_panel_install)
- * Each family provides `void <family>_install(kernel_table *t, const cpu_features *f)`
- * which sets its entries; kernels_init() calls them all. */
+ * Each family provides `void <family>_install(<family>_kernels *k, const cpu_features *f)`
+ * (nn_install, linalg_install, bf16_install, f32_panel_install), which sets
+ * that family's entries of the kernel_table; kernels_init() calls them all. */
 #ifndef UNPROMPT_KERNELS_KERNELS_H
 #define UNPROMPT_KERNELS_KERNELS_H
 

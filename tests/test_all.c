@@ -106,7 +106,7 @@ static void test_run_joins_clip_and_tags(void)
             CHECK(json_write_string(&pb, want, strlen(want), NULL) == 0);
             snprintf(prompt, sizeof prompt, "%s", pb.data ? pb.data : "");
             buf_free(&pb);
-            snprintf(expect, sizeof expect, "{\"file\": \"a \\\"b\\\".png\", \"prompt\": %s, \"clip\": {%s, \"booru\": {%s}",
+            snprintf(expect, sizeof expect, "{\"file\": \"a \\\"b\\\".png\", \"prompt\": %s, \"source\": \"models\", \"clip\": {%s, \"booru\": {%s}",
                      prompt, cj + strlen(head), bj + strlen(head));
             CHECK_STR(all, expect);
         }
@@ -170,7 +170,9 @@ static void test_prefer_metadata(void)
     CHECK(v && json_get(v, "file") && json_get(v, "file")->type == JSON_NULL);
     CHECK(v && json_str(json_get(v, "source")) && !strcmp(json_str(json_get(v, "source")), "metadata"));
     CHECK(v && json_str(json_get(v, "prompt")) && !strcmp(json_str(json_get(v, "prompt")), r.prompt));
-    CHECK(v && !json_get(v, "clip") && !json_get(v, "booru"));
+    /* the same keys as a record from the models: clip and booru are null */
+    CHECK(v && json_get(v, "clip") && json_get(v, "clip")->type == JSON_NULL);
+    CHECK(v && json_get(v, "booru") && json_get(v, "booru")->type == JSON_NULL);
     json_free(v);
     unprompt_string_free(json);
     unprompt_all_result_free(&r);

@@ -1,4 +1,4 @@
-/* BERT tokenizer (engine/bert_tokenizer.c) against the Python re-implementation
+/* BERT tokenizer (engine/text/bert_tokenizer.c) against the Python re-implementation
  * of transformers 4.30's BertTokenizer + BLIP's additions in
  * tests/fixtures/make_bert_tokenizer_fixtures.py, on its test vocabulary
  * (tests/fixtures/bert/vocab.txt), plus vocabulary errors and hostile input. */

@@ -24,7 +24,7 @@ static void test_info_same_words_for_every_format(void)
         char args[256], want[256];
         snprintf(args, sizeof args, "info " DEC "%s", one_per_format[i]);
         cli_result r = cli_run(args);
-        snprintf(want, sizeof want, "engine-run: " DEC "%s: no generation parameters found\n", one_per_format[i]);
+        snprintf(want, sizeof want, "engine-run info: " DEC "%s: no generation parameters found\n", one_per_format[i]);
         CHECK(r.status == 1);
         if (strcmp(r.err, want)) fprintf(stderr, "  %s: %s", one_per_format[i], r.err);
         CHECK(!strcmp(r.err, want));

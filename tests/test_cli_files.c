@@ -413,7 +413,7 @@ static void test_walk_loops(void)
     snprintf(cmd, sizeof cmd, "exec \"$E\" info -r %s", d);
     run_result r = run(cmd, HANG_S);
     CHECK(!r.timed_out && r.status == 0);
-    CHECK(count(r.out, "a lighthouse") == 2 && count(r.out, "a.png: ") == 1 && count(r.out, "b.png: ") == 1);
+    CHECK(count(r.out, "a lighthouse") == 2 && count(r.out, "/a.png <==\n") == 1 && count(r.out, "/b.png <==\n") == 1);
     CHECK(count(r.err, "already walked") == 1 && strstr(r.err, "2 more like it"));
     CHECK(r.cpu_s < 2.0);
     run_free(&r);

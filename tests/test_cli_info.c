@@ -169,11 +169,11 @@ static void test_batch_with_bad_files(void)
     snprintf(cmd, sizeof cmd, "info %s", dir);
     cli_result r = cli_run(cmd);
     CHECK(r.status == 1);
-    snprintf(p, sizeof p, "%s/a.png: first prompt\nSteps: 1, Sampler: Euler, Seed: 1\n", dir);
+    snprintf(p, sizeof p, "==> %s/a.png <==\nfirst prompt\nSteps: 1, Sampler: Euler, Seed: 1\n\n", dir);
     CHECK_STR(r.out, p);
-    snprintf(p, sizeof p, "engine-run: %s/b.png: ", dir);
+    snprintf(p, sizeof p, "engine-run info: %s/b.png: ", dir);
     CHECK(strstr(r.err, p) != NULL);
-    snprintf(p, sizeof p, "engine-run: %s/c.png: no generation parameters found", dir);
+    snprintf(p, sizeof p, "engine-run info: %s/c.png: no generation parameters found", dir);
     CHECK(strstr(r.err, p) != NULL);
     CHECK(strstr(r.err, "notes.md") == NULL);
     CHECK(strstr(r.out, "nested") == NULL);
@@ -209,8 +209,8 @@ static void test_usage_errors(void)
     cli_free(&r);
     r = cli_run("info /nonexistent/x.png examples/sample.png");
     CHECK(r.status == 1);
-    CHECK(strstr(r.err, "engine-run: /nonexistent/x.png: No such file or directory") != NULL);
-    CHECK(strstr(r.out, "examples/sample.png: a lighthouse") != NULL);
+    CHECK(strstr(r.err, "engine-run info: /nonexistent/x.png: No such file or directory") != NULL);
+    CHECK(strstr(r.out, "==> examples/sample.png <==\na lighthouse") != NULL);
     cli_free(&r);
     r = cli_run("frobnicate");
     CHECK(r.status == 2);

@@ -175,7 +175,8 @@ static void test_offline_fails_fast(void)
     size_t looks = 0;
     for (const char *p = r.out; (p = strstr(p, "cannot reach ")) != NULL; p++) looks++;
     CHECK(looks == 2);
-    CHECK(!strstr(r.out, "Will retry") && !strstr(r.out, "y.gz"));
+    CHECK(!strstr(r.out, "Will retry") && !strstr(r.out, "downloading y.gz"));
+    CHECK(strstr(r.out, "  y.gz: download (size not in the manifest)") != NULL); /* but in the plan */
     free(r.out);
 }
 
@@ -189,6 +190,7 @@ static void test_bad_manifests_refused(void)
         {"clip ../a.pt - file:///x\n", "bad file name '../a.pt'"},
         {"clip a.pt - ftp://host/a.pt\n", "bad URL 'ftp://host/a.pt'"},
         {"clip a.pt -\n", "expected ROLE FILE SHA256 URL"},
+        {"clip a.pt - size=12x file:///x\n", "size= takes a number of bytes"},
     };
     char manifest[1024];
     snprintf(manifest, sizeof manifest, "%s/bad", dir);
@@ -238,6 +240,11 @@ static void test_real_manifest(void)
     CHECK(system(cmd) == 0);
     char *out = cli_slurp(log);
     CHECK(out && strstr(out, "no network") && !strstr(out, "manifest:") && strstr(out, "\n3\n")); /* parsed, then offline */
+    /* before anything starts: the files, the download size and the disk needed */
+    const char *plan = out ? strstr(out, "fetch-weights: download: about ") : NULL;
+    CHECK(plan && strstr(plan, "disk needed: about ") && plan < strstr(out, "no network"));
+    CHECK(out && strstr(out, "  artists.txt: download about") && strstr(out, "  movements.txt: download about"));
+    CHECK(out && !strstr(out, "ViT-L-14.pt")); /* only the files of the models asked for */
     free(out);
 }
 

@@ -405,7 +405,8 @@ static void test_cli_batches(void)
         cli_free(&two);
         size_t lines = 0;
         for (const char *p = three.out ? three.out : ""; (p = strchr(p, '\n')); p++) lines++;
-        CHECK(lines == 4);
+        CHECK(lines == 5); /* four results and broken.png's error record */
+        CHECK(strstr(three.out, "broken.png\", \"error\": ") != NULL);
         CHECK(three.err && strstr(three.err, "broken.png") != NULL);
         cli_free(&one), cli_free(&three);
     }

@@ -1,7 +1,7 @@
 /* Interrogate all (unprompt.h, `engine-run all`): the CLIP interrogation of
  * an image with its DeepBooru tags appended, the prompt users paste back
  * into the WebUI; or, when asked, the prompt the file already stores.
- * Composed of the public calls of interrogate.c, booru.c and info.c. */
+ * Composed of the public calls of clip.c, booru.c and info.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,4 +138,9 @@ int unprompt_all_run(unprompt_all *a, const uint8_t *bytes, size_t len, const un
     if (rc == UNPROMPT_OK) rc = unprompt_all_run_rgb(a, rgb, w, h, rp, out, err, err_size);
     unprompt_rgb_free(rgb);
     return rc;
+}
+
+int unprompt_all_max_caption_length(const unprompt_all *ctx)
+{
+    return ctx ? unprompt_clip_max_caption_length(ctx->clip) : 0;
 }

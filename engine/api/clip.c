@@ -419,6 +419,22 @@ int unprompt_clip_embed_image(unprompt_clip *c, const uint8_t *bytes, size_t len
     return UNPROMPT_OK;
 }
 
+int unprompt_clip_max_caption_length(const unprompt_clip *c)
+{
+    return c && c->blip ? blip_get_config(c->blip)->max_positions : 0;
+}
+
+size_t unprompt_clip_text_tokens(const unprompt_clip *c, const char *text)
+{
+    size_t len = strlen(text), context = len + 2 < UNPROMPT_CLIP_COUNT_MAX ? len + 2 : UNPROMPT_CLIP_COUNT_MAX;
+    if (!c->clip_loaded || context < 2) return 0;
+    int *ids = malloc(context * sizeof *ids);
+    size_t n = 0;
+    if (!ids || clip_tokenize(c->tok, text, ids, context, &n)) n = 0;
+    free(ids);
+    return n;
+}
+
 int unprompt_clip_embed_text(unprompt_clip *c, const char *text, int *tokens, size_t *n_tokens, float *features,
                              char *err, size_t err_size)
 {

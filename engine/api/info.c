@@ -12,6 +12,7 @@
 #include "format/jpeg.h"
 #include "format/meta.h"
 #include "format/png.h"
+#include "format/sampler_names.h"
 #include "format/stealth.h"
 #include "format/webp.h"
 
@@ -82,6 +83,16 @@ static void read_stealth(const uint8_t *bytes, size_t len, const unprompt_info_p
     int rc = stealth_read_png(bytes, len, &lim, p->max_inflate, &s->meta, &e);
     if (rc == -2) meta_list_warn(&s->meta, "pixels not decodable, stealth info not checked: %s", e.msg);
     else if (rc < 0) meta_list_warn(&s->meta, "stealth info: %s", e.msg);
+}
+
+/* Other generators' sampler and scheduler names → the WebUI's, so that the
+ * infotext and the settings are what the WebUI accepts (raw keeps the
+ * names as stored). The WebUI's own text is left as written. */
+static int webui_names(info_storage *s, fmt_error *e)
+{
+    const char *g = s->params.generator;
+    if (!g || !strcmp(g, "automatic1111") || !strcmp(g, "unknown")) return 0;
+    return webui_names_apply(&s->params, &s->meta, e);
 }
 
 static int publish(info_storage *s, unprompt_info *out, fmt_error *e)
@@ -167,7 +178,7 @@ int unprompt_info_read(const uint8_t *bytes, size_t len, const unprompt_info_par
         gen_params_init(&s->params);
         if (gen_params_detect(&s->meta, &s->params, &e)) goto fail;
     }
-    if (publish(s, out, &e)) goto fail;
+    if (webui_names(s, &e) || publish(s, out, &e)) goto fail;
     return UNPROMPT_OK;
 fail:
     set_err(err, err_size, e.msg);

@@ -10,6 +10,7 @@
 #include "engine/api/unprompt.h"
 #include "base/buf.h"
 #include "base/hash.h"
+#include "format/sampler_names.h"
 
 void unprompt_string_free(char *s)
 {
@@ -28,6 +29,34 @@ char *unprompt_info_to_text(const unprompt_info *info)
     for (size_t i = 0; i < info->n_raw; i++) {
         if (buf_printf(&b, &e, "%s%s: %s", i ? "\n" : "", info->raw[i].key, info->raw[i].value))
             goto fail;
+    }
+    return buf_take(&b);
+fail:
+    buf_free(&b);
+    return NULL;
+}
+
+/* Is raw entry i the one the infotext was taken from (left out of the
+ * listing)? The first entry holding exactly that text. */
+static size_t infotext_entry(const unprompt_info *info)
+{
+    for (size_t i = 0; info->infotext && i < info->n_raw; i++)
+        if (!strcmp(info->raw[i].value, info->infotext)) return i;
+    return SIZE_MAX;
+}
+
+char *unprompt_info_to_text_all_chunks(const unprompt_info *info)
+{
+    buf b;
+    buf_init(&b, info->max_output);
+    fmt_error e;
+    size_t skip = infotext_entry(info);
+    int any = info->infotext != NULL;
+    if (any && buf_append_str(&b, info->infotext, &e)) goto fail;
+    for (size_t i = 0; i < info->n_raw; i++) {
+        if (i == skip) continue;
+        if (buf_printf(&b, &e, "%s[%s]\n%s", any ? "\n\n" : "", info->raw[i].key, info->raw[i].value)) goto fail;
+        any = 1;
     }
     return buf_take(&b);
 fail:
@@ -147,8 +176,6 @@ typedef struct {
 
 static const mapping plain_fields[] = {
     {"Steps", "steps"},
-    {"Sampler", "sampler_name"},
-    {"Schedule type", "scheduler"},
     {"CFG scale", "cfg_scale"},
     {"Seed", "seed"},
     {"Variation seed", "subseed"},
@@ -157,8 +184,6 @@ static const mapping plain_fields[] = {
     {"Hires upscale", "hr_scale"},
     {"Hires steps", "hr_second_pass_steps"},
     {"Hires upscaler", "hr_upscaler"},
-    {"Hires sampler", "hr_sampler_name"},
-    {"Hires schedule type", "hr_scheduler"},
     {"Hires prompt", "hr_prompt"},
     {"Hires negative prompt", "hr_negative_prompt"},
 };
@@ -182,13 +207,41 @@ static void put_overrides(json_out *o, const unprompt_info *info)
     json_out_close(o, '}');
 }
 
+/* The sampler and schedule type by the WebUI's labels (format/sampler_names.h).
+ * A name the table does not know is left out (the WebUI would refuse it or
+ * fall back to its default), unless the WebUI itself wrote it: an
+ * extension's sampler it may know. */
+static void put_sampler(json_out *o, const unprompt_info *info, const char *skey, const char *tkey,
+                        const char *sfield, const char *tfield)
+{
+    int own = info->generator && !strcmp(info->generator, "automatic1111");
+    const char *s = unprompt_info_setting(info, skey), *t = unprompt_info_setting(info, tkey);
+    const char *implied = NULL;
+    const webui_name *e = s ? webui_sampler_find(s, &implied) : NULL;
+    if (e) json_out_str(o, sfield, e->label);
+    else if (s && own) json_out_str(o, sfield, s);
+    const char *label = t ? webui_scheduler_find(t) : implied;
+    if (label) json_out_str(o, tfield, label);
+    else if (t && own) json_out_str(o, tfield, t);
+}
+
 char *unprompt_info_to_txt2img(const unprompt_info *info)
+{
+    return unprompt_info_to_txt2img_file(info, NULL);
+}
+
+char *unprompt_info_to_txt2img_file(const unprompt_info *info, const char *file)
 {
     buf b;
     buf_init(&b, info->max_output);
     fmt_error e;
     json_out o;
-    json_out_begin(&o, &b, &e);
+    if (file) {
+        result_json_begin(&o, &b, file, &e);
+        json_out_open(&o, "request", '{');
+    } else {
+        json_out_begin(&o, &b, &e);
+    }
     json_out_str(&o, "prompt", info->prompt ? info->prompt : "");
     json_out_str(&o, "negative_prompt", info->negative_prompt ? info->negative_prompt : "");
     for (size_t i = 0; i < sizeof plain_fields / sizeof plain_fields[0]; i++) {
@@ -197,11 +250,14 @@ char *unprompt_info_to_txt2img(const unprompt_info *info)
         if (!strcmp(plain_fields[i].field, "hr_scale")) json_out_raw(&o, "enable_hr", "true");
         field_num(&o, plain_fields[i].field, v);
     }
+    put_sampler(&o, info, "Sampler", "Schedule type", "sampler_name", "scheduler");
+    put_sampler(&o, info, "Hires sampler", "Hires schedule type", "hr_sampler_name", "hr_scheduler");
     field_size(&o, info, "Size", "width", "height");
     if (unprompt_info_setting(info, "Hires resize") && !unprompt_info_setting(info, "Hires upscale"))
         json_out_raw(&o, "enable_hr", "true");
     field_size(&o, info, "Hires resize", "hr_resize_x", "hr_resize_y");
     field_size(&o, info, "Seed resize from", "seed_resize_from_w", "seed_resize_from_h");
     put_overrides(&o, info);
+    if (file) json_out_close(&o, '}');
     return json_out_take(&o);
 }

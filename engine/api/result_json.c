@@ -153,13 +153,16 @@ static void booru_members(json_out *o, const void *result)
     json_out_close(o, ']');
 }
 
-/* Each model's members nested under its name; from metadata, the source. */
+/* The source ("metadata" or "models"), then each model's members nested
+ * under its name (null when the prompt is the stored one). */
 static void all_members(json_out *o, const void *result)
 {
     const unprompt_all_result *r = result;
     json_out_str(o, "prompt", or_empty(r->prompt));
-    if (r->from_metadata) {
-        json_out_str(o, "source", "metadata");
+    json_out_str(o, "source", r->from_metadata ? "metadata" : "models");
+    if (r->from_metadata) { /* the same keys whatever the source */
+        json_out_raw(o, "clip", "null");
+        json_out_raw(o, "booru", "null");
         return;
     }
     json_out_open(o, "clip", '{');

@@ -90,10 +90,18 @@ const char *unprompt_info_setting(const unprompt_info *info, const char *key);
  *    "keyword: text" lines; an empty string when the file holds no text.
  *  - json: one JSON Lines object {"file", "generator", "prompt",
  *    "negative_prompt", "settings", "raw"} (file may be NULL → null).
- *  - txt2img: the request body for the WebUI's /sdapi/v1/txt2img endpoint. */
+ *  - text_all_chunks: the text, then every other text entry (the WebUI's
+ *    PNG Info listing: "postprocessing", "extras", …), each as a blank line,
+ *    a "[keyword]" line and its text; the entry the text is, left out.
+ *  - txt2img: the request body for the WebUI's /sdapi/v1/txt2img endpoint,
+ *    sampler and schedule type by the WebUI's names (a generator's name the
+ *    WebUI has no equivalent of is left out); _file: wrapped as
+ *    {"file": FILE, "request": {...}}, or bare when file is NULL. */
 char *unprompt_info_to_text(const unprompt_info *info);
+char *unprompt_info_to_text_all_chunks(const unprompt_info *info);
 char *unprompt_info_to_json(const unprompt_info *info, const char *file);
 char *unprompt_info_to_txt2img(const unprompt_info *info);
+char *unprompt_info_to_txt2img_file(const unprompt_info *info, const char *file);
 void unprompt_string_free(char *s);
 
 /* ---- Start-up -------------------------------------------------------- */
@@ -293,6 +301,16 @@ int unprompt_clip_embed_image(unprompt_clip *ctx, const uint8_t *bytes, size_t l
 int unprompt_clip_embed_text(unprompt_clip *ctx, const char *text, int *tokens, size_t *n_tokens, float *features,
                              char *err, size_t err_size);
 
+/* How many tokens the text is, SOT and EOT included, before the cut to 77
+ * that unprompt_clip_embed_text makes (counted up to
+ * UNPROMPT_CLIP_COUNT_MAX; a byte is at most one token). 0 on failure. */
+#define UNPROMPT_CLIP_CONTEXT 77
+#define UNPROMPT_CLIP_COUNT_MAX ((size_t)1 << 16)
+size_t unprompt_clip_text_tokens(const unprompt_clip *ctx, const char *text);
+/* The longest caption the BLIP model can make (its positions, prompt
+ * included): the bound of max_length. 0 without a BLIP model. */
+int unprompt_clip_max_caption_length(const unprompt_clip *ctx);
+
 /* {"file", "embedding": [dim floats]}: an image's features. */
 char *unprompt_embedding_to_json(const float *features, size_t dim, const char *file);
 /* {"text", "tokens": [ids], "embedding": [dim floats]}: a phrase's. */
@@ -353,9 +371,12 @@ int unprompt_all_run_batch(unprompt_all *ctx, const unprompt_rgb_image *images, 
                            const unprompt_all_run_params *params, unprompt_all_result *out, char *err,
                            size_t err_size);
 void unprompt_all_result_free(unprompt_all_result *result);
-/* {"file", "prompt", "clip": {"prompt", "caption", "categories"}, "booru": {"prompt", "tags"}};
- * from metadata: {"file", "prompt", "source": "metadata"}. */
+/* {"file", "prompt", "source": "models", "clip": {"prompt", "caption", "categories"},
+ *  "booru": {"prompt", "tags"}}; from metadata the same keys:
+ * {"file", "prompt", "source": "metadata", "clip": null, "booru": null}. */
 char *unprompt_all_to_json(const unprompt_all_result *result, const char *file);
+/* unprompt_clip_max_caption_length of its CLIP context. */
+int unprompt_all_max_caption_length(const unprompt_all *ctx);
 
 /* ---- Converting upstream checkpoints ---------------------------------- */
 
@@ -380,6 +401,28 @@ unprompt_convert_params unprompt_convert_default_params(void);
  * UNPROMPT_ERR_ARGS before anything is read: an input is never replaced. */
 int unprompt_convert(const char *source_path, const char *out_path, const unprompt_convert_params *params,
                      char *err, size_t err_size);
+
+/* ---- What a converted model file is ------------------------------------- */
+
+#define UNPROMPT_VERSION "0.1.0"
+const char *unprompt_version(void);
+
+typedef struct {
+    char kind[32];      /* unprompt.kind: "clip", "blip", "deepdanbooru" ("" if none) */
+    char dtype[8];      /* "f32", "f16", "bf16" */
+    char source[256];   /* the upstream checkpoint's file name */
+    char converter[16]; /* converter version */
+    size_t size;        /* bytes */
+    char sha256[65];    /* of the file's bytes, when asked for ("" otherwise) */
+} unprompt_model_info;
+
+/* Read a converted model's metadata (the file's SHA-256 too when
+ * with_sha256: it reads the whole file). UNPROMPT_ERR_FORMAT when it is not
+ * a safetensors file (a checkpoint that needs converting, or damaged). */
+int unprompt_model_info_read(const char *path, int with_sha256, unprompt_model_info *out, char *err,
+                             size_t err_size);
+/* "CLIP", "BLIP", "DeepDanbooru" for a kind; the kind itself otherwise. */
+const char *unprompt_model_kind_name(const char *kind);
 
 #ifdef __cplusplus
 }

@@ -11,12 +11,10 @@
 #include "engine/api/unprompt.h"
 #include "base/atomic.h"
 #include "tools/engine-run/batch.h"
+#include "tools/engine-run/msg.h"
 
 /* Set by the signal handler: the only state a handler may touch. */
 static volatile sig_atomic_t batch_stop;
-/* The progress line is on screen: the handler's message starts a new line. */
-static volatile sig_atomic_t batch_progress_line;
-
 static void say(const char *msg, size_t len)
 {
     ssize_t w = write(2, msg, len);
@@ -28,11 +26,13 @@ static void say(const char *msg, size_t len)
  * process there and then with status 130. Only async-signal-safe calls. */
 static void on_signal(int sig)
 {
-    static const char first[] = "engine-run: interrupt: finishing the images in hand (interrupt again to stop at "
-                                "once)\n";
-    static const char again[] = "engine-run: interrupted again: stopping now\n";
+    static const char first[] = "interrupt: finishing the images in hand (interrupt again to stop at once)\n";
+    static const char again[] = "interrupted again: stopping now\n";
+    size_t plen;
+    const char *prefix = msg_prefix(&plen);
     (void)sig;
-    if (batch_progress_line) say("\n", 1);
+    if (progress_on_screen()) say("\r\033[K", 4); /* erased, as before any other line */
+    say(prefix, plen);
     if (batch_stop) {
         say(again, sizeof again - 1);
         _exit(130);
@@ -48,9 +48,10 @@ int batch_option(batch_options *b, const char *command, int argc, char **argv, i
     if (strcmp(a, "--shard")) return 0;
     unsigned k = 0, n = 0;
     char tail;
+    (void)command;
     if (*i + 1 >= argc || sscanf(argv[*i + 1], "%u/%u%c", &k, &n, &tail) != 2 || n == 0 || k == 0 || k > n ||
         n > 1000000) {
-        fprintf(stderr, "engine-run %s: --shard takes K/N with 1 <= K <= N (e.g. --shard 3/8)\n", command);
+        msg("--shard takes K/N with 1 <= K <= N (e.g. --shard 3/8)");
         return -1;
     }
     ++*i;
@@ -81,7 +82,7 @@ size_t batch_select(const batch_options *b, const output_options *out, input_lis
     size_t kept = 0, skipped = 0;
     for (size_t i = 0; i < inputs->count; i++) {
         char *p = inputs->paths[i];
-        int mine = batch_in_shard(p, b->shard_k, b->shard_n), done = mine && b->resume && output_done(out, p);
+        int mine = batch_in_shard(p, b->shard_k, b->shard_n), done = mine && !out->overwrite && output_done(out, p);
         if (mine && !done) inputs->paths[kept++] = p;
         else free(p);
         skipped += (size_t)done;
@@ -116,14 +117,20 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static void show(size_t done, size_t total, double t0, int last)
+static void show(size_t done, size_t total, double t0)
 {
     double dt = now_s() - t0, rate = dt > 0 ? (double)done / dt : 0;
     long eta = rate > 0 ? (long)((double)(total - done) / rate) : 0;
-    fprintf(stderr, "\r%zu/%zu images, %.2f images/s, ETA %ld:%02ld:%02ld ", done, total, rate, eta / 3600,
-            eta / 60 % 60, eta % 60);
-    if (last) fputc('\n', stderr);
-    fflush(stderr);
+    char line[160];
+    snprintf(line, sizeof line, "%zu/%zu images, %.2f images/s, ETA %ld:%02ld:%02ld", done, total, rate, eta / 3600,
+             eta / 60 % 60, eta % 60);
+    progress_draw(line);
+}
+
+void batch_summary(const batch_options *b, size_t done, size_t failed)
+{
+    progress_clear();
+    if (b->several && !b->quiet) msg("%zu done, %zu failed, %zu skipped", done, failed, b->skipped);
 }
 
 typedef struct {
@@ -157,7 +164,7 @@ static void test_hook_check(batch_session *s, size_t done)
 
 static void session_begin(batch_session *s, const batch_options *b, size_t count)
 {
-    batch_progress_line = b->progress && count > 1;
+    (void)b, (void)count;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -169,18 +176,21 @@ static void session_begin(batch_session *s, const batch_options *b, size_t count
     test_hook_read(s);
 }
 
-/* The exit status, after `done` of the inputs. */
+/* The exit status, after `done` of the inputs (`failed` of them failed,
+ * with the arguments that named nothing readable). */
 static int session_end(batch_session *s, const batch_options *b, const input_list *inputs, size_t done, int status,
                        int failed)
 {
-    if (b->progress && inputs->count > 1) show(done, inputs->count, s->t0, 1);
+    progress_clear();
     sigaction(SIGINT, &s->old_int, NULL);
     sigaction(SIGTERM, &s->old_term, NULL);
     if (batch_stop) {
-        fprintf(stderr, "engine-run: interrupted after %zu of %zu images; rerun with --resume to finish\n", done,
-                inputs->count);
+        msg("interrupted after %zu of %zu images (with --sidecar the same command again does the rest)", done,
+            inputs->count);
         return 130;
     }
+    size_t in_run = (size_t)inputs->errors + done, bad = (size_t)failed;
+    batch_summary(b, in_run >= bad ? in_run - bad : 0, bad);
     return status ? status : failed ? 1 : 0;
 }
 
@@ -194,7 +204,7 @@ int batch_run(const batch_options *b, const input_list *inputs, int (*one)(void 
         int r = one(user, inputs->paths[i]);
         if (r == 2) status = 2;
         else failed += r;
-        if (b->progress && inputs->count > 1) show(i + 1, inputs->count, s.t0, 0);
+        if (b->progress && inputs->count > 1) show(i + 1, inputs->count, s.t0);
         test_hook_check(&s, i + 1);
     }
     return session_end(&s, b, inputs, i, status, failed);
@@ -314,7 +324,7 @@ static int emit_group(const batch_groups *g, batch_slot *s)
             continue;
         }
         if (it->failed || !it->text) {
-            fprintf(stderr, "engine-run: %s: %s\n", it->path, it->failed ? it->err : "no result");
+            output_error(g->out, it->path, it->failed ? it->err : "no result");
             failed++;
         } else if (output_result(g->out, it->path, it->text, g->json) < 0) {
             failed++;
@@ -426,7 +436,7 @@ int batch_run_groups(const batch_options *b, const input_list *inputs, const bat
     batch_run_state r;
     if (pool_start(&r, g)) {
         pool_stop(&r);
-        fprintf(stderr, "engine-run: cannot start the workers\n");
+        msg("cannot start the workers");
         return 2;
     }
     batch_pool *p = &r.pool;
@@ -444,7 +454,7 @@ int batch_run_groups(const batch_options *b, const input_list *inputs, const bat
             qsort(sl->items, sl->n, sizeof *sl->items, by_order);
             failed += emit_group(g, sl);
             done += sl->n;
-            if (b->progress && count > 1) show(done, count, s.t0, 0);
+            if (b->progress && count > 1) show(done, count, s.t0);
             test_hook_check(&s, done);
             pthread_mutex_lock(&p->lock);
             sl->state = SLOT_FREE, next_emit++;

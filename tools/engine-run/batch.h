@@ -19,7 +19,15 @@ typedef struct {
     unsigned shard_k, shard_n; /* 1 ≤ k ≤ n; n = 0: every input */
     int resume;
     int progress;              /* show the progress line (stderr is a terminal, not -q) */
+    int several, quiet;        /* more than one input: the summary line, unless quiet */
+    size_t skipped;            /* inputs left out before the run (their sidecar exists) */
 } batch_options;
+
+/* The line a run over several files ends with, on stderr:
+ * "engine-run CMD: 3 done, 1 failed, 2 skipped". done + failed + skipped
+ * is every input of this shard (failed counts arguments that named nothing
+ * readable); an interrupted run says so instead of counting the rest. */
+void batch_summary(const batch_options *b, size_t done, size_t failed);
 
 /* --shard K/N or --resume at argv[*i]: 1 consumed, 0 not one, -1 usage
  * error (reported with the command's name). */
@@ -29,8 +37,9 @@ int batch_option(batch_options *b, const char *command, int argc, char **argv, i
  * process of a sharded run agrees without talking to the others. */
 int batch_in_shard(const char *path, unsigned k, unsigned n);
 
-/* Keep the inputs of this shard whose output is not done yet (with
- * --resume: the sidecar exists). Returns how many were skipped as done. */
+/* Keep the inputs of this shard whose output is not done yet: with
+ * sidecars, unless out->overwrite, an image whose sidecar exists is done.
+ * Returns how many were skipped as done. */
 size_t batch_select(const batch_options *b, const output_options *out, input_list *inputs);
 
 /* With --resume: remove the temporaries a killed run's atomic writer left

@@ -38,35 +38,54 @@ static void all_usage(FILE *f)
             "artist / flavor / medium / movement matches) followed by the DeepBooru tags,\n"
             "e.g. \"a girl with long hair, by Artgerm, anime, 1girl, long hair, smile\".\n"
             "\n"
-            "options: every option of `engine-run clip` and `engine-run booru` (see their\n"
-            "--help; --ranks applies to both), and\n"
+            "options (those of `engine-run clip` and `engine-run booru`; defaults are the WebUI's):\n"
             "  --prefer-metadata     print the prompt stored in the file (PNG Info) when there\n"
             "                        is one, and interrogate only the files without\n"
-            "  --json                {\"file\", \"prompt\", \"clip\": {...}, \"booru\": {...}} per image\n"
-            "                        (with --prefer-metadata and a stored prompt:\n"
-            "                        {\"file\", \"prompt\", \"source\": \"metadata\"})\n"
+            "  --json                {\"file\", \"prompt\", \"source\", \"clip\": {...}, \"booru\": {...}}\n"
+            "                        per image; source is \"models\", or \"metadata\" (--prefer-metadata\n"
+            "                        found a stored prompt; clip and booru are then null)\n"
+            "  --ranks               print \"(match:0.123)\" and \"(tag:0.987)\"\n"
+            "  --beams N             beam search with N beams (1: greedy)\n"
+            "  --min-length N        caption length in tokens, prompt included (24)\n"
+            "  --max-length N        (48; at most the BLIP model's positions)\n"
+            "  --repetition-penalty P  (1: none)\n"
+            "  --batch N             caption N images together (default 8; 1 to 64)\n"
+            "  --workers N           run N groups at once, each with its own models (default 1)\n"
+            "  --categories DIR      the *.txt lists (default: WEIGHTS/categories)\n"
+            "  --dict-limit N        first N lines of each list (1500); 0 = all\n"
+            "  --skip-categories a,b leave these lists out (each must name a list)\n"
+            "  --threshold P         keep tags scoring at least P (0.5)\n"
+            "  --sort alpha|score    order of the tags (alpha)\n"
+            "  --underscores         keep underscores in tags\n"
+            "  --no-escape           do not escape \\ ( ) in tags\n"
+            "  --filter \"t1, t2\"     leave these tags out\n"
+            "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image; images\n"
+            "                        whose sidecar exists are skipped\n"
+            "  --overwrite           with --sidecar: redo and replace existing sidecars\n"
+            "  -r, --recursive       descend into directories\n"
             CLI_BATCH_HELP
-            "  --sidecar[=EXT], --overwrite, -r, --threads N, --weights DIR,\n"
-            "  --clip-model, --blip-model, --booru-model FILE, --categories DIR\n"
+            "  --threads N           threads (default: all cores)\n"
+            "  --weights DIR         model directory (see `engine-run weights`)\n"
+            "  --clip-model FILE     (default DIR/clip.safetensors)\n"
+            "  --blip-model FILE     (default DIR/blip.safetensors)\n"
+            "  --booru-model FILE    (default DIR/deepdanbooru.safetensors)\n"
+            "  -q, --quiet           no warnings, no summary line\n"
+            "\n" CLI_CONVENTIONS_HELP
             "\n"
             "exit status: 0 all done, 1 some files failed, 2 usage or model missing.\n");
 }
 
-static int all_option(all_options *o, int argc, char **argv, int *i)
+static int all_option(void *user, int argc, char **argv, int *i)
 {
+    all_options *o = user;
     const char *a = argv[*i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
+    if (!strcmp(a, "--help")) return 2;
     int r = cli_common_option(&o->common, argc, argv, i);
     if (!r && !strcmp(a, "--ranks")) o->clip.run.include_ranks = o->run.booru.include_ranks = 1, r = 1;
     if (!r && !strcmp(a, "--prefer-metadata")) o->run.prefer_metadata = 1, r = 1;
     if (!r) r = clip_parse_option(&o->clip, &o->common, argc, argv, i);
     if (!r) r = booru_parse_option(&o->run.booru, &o->booru_model, &o->common, argc, argv, i);
-    if (r) return r;
-    if (a[0] == '-' && a[1]) {
-        fprintf(stderr, "engine-run all: unknown option '%s' (see --help)\n", a);
-        return -1;
-    }
-    return 0;
+    return r;
 }
 
 /* The set-up shared by the workers, once: model paths resolved and
@@ -75,6 +94,7 @@ static int all_setup(all_options *o, int threads)
 {
     int st = clip_cli_setup(&o->clip, &o->common, 1, 1, 1);
     if (!st && !(o->booru_path = cli_model_path(&o->common, o->booru_model, "deepdanbooru.safetensors"))) st = 2;
+    if (!st) st = cli_check_model_kind(o->booru_path, "deepdanbooru", "--booru-model");
     o->clip.load.threads = threads;
     return st;
 }
@@ -96,9 +116,10 @@ static int all_load(all_worker *w)
     if (!st && unprompt_all_load(&w->ctx, &p, err, sizeof err) != UNPROMPT_OK) {
         /* DeepBooru loads first: an unreadable file is its failure, with how to get it */
         if (access(o->booru_path, R_OK)) st = cli_model_missing(&o->common, o->booru_path, err);
-        else fprintf(stderr, "engine-run all: %s\n", err), st = 2;
+        else msg("%s", err), st = 2;
         o->load_failed = 1;
     }
+    if (!st && (st = clip_cli_check_loaded(&o->clip, unprompt_all_max_caption_length(w->ctx)))) o->load_failed = 1;
     pthread_mutex_unlock(&o->load_lock);
     return st;
 }
@@ -149,6 +170,18 @@ static int all_group(void *user, batch_item *items, size_t n)
     return 0;
 }
 
+typedef struct {
+    all_options *o;
+    const input_list *inputs;
+    batch_groups *g;
+} all_job;
+
+static int all_job_run(void *user)
+{
+    all_job *j = user;
+    return batch_run_groups(&j->o->common.batch, j->inputs, j->g);
+}
+
 int cmd_all(int argc, char **argv)
 {
     all_options o;
@@ -159,15 +192,15 @@ int cmd_all(int argc, char **argv)
     o.common.files = calloc((size_t)argc, sizeof *o.common.files);
     if (!o.common.files) return 2;
     pthread_mutex_init(&o.load_lock, NULL);
-    int status = 0;
-    for (int i = 1; i < argc && !status; i++) {
-        int r = all_option(&o, argc, argv, &i);
-        if (r == 2) all_usage(stdout), status = -1;
-        else if (r < 0) status = 2;
-        else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
-    }
-    if (!status && o.common.n_files == 0 && !o.common.from_list) all_usage(stderr), status = 2;
+    int status = cli_parse_command(&o.common, argc, argv, all_option, &o);
+    if (status < 0 || status == 3) all_usage(status < 0 ? stdout : stderr);
+    if (status == 3) status = 2;
+    o.common.out.json = o.common.json;
     o.run.clip = o.clip.run;
+    if (!status && o.clip.run.max_length < o.clip.run.min_length) {
+        msg("--max-length %d is below --min-length %d", o.clip.run.max_length, o.clip.run.min_length);
+        status = 2;
+    }
     all_worker workers[CLI_MAX_WORKERS];
     void *users[CLI_MAX_WORKERS];
     size_t n_workers = o.clip.workers;
@@ -185,7 +218,8 @@ int cmd_all(int argc, char **argv)
                           .run = all_group,
                           .out = &o.common.out,
                           .json = o.common.json};
-        status = batch_run_groups(&o.common.batch, &inputs, &g);
+        all_job job = {&o, &inputs, &g};
+        status = cli_with_output(&o.common, &inputs, all_job_run, &job);
         inputs_free(&inputs);
     }
     for (size_t k = 0; k < n_workers; k++) unprompt_all_free(workers[k].ctx);

@@ -30,16 +30,18 @@ static void booru_usage(FILE *f)
             "  --filter \"t1, t2\"     leave these tags out\n"
             "  --ranks               print \"(tag:0.987)\"\n"
             "  --json                one JSON object per image: file, prompt, tags [{tag, score}]\n"
-            "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image\n"
-            "  --overwrite           replace existing sidecar files\n"
+            "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image; images\n"
+            "                        whose sidecar exists are skipped\n"
+            "  --overwrite           with --sidecar: redo and replace existing sidecars\n"
             "  -r, --recursive       descend into directories\n" CLI_BATCH_HELP
             "  --threads N           threads (default: all cores)\n"
             "  --workers N           tag N images at once, each with its own model and threads/N\n"
             "                        threads (default 1); the next images are read and decoded\n"
             "                        while the current ones are tagged either way\n"
-            "  --weights DIR         model directory (default $UNPROMPT_WEIGHTS, then ./weights)\n"
+            "  --weights DIR         model directory (see `engine-run weights` for the search)\n"
             "  --booru-model FILE    the converted model (default DIR/deepdanbooru.safetensors)\n"
-            "  -q, --quiet           no warnings\n"
+            "  -q, --quiet           no warnings, no summary line\n"
+            "\n" CLI_CONVENTIONS_HELP
             "\n"
             "exit status: 0 all tagged, 1 some files failed, 2 usage or model missing.\n"
             "\n"
@@ -59,7 +61,7 @@ int booru_parse_option(unprompt_booru_params *p, const char **model, const cli_c
         if (!(v = cli_option_value(c, argc, argv, i))) return -1;
         double t = strtod(v, &end);
         if (*end || !(t >= 0 && t <= 1)) {
-            fprintf(stderr, "engine-run %s: --threshold takes a number in [0, 1]\n", c->command);
+            msg("--threshold takes a number in [0, 1]");
             return -1;
         }
         p->threshold = (float)t;
@@ -68,7 +70,7 @@ int booru_parse_option(unprompt_booru_params *p, const char **model, const cli_c
         if (!strcmp(v, "alpha")) p->sort_by_score = 0;
         else if (!strcmp(v, "score")) p->sort_by_score = 1;
         else {
-            fprintf(stderr, "engine-run %s: --sort takes alpha or score\n", c->command);
+            msg("--sort takes alpha or score");
             return -1;
         }
     } else if (!strcmp(a, "--filter")) {
@@ -81,11 +83,12 @@ int booru_parse_option(unprompt_booru_params *p, const char **model, const cli_c
     return 1;
 }
 
-/* Returns 1 consumed, 0 file, -1 usage error, 2 help. */
-static int booru_option(booru_options *o, int argc, char **argv, int *i)
+/* Returns 1 consumed, 0 not an option of booru, -1 usage error, 2 help. */
+static int booru_option(void *user, int argc, char **argv, int *i)
 {
+    booru_options *o = user;
     const char *a = argv[*i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
+    if (!strcmp(a, "--help")) return 2;
     int r = cli_common_option(&o->common, argc, argv, i);
     if (!r && !strcmp(a, "--ranks")) o->params.include_ranks = 1, r = 1;
     if (!r && !strcmp(a, "--workers")) {
@@ -93,19 +96,14 @@ static int booru_option(booru_options *o, int argc, char **argv, int *i)
         char *end = NULL;
         long n = v ? strtol(v, &end, 10) : 0;
         if (!v || *end || n < 1 || n > CLI_MAX_WORKERS) {
-            if (v) fprintf(stderr, "engine-run booru: --workers takes 1 to %d\n", CLI_MAX_WORKERS);
+            if (v) msg("--workers takes 1 to %d", CLI_MAX_WORKERS);
             return -1;
         }
         o->workers = (size_t)n;
         return 1;
     }
     if (!r) r = booru_parse_option(&o->params, &o->model, &o->common, argc, argv, i);
-    if (r) return r;
-    if (a[0] == '-' && a[1]) {
-        fprintf(stderr, "engine-run booru: unknown option '%s' (see --help)\n", a);
-        return -1;
-    }
-    return 0;
+    return r;
 }
 
 typedef struct {
@@ -134,6 +132,32 @@ static int booru_group(void *user, batch_item *items, size_t n)
     return 0;
 }
 
+typedef struct {
+    booru_options *o;
+    const input_list *inputs;
+    batch_groups *g;
+} booru_job;
+
+static int booru_job_run(void *user)
+{
+    booru_job *j = user;
+    return batch_run_groups(&j->o->common.batch, j->inputs, j->g);
+}
+
+/* Load a model per worker; 0 or the exit status (reported). */
+static int booru_load(booru_options *o, unprompt_booru **model)
+{
+    char *path = cli_model_path(&o->common, o->model, "deepdanbooru.safetensors");
+    char err[256];
+    int status = cli_check_model_kind(path, "deepdanbooru", "--booru-model");
+    int threads = cli_worker_threads(&o->common, o->workers);
+    for (size_t w = 0; !status && w < o->workers; w++)
+        if (!path || unprompt_booru_load(&model[w], path, threads, err, sizeof err) != UNPROMPT_OK)
+            status = cli_model_missing(&o->common, path ? path : "?", path ? err : "out of memory");
+    free(path);
+    return status;
+}
+
 int cmd_booru(int argc, char **argv)
 {
     booru_options o;
@@ -143,30 +167,15 @@ int cmd_booru(int argc, char **argv)
     o.workers = 1;
     o.common.files = calloc((size_t)argc, sizeof *o.common.files);
     if (!o.common.files) return 2;
-    int status = 0;
-    for (int i = 1; i < argc && !status; i++) {
-        int r = booru_option(&o, argc, argv, &i);
-        if (r == 2) booru_usage(stdout), status = -1;
-        else if (r < 0) status = 2;
-        else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
-    }
-    if (!status && o.common.n_files == 0 && !o.common.from_list) booru_usage(stderr), status = 2;
-    if (status) {
-        free(o.common.files);
-        return status < 0 ? 0 : status;
-    }
-    char *path = cli_model_path(&o.common, o.model, "deepdanbooru.safetensors");
+    int status = cli_parse_command(&o.common, argc, argv, booru_option, &o);
+    if (status < 0 || status == 3) booru_usage(status < 0 ? stdout : stderr);
+    o.common.out.json = o.common.json;
     unprompt_booru *model[CLI_MAX_WORKERS] = {NULL};
-    char err[256];
-    int threads = cli_worker_threads(&o.common, o.workers);
-    for (size_t w = 0; !status && w < o.workers; w++)
-        if (!path || unprompt_booru_load(&model[w], path, threads, err, sizeof err) != UNPROMPT_OK)
-            status = cli_model_missing(&o.common, path ? path : "?", path ? err : "out of memory");
-    free(path);
+    if (!status) status = booru_load(&o, model);
     if (status) {
         for (size_t w = 0; w < o.workers; w++) unprompt_booru_free(model[w]);
         free(o.common.files);
-        return status;
+        return status < 0 ? 0 : status == 3 ? 2 : status;
     }
     input_list inputs = {0};
     cli_collect_inputs(&o.common, &inputs);
@@ -182,7 +191,8 @@ int cmd_booru(int argc, char **argv)
                       .run = booru_group,
                       .out = &o.common.out,
                       .json = o.common.json};
-    status = batch_run_groups(&o.common.batch, &inputs, &g);
+    booru_job job = {&o, &inputs, &g};
+    status = cli_with_output(&o.common, &inputs, booru_job_run, &job);
     inputs_free(&inputs);
     for (size_t w = 0; w < o.workers; w++) unprompt_booru_free(model[w]);
     free(o.common.files);

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "engine/api/unprompt.h"
+#include "tools/engine-run/args.h"
 #include "tools/engine-run/commands.h"
+#include "tools/engine-run/msg.h"
 
 static void convert_usage(FILE *f)
 {
@@ -45,6 +47,12 @@ static void convert_usage(FILE *f)
             "`make weights` downloads all of these and runs the conversions.\n");
 }
 
+/* The library's reason without a leading "convert: " (the prefix names the command already). */
+static const char *convert_reason(const char *err)
+{
+    return strncmp(err, "convert: ", 9) ? err : err + 9;
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -70,56 +78,80 @@ static int place_file(const char *path, const char **src, unprompt_convert_param
         return 0;
     }
     if (!slot) {
-        fprintf(stderr, "engine-run convert: two checkpoints given ('%s' and '%s'); one model at a time\n", *src, path);
+        msg("two checkpoints given ('%s' and '%s'); one model at a time", *src, path);
         return 2;
     }
     if (*slot) {
-        fprintf(stderr, "engine-run convert: '%s' and '%s' play the same part; give one\n", *slot, path);
+        msg("'%s' and '%s' play the same part; give one", *slot, path);
         return 2;
     }
     *slot = path;
     return 0;
 }
 
+typedef struct {
+    unprompt_convert_params p;
+    const char *out;
+} convert_options;
+
+static int convert_option(void *user, int argc, char **argv, int *i)
+{
+    convert_options *o = user;
+    const char *a = argv[*i];
+    const char **slot = NULL;
+    if (!strcmp(a, "--help")) return 2;
+    if (!strcmp(a, "--output")) slot = &o->out;
+    else if (!strcmp(a, "--dtype")) slot = &o->p.dtype;
+    else if (!strcmp(a, "--kind")) slot = &o->p.kind;
+    else if (!strcmp(a, "--tags")) slot = &o->p.tags_path;
+    else if (!strcmp(a, "--vocab")) slot = &o->p.vocab_path;
+    else if (!strcmp(a, "--vocab-json")) slot = &o->p.vocab_json_path;
+    else if (!strcmp(a, "--config")) slot = &o->p.config_path;
+    else return 0;
+    if (*i + 1 >= argc) {
+        msg("%s needs a value", a);
+        return -1;
+    }
+    *slot = argv[++*i];
+    return 1;
+}
+
+/* What was recognised and written, from the file written. */
+static void convert_report(const char *src, const char *out)
+{
+    unprompt_model_info info;
+    char err[256];
+    if (unprompt_model_info_read(out, 0, &info, err, sizeof err) != UNPROMPT_OK) {
+        msg_file(out, "written, but cannot be read back: %s", err);
+        return;
+    }
+    printf("recognised: %s: a %s model\n", src, unprompt_model_kind_name(info.kind));
+    printf("wrote: %s: kind %s, dtype %s, %.1f MB (converter %s)\n", out, info.kind, info.dtype,
+           (double)info.size / 1e6, info.converter);
+}
+
 int cmd_convert(int argc, char **argv)
 {
-    unprompt_convert_params p = unprompt_convert_default_params();
-    const char *src = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return convert_usage(stdout), 0;
-        if (!strcmp(a, "-o") || !strcmp(a, "--output")) slot = &out;
-        else if (!strcmp(a, "--dtype")) slot = &p.dtype;
-        else if (!strcmp(a, "--kind")) slot = &p.kind;
-        else if (!strcmp(a, "--tags")) slot = &p.tags_path;
-        else if (!strcmp(a, "--vocab")) slot = &p.vocab_path;
-        else if (!strcmp(a, "--vocab-json")) slot = &p.vocab_json_path;
-        else if (!strcmp(a, "--config")) slot = &p.config_path;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "engine-run convert: unknown option '%s' (see --help)\n", a);
-            return 2;
-        } else {
-            int rc = place_file(a, &src, &p);
-            if (rc) return rc;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "engine-run convert: %s needs a value\n", a);
-            return 2;
-        }
-        *slot = argv[++i];
-    }
-    if (!src || !out) {
-        fprintf(stderr, "engine-run convert: %s (see engine-run convert --help)\n",
-                !src ? "no checkpoint given" : "no output file: -o OUT.safetensors");
+    convert_options o = {unprompt_convert_default_params(), NULL};
+    const char *src = NULL;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int n_files = 0;
+    if (!files) return 2;
+    int st = cli_parse(argc, argv, convert_option, &o, files, &n_files);
+    for (int i = 0; !st && i < n_files; i++) st = place_file(files[i], &src, &o.p);
+    free(files);
+    if (st == 1) return convert_usage(stdout), 0;
+    if (st) return 2;
+    if (!src || !o.out) {
+        msg("%s (see engine-run convert --help)", !src ? "no checkpoint given" : "no output file: -o OUT.safetensors");
         return 2;
     }
     char err[512];
-    int rc = unprompt_convert(src, out, &p, err, sizeof err);
+    int rc = unprompt_convert(src, o.out, &o.p, err, sizeof err);
     if (rc != UNPROMPT_OK) {
-        fprintf(stderr, "engine-run convert: %s\n", err);
+        msg_file(src, "%s", convert_reason(err));
         return rc == UNPROMPT_ERR_ARGS ? 2 : 1;
     }
-    return 0;
+    convert_report(src, o.out);
+    return fflush(stdout) ? 1 : 0;
 }

@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "engine/api/unprompt.h"
+#include "format/json.h"
 #include "tools/engine-run/cli_common.h"
 #include "tools/engine-run/commands.h"
 
@@ -12,6 +14,7 @@ typedef enum { INFO_TEXT, INFO_JSON, INFO_TXT2IMG } info_format;
 typedef struct {
     cli_common common; /* -r, -q, --json, --sidecar, --overwrite, --shard, --resume, --from-list */
     info_format format;
+    int all_chunks; /* --all-chunks: the other text entries after the parameters */
     unprompt_info_params params;
 } info_options;
 
@@ -30,17 +33,30 @@ static void info_usage(FILE *f)
             "                        prompt, negative_prompt, settings, raw\n"
             "  --format FMT          text (default: the parameters exactly as stored, ready to\n"
             "                        paste into the WebUI), json, or webui-api (the request\n"
-            "                        body for /sdapi/v1/txt2img, to regenerate the image)\n"
+            "                        body for /sdapi/v1/txt2img, to regenerate the image; with\n"
+            "                        several files one line each: {\"file\", \"request\": {...}})\n"
             "  -r, --recursive       descend into directories\n"
             "  --sidecar[=EXT]       write IMAGE.EXT (default .txt) next to each image instead\n"
-            "                        of printing; existing files are kept unless --overwrite\n"
-            "  --overwrite           replace existing sidecar files\n"
+            "                        of printing; images whose sidecar exists are skipped\n"
+            "  --overwrite           with --sidecar: redo and replace existing sidecars\n"
+            "  --all-chunks          after the parameters, the file's other text entries as the\n"
+            "                        WebUI's PNG Info lists them (postprocessing, extras, ...):\n"
+            "                        each as an empty line, a \"[keyword]\" line and its text\n"
             "  --no-stealth          do not decode pixels to look for stealth info\n"
             "  --max-inflate MIB     limit per compressed text chunk (default 16)\n"
             "  --max-text MIB        per-file budget (default 16): text decoded from one file,\n"
             "                        summed over chunks, Exif fields and stealth bits, and each\n"
             "                        result printed for it; text past it is skipped with a warning\n"
-            "  -q, --quiet           no warnings on stderr\n" CLI_BATCH_HELP
+            "  -q, --quiet           no warnings on stderr, no summary line\n" CLI_BATCH_HELP
+            "\n" CLI_CONVENTIONS_HELP
+            "\n"
+            "text output: with several files each record is a line \"==> FILE <==\", the text\n"
+            "and an empty line. Control characters a file's text carries (C0 but tab and\n"
+            "newline, DEL, C1) are printed escaped as \\xHH per byte (ESC as \\x1b), in\n"
+            "JSON as \\u00HH; sidecars hold the text exactly as stored.\n"
+            "webui-api: sampler and schedule type by the WebUI's names (ComfyUI's\n"
+            "dpmpp_2m_sde_gpu as \"DPM++ 2M SDE\", ...; --json's raw keeps the stored\n"
+            "names).\n"
             "\n"
             "exit status: 0 all files had parameters, 1 some failed or had none, 2 usage.\n"
             "\n"
@@ -51,28 +67,28 @@ static void info_usage(FILE *f)
             "      -d @- http://127.0.0.1:7860/sdapi/v1/txt2img\n");
 }
 
-/* Returns 1 consumed an option, 0 a file argument, -1 usage error, 2 help. */
-static int parse_option(info_options *o, int argc, char **argv, int *i)
+/* Returns 1 consumed an option, 0 not one of info's, -1 usage error, 2 help. */
+static int parse_option(void *user, int argc, char **argv, int *i)
 {
+    info_options *o = user;
     const char *a = argv[*i];
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return 2;
+    if (!strcmp(a, "--help")) return 2;
+    if (!strcmp(a, "--threads") || !strcmp(a, "--weights")) return 0; /* no models here */
     int r = cli_common_option(&o->common, argc, argv, i);
     if (r) {
         if (o->common.json) o->format = INFO_JSON, o->common.json = 0;
         return r;
     }
     if (!strcmp(a, "--no-stealth")) o->params.read_stealth = 0;
+    else if (!strcmp(a, "--all-chunks")) o->all_chunks = 1;
     else if (!strcmp(a, "--format") || !strcmp(a, "--max-inflate") || !strcmp(a, "--max-text")) {
-        if (*i + 1 >= argc) {
-            fprintf(stderr, "engine-run info: %s needs a value\n", a);
-            return -1;
-        }
-        const char *v = argv[++*i];
+        const char *v = cli_option_value(&o->common, argc, argv, i);
+        if (!v) return -1;
         if (!strcmp(a, "--max-inflate") || !strcmp(a, "--max-text")) {
             char *end;
             long mib = strtol(v, &end, 10);
             if (*end || mib < 1 || mib > 4096) {
-                fprintf(stderr, "engine-run info: %s takes 1..4096 (MiB)\n", a);
+                msg("%s takes 1..4096 (MiB)", a);
                 return -1;
             }
             if (!strcmp(a, "--max-text")) o->params.max_text = (size_t)mib << 20;
@@ -81,33 +97,32 @@ static int parse_option(info_options *o, int argc, char **argv, int *i)
         else if (!strcmp(v, "json")) o->format = INFO_JSON;
         else if (!strcmp(v, "webui-api")) o->format = INFO_TXT2IMG;
         else {
-            fprintf(stderr, "engine-run info: unknown format '%s' (text, json, webui-api)\n", v);
+            msg("unknown format '%s' (text, json, webui-api)", v);
             return -1;
         }
-    } else if (a[0] == '-' && a[1]) {
-        fprintf(stderr, "engine-run info: unknown option '%s' (see --help)\n", a);
-        return -1;
     } else {
         return 0;
     }
     return 1;
 }
 
+/* "engine-run info: PATH: warning: MSG" on stderr (msg_file escapes the
+ * path and the message: either may hold what a file or its name carries). */
 static void print_warnings(const info_options *o, const char *path, const unprompt_info *info)
 {
     if (o->common.quiet) return;
     for (size_t i = 0; i < info->n_warnings; i++)
-        fprintf(stderr, "engine-run: %s: warning: %s\n", path, info->warnings[i]);
+        msg_file(path, "warning: %s", info->warnings[i]);
 }
 
 static char *render(const info_options *o, const unprompt_info *info, const char *path)
 {
     switch (o->format) {
     case INFO_JSON: return unprompt_info_to_json(info, path);
-    case INFO_TXT2IMG: return unprompt_info_to_txt2img(info);
+    case INFO_TXT2IMG: return unprompt_info_to_txt2img_file(info, o->common.out.several ? path : NULL);
     case INFO_TEXT: break;
     }
-    return unprompt_info_to_text(info);
+    return o->all_chunks ? unprompt_info_to_text_all_chunks(info) : unprompt_info_to_text(info);
 }
 
 /* Returns 0 ok, 1 failed or no metadata. */
@@ -117,27 +132,29 @@ static int info_one(void *user, const char *path)
     input_bytes in;
     char err[256];
     if (input_open(path, &in, err, sizeof err)) {
-        fprintf(stderr, "engine-run: %s: %s\n", path, err);
+        output_error(&o->common.out, path, err);
         return 1;
     }
     unprompt_info info;
     int rc = unprompt_info_read(in.data, in.len, &o->params, &info, err, sizeof err);
     input_close(&in);
     if (rc != UNPROMPT_OK) {
-        fprintf(stderr, "engine-run: %s: %s\n", path, err);
+        output_error(&o->common.out, path, err);
         return 1;
     }
     print_warnings(o, path, &info);
     int status = 0;
     if (info.n_raw == 0 || (o->format == INFO_TXT2IMG && !info.infotext)) {
-        fprintf(stderr, "engine-run: %s: no generation parameters found\n", path);
+        msg_file(path, "no generation parameters found");
         status = 1;
     }
     if (status == 0 || o->format == INFO_JSON) {
         char *text = render(o, &info, path);
         if (!text) {
-            fprintf(stderr, "engine-run: %s: the result is over the per-file budget of %zu MiB (--max-text), or out of memory\n",
-                    path, info.max_output >> 20);
+            char why[160];
+            snprintf(why, sizeof why, "the result is over the per-file budget of %zu MiB (--max-text), or out of memory",
+                     info.max_output >> 20);
+            output_error(&o->common.out, path, why);
             status = 1;
         } else if (output_result(&o->common.out, path, text, o->format != INFO_TEXT) < 0) {
             status = 1;
@@ -148,6 +165,17 @@ static int info_one(void *user, const char *path)
     return status;
 }
 
+typedef struct {
+    info_options *o;
+    const input_list *inputs;
+} info_job;
+
+static int info_job_run(void *user)
+{
+    info_job *j = user;
+    return batch_run(&j->o->common.batch, j->inputs, info_one, j->o);
+}
+
 int cmd_info(int argc, char **argv)
 {
     info_options o;
@@ -156,18 +184,16 @@ int cmd_info(int argc, char **argv)
     o.params = unprompt_info_default_params();
     o.common.files = calloc((size_t)argc, sizeof *o.common.files);
     if (!o.common.files) return 2;
-    int status = 0;
-    for (int i = 1; i < argc && !status; i++) {
-        int r = parse_option(&o, argc, argv, &i);
-        if (r == 2) info_usage(stdout), status = -1;
-        else if (r < 0) status = 2;
-        else if (r == 0) o.common.files[o.common.n_files++] = argv[i];
-    }
-    if (!status && o.common.n_files == 0 && !o.common.from_list) info_usage(stderr), status = 2;
+    int status = cli_parse_command(&o.common, argc, argv, parse_option, &o);
+    if (status < 0 || status == 3) info_usage(status < 0 ? stdout : stderr);
+    if (status == 3) status = 2;
+    o.common.out.json = o.format == INFO_JSON;
     if (!status) {
         input_list inputs = {0};
+        o.common.out.headers = 1;
         cli_collect_inputs(&o.common, &inputs);
-        status = batch_run(&o.common.batch, &inputs, info_one, &o);
+        info_job job = {&o, &inputs};
+        status = cli_with_output(&o.common, &inputs, info_job_run, &job);
         inputs_free(&inputs);
     }
     free(o.common.files);

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "engine/api/unprompt.h"
+#include "tools/engine-run/args.h"
 #include "tools/engine-run/cli_common.h"
+#include "tools/engine-run/msg.h"
 #include "tools/engine-run/commands.h"
 #include "tools/engine-run/serve_batch.h"
 #include "tools/engine-run/serve_http.h"
@@ -33,7 +35,6 @@ typedef struct {
     unprompt_booru_params booru;   /* as `engine-run booru` */
     const char *booru_model;
     int batch_wait_ms;
-    int help;
 } serve_options;
 
 static void serve_usage(FILE *f)
@@ -103,9 +104,8 @@ static int own_option(serve_options *o, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
     long n = 0;
-    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return o->help = 1;
     if (!strcmp(a, "--listen")) return o->http.listen_all = 1;
-    if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) return o->http.verbose = 1;
+    if (!strcmp(a, "--verbose")) return o->http.verbose = 1;
     static const char *const with_value[] = {"--port", "--api-auth", "--max-body", "--batch-wait"};
     size_t k = 0;
     while (k < 4 && strcmp(a, with_value[k])) k++;
@@ -118,21 +118,22 @@ static int own_option(serve_options *o, int argc, char **argv, int *i)
     else if (!strcmp(a, "--batch-wait")) bad = parse_count(v, 0, 10000, &n), o->batch_wait_ms = (int)n;
     else if (!strchr(v, ':') || v[0] == ',') bad = 1; /* --api-auth */
     else o->http.auth = v;
-    if (bad) fprintf(stderr, "engine-run serve: bad value '%s' for %s (see --help)\n", v, a);
+    if (bad) msg("bad value '%s' for %s (see --help)", v, a);
     return bad ? -1 : 1;
 }
 
-/* One option at argv[*i]: 1 consumed, -1 usage error (reported). The
- * caption and tag options are those of `engine-run clip` and `booru`. */
-static int serve_option(serve_options *o, int argc, char **argv, int *i)
+/* The option at argv[*i] (cli_parse's handler): serve's own, --weights,
+ * --threads, and the caption and tag options of `clip` and `booru`. */
+static int serve_option(void *user, int argc, char **argv, int *i)
 {
+    serve_options *o = user;
     const char *a = argv[*i];
+    if (!strcmp(a, "--help")) return 2;
     int r = own_option(o, argc, argv, i);
     if (!r && (!strcmp(a, "--weights") || !strcmp(a, "--threads"))) r = cli_common_option(&o->common, argc, argv, i);
     if (!r) r = clip_parse_option(&o->clip, &o->common, argc, argv, i);
     if (!r) r = booru_parse_option(&o->booru, &o->booru_model, &o->common, argc, argv, i);
-    if (!r) fprintf(stderr, "engine-run serve: unknown option '%s' (see --help)\n", a);
-    return r > 0 ? 1 : -1;
+    return r;
 }
 
 /* The queue's models: paths under the weights directory (not checked: a
@@ -202,11 +203,19 @@ int cmd_serve(int argc, char **argv)
     clip_cli_init(&o.clip);
     o.batch_wait_ms = DEFAULT_BATCH_WAIT_MS;
     o.booru = unprompt_booru_default_params();
-    for (int i = 1; i < argc; i++)
-        if (serve_option(&o, argc, argv, &i) < 0) return 2;
-    if (o.help) {
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int n_files = 0;
+    if (!files) return 2;
+    msg_set_command("serve");
+    int st = cli_parse(argc, argv, serve_option, &o, files, &n_files);
+    free(files);
+    if (st == 1) {
         serve_usage(stdout);
         return 0;
+    }
+    if (st || n_files) {
+        if (!st) msg("takes no files (see --help)");
+        return 2;
     }
     serve_batch_config bc;
     char *paths[4] = {NULL}, err[256];

@@ -12,6 +12,7 @@ int cmd_all(int argc, char **argv);
 int cmd_caption(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_embed_text(int argc, char **argv);
+int cmd_weights(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
 #include "tools/engine-run/inputs.h"
+#include "tools/engine-run/msg.h"
 #include "format/image_format.h" /* the one table of formats: the scan takes its extensions */
 
 #include <dirent.h>
@@ -80,9 +81,28 @@ static int push(input_list *l, const char *path)
     return 0;
 }
 
+/* Remember a failure for the JSON records ("path", then "why"). */
+static void remember_failure(input_list *l, const char *path, const char *why)
+{
+    if (l->n_failures == l->cap_failures) {
+        size_t cap = l->cap_failures ? 2 * l->cap_failures : 16;
+        char **f = cap <= SIZE_MAX / (2 * sizeof *f) ? realloc(l->failures, 2 * cap * sizeof *f) : NULL;
+        if (!f) return;
+        l->failures = f, l->cap_failures = cap;
+    }
+    char *p = strdup(path), *w = strdup(why);
+    if (!p || !w) {
+        free(p), free(w);
+        return;
+    }
+    l->failures[2 * l->n_failures] = p, l->failures[2 * l->n_failures + 1] = w;
+    l->n_failures++;
+}
+
 static void report(input_list *l, const char *path, const char *why)
 {
-    fprintf(stderr, "engine-run: %s: %s\n", path, why);
+    msg_file(path, "%s", why);
+    remember_failure(l, path, why);
     l->errors++;
 }
 
@@ -113,16 +133,18 @@ static int cmp_str(const void *a, const void *b)
 static void empty_dir(const char *dir, size_t subdirs_skipped)
 {
     if (subdirs_skipped) {
-        fprintf(stderr, "engine-run: %s: no images here; -r would look in its %zu subdirector%s\n", dir,
-                subdirs_skipped, subdirs_skipped == 1 ? "y" : "ies");
+        msg_file(dir, "no images here; -r would look in its %zu subdirector%s", subdirs_skipped,
+                 subdirs_skipped == 1 ? "y" : "ies");
         return;
     }
-    fprintf(stderr, "engine-run: %s: no images (", dir);
+    char list[512];
+    size_t n = 0;
     const image_format *f;
+    list[0] = 0;
     for (size_t i = 0; (f = image_format_at(i)) != NULL; i++)
-        for (const char *const *e = f->extensions; *e; e++)
-            fprintf(stderr, "%s%s", i || e != f->extensions ? " " : "", *e);
-    fprintf(stderr, ")\n");
+        for (const char *const *e = f->extensions; *e && n < sizeof list; e++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i || e != f->extensions ? " " : "", *e);
+    msg_file(dir, "no images (%s)", list);
 }
 
 /* One argument's walk: the folders entered, and those reached again. */
@@ -211,11 +233,12 @@ static void walk(input_list *l, const char *dir, const struct stat *st, int recu
     memset(&w, 0, sizeof w);
     add_dir(l, dir, st, recursive, 0, &w);
     if (w.repeats == 1)
-        fprintf(stderr, "engine-run: %s: a folder already walked (a link back into the tree, or a second link to "
-                        "it); skipped\n", w.first_repeat ? w.first_repeat : dir);
+        msg_file(w.first_repeat ? w.first_repeat : dir,
+                 "a folder already walked (a link back into the tree, or a second link to it); skipped");
     else if (w.repeats > 1)
-        fprintf(stderr, "engine-run: %s: a folder already walked (a link back into the tree, or a second link to "
-                        "it); skipped, as %zu more like it\n", w.first_repeat ? w.first_repeat : dir, w.repeats - 1);
+        msg_file(w.first_repeat ? w.first_repeat : dir,
+                 "a folder already walked (a link back into the tree, or a second link to it); skipped, as %zu "
+                 "more like it", w.repeats - 1);
     free(w.first_repeat);
     file_id_set_free(&w.seen);
 }
@@ -268,6 +291,12 @@ static int read_line(FILE *f, char *buf, size_t cap)
     return 1;
 }
 
+/* A line of spaces, tabs and carriage returns only (or none). */
+static int is_blank(const char *line)
+{
+    return line[strspn(line, " \t\r\v\f")] == '\0';
+}
+
 int inputs_add_list(input_list *l, const char *list_path, int recursive)
 {
     FILE *f = strcmp(list_path, "-") ? fopen(list_path, "r") : stdin;
@@ -281,9 +310,9 @@ int inputs_add_list(input_list *l, const char *list_path, int recursive)
     while ((r = read_line(f, line, sizeof line)) != 0) {
         number++;
         if (r < 0) {
-            fprintf(stderr, "engine-run: %s: line %zu: longer than %d bytes; skipped\n", list_path, number, PATH_MAX);
+            msg_file(list_path, "line %zu: longer than %d bytes; skipped", number, PATH_MAX);
             l->errors++;
-        } else if (line[0]) {
+        } else if (!is_blank(line)) {
             inputs_add(l, line, recursive);
         }
     }
@@ -296,6 +325,8 @@ void inputs_free(input_list *l)
     for (size_t i = 0; i < l->count; i++) free(l->paths[i]);
     free(l->paths);
     file_id_set_free(&l->named);
+    for (size_t i = 0; i < 2 * l->n_failures; i++) free(l->failures[i]);
+    free(l->failures);
     memset(l, 0, sizeof *l);
 }
 

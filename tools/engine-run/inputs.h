@@ -40,6 +40,10 @@ typedef struct {
      * not be an image's), by the identity of the name and of what it links
      * to, so no sidecar is written over one. */
     file_id_set named;
+    /* The arguments counted in errors, as pairs: failures[2k] the path,
+     * failures[2k + 1] why (for --json's error records). */
+    char **failures;
+    size_t n_failures, cap_failures;
 } input_list;
 
 /* Expand one argument. Directory entries are taken when their extension is an
@@ -53,7 +57,7 @@ typedef struct {
  * the argument. */
 void inputs_add(input_list *l, const char *arg, int recursive);
 /* Every line of a file (or "-": standard input) is one argument as above;
- * empty lines are skipped, lines longer than PATH_MAX are refused (counted).
+ * blank lines (none but spaces, tabs, CR) are skipped, lines longer than PATH_MAX are refused (counted).
  * -1 if the list cannot be opened (reported). */
 int inputs_add_list(input_list *l, const char *list_path, int recursive);
 void inputs_free(input_list *l);

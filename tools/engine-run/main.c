@@ -6,6 +6,7 @@
 
 #include "engine/api/unprompt.h"
 #include "tools/engine-run/commands.h"
+#include "tools/engine-run/msg.h"
 
 typedef struct {
     const char *name;
@@ -22,6 +23,7 @@ static const command commands[] = {
     {"embed", cmd_embed, "CLIP image embeddings (JSON)"},
     {"embed-text", cmd_embed_text, "CLIP text embeddings (JSON)"},
     {"convert", cmd_convert, "convert a checkpoint into the engine's safetensors format"},
+    {"weights", cmd_weights, "list the models found, and where they were looked for"},
     {"serve", cmd_serve, "answer the WebUI's PNG Info and interrogate API over HTTP, with a page"},
 };
 
@@ -30,7 +32,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: engine-run COMMAND [options] FILE...\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'engine-run COMMAND --help' describes a command's options.\n");
+    fprintf(f, "\n'engine-run COMMAND --help' describes a command's options;\n"
+               "'engine-run --version' prints the version.\n");
 }
 
 /* SIGBUS: a memory-mapped file (the weights, a cache, a checkpoint being
@@ -68,9 +71,16 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("engine-run (unprompt) %s\n", unprompt_version());
+        return fflush(stdout) ? 1 : 0;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "engine-run: unknown command '%s'\n", argv[1]);
+        if (!strcmp(argv[1], commands[i].name)) {
+            msg_set_command(commands[i].name);
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    msg("unknown command '%s'", argv[1]);
     usage(stderr);
     return 2;
 }

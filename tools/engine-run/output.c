@@ -7,6 +7,10 @@
 #include <sys/stat.h>
 
 #include "base/atomic.h"
+#include "base/buf.h"
+#include "format/json.h"
+#include "tools/engine-run/escape.h"
+#include "tools/engine-run/msg.h"
 
 char *sidecar_path(const char *image_path, const char *ext)
 {
@@ -33,9 +37,46 @@ const char *sidecar_ext_problem(const char *ext)
 
 static int print_result(const output_options *o, const char *path, const char *text, int is_json)
 {
-    if (o->several && !is_json) printf("%s: %s\n", path, text);
-    else printf("%s\n", text);
-    return fflush(stdout) == 0 ? 0 : -1;
+    FILE *f = o->stream ? o->stream : stdout;
+    int rc = 0;
+    progress_clear();
+    if (o->several && !is_json && o->headers) {
+        rc |= fputs("==> ", f) < 0 || fput_escaped(f, path, 0) || fputs(" <==\n", f) < 0;
+        rc |= fput_escaped(f, text, 0) || fputs("\n\n", f) < 0;
+    } else {
+        if (o->several && !is_json) rc |= fput_escaped(f, path, 0) || fputs(": ", f) < 0;
+        rc |= fput_escaped(f, text, is_json) || fputc('\n', f) == EOF;
+    }
+    return fflush(f) == 0 && !rc ? 0 : -1;
+}
+
+/* {"file": path, "error": why} (malloc'd), or NULL. */
+static char *error_record(const char *path, const char *why)
+{
+    buf b;
+    fmt_error err;
+    buf_init(&b, 1 << 20);
+    if (buf_append_str(&b, "{\"file\": ", &err) || json_write_string(&b, path, strlen(path), &err) ||
+        buf_append_str(&b, ", \"error\": ", &err) || json_write_string(&b, why, strlen(why), &err) ||
+        buf_append_str(&b, "}", &err)) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_take(&b);
+}
+
+void output_json_error(const output_options *o, const char *path, const char *why)
+{
+    if (!o || !o->json) return;
+    char *rec = error_record(path, why);
+    if (rec) print_result(o, path, rec, 1);
+    free(rec);
+}
+
+void output_error(const output_options *o, const char *path, const char *why)
+{
+    msg_file(path, "%s", why);
+    output_json_error(o, path, why);
 }
 
 /* Is the sidecar path `dst` the image itself or a named input (by the
@@ -64,18 +105,18 @@ int output_result(const output_options *o, const char *path, const char *text, i
     if (!o->sidecar_ext || !strcmp(path, "-")) return print_result(o, path, text, is_json);
     char *dst = sidecar_path(path, o->sidecar_ext);
     if (!dst) {
-        fprintf(stderr, "engine-run: %s: out of memory\n", path);
+        msg_file(path, "out of memory");
         return -1;
     }
     struct stat st;
     fmt_error err;
     int rc = 1;
     if (is_an_input(o, path, dst)) {
-        fprintf(stderr, "engine-run: %s: its sidecar %s would replace an input; not written\n", path, dst);
+        msg_file(path, "its sidecar %s would replace an input; not written", dst);
         rc = -1;
     } else if (o->overwrite || lstat(dst, &st) != 0) {
         rc = atomic_write_file(dst, write_line, (void *)text, &err) == 0 ? 0 : -1;
-        if (rc) fprintf(stderr, "engine-run: %s: cannot write the sidecar: %s\n", path, err.msg);
+        if (rc) msg_file(path, "cannot write the sidecar: %s", err.msg);
     }
     free(dst);
     return rc;

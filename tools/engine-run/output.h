@@ -4,6 +4,7 @@
 #define UNPROMPT_TOOLS_OUTPUT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "tools/engine-run/inputs.h"
 
@@ -19,7 +20,18 @@ typedef struct {
     int overwrite;           /* replace existing sidecars */
     int several;             /* more than one input: prefix plain lines with "path: " */
     const file_id_set *named; /* inputs a sidecar must never replace (input_list.named), or NULL */
+    FILE *stream;            /* results that are not sidecars: -o FILE's temporary, NULL: stdout */
+    int json;                /* --json: a failed file also gets {"file", "error"} among the results */
+    int headers;             /* several inputs: a "==> path <==" line before each plain
+                                record and an empty line after it, not the prefix */
 } output_options;
+
+/* A file that failed: "engine-run CMD: FILE: why" on stderr and, with
+ * json, the record {"file": FILE, "error": why} where results go (stdout or
+ * -o FILE; never a sidecar). */
+void output_error(const output_options *o, const char *path, const char *why);
+/* The JSON record alone (the failure was reported already); nothing without json. */
+void output_json_error(const output_options *o, const char *path, const char *why);
 
 /* Deliver one result. For sidecars, an existing file is kept unless
  * overwrite (returns 1 "skipped"); a sidecar path that is the image itself
