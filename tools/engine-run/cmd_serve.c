@@ -64,7 +64,7 @@ static void serve_usage(FILE *f)
             "  --workers N           groups run at once, each with its own models and\n"
             "                        threads/N threads (default 1)\n"
             "  --threads N           threads for the models (default: all cores)\n"
-            "  --weights DIR         model directory (default $UNPROMPT_WEIGHTS, then ./weights):\n"
+            "  --weights DIR         model directory (see `engine-run weights` for the search):\n"
             "                        clip.safetensors, blip.safetensors, categories/,\n"
             "                        deepdanbooru.safetensors\n"
             "  -v, --verbose         log each request and each group on stderr\n"
