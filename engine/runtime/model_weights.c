@@ -150,6 +150,47 @@ int wp_linear_transposed(weight_pool *p, const char *name, size_t in, size_t out
     return 0;
 }
 
+/* [cout][cin][k][k] → [cout][k][k][cin], elements of `es` bytes. */
+static void conv_permute(void *dst, const void *src, size_t cout, size_t cin, size_t k, size_t es)
+{
+    for (size_t o = 0; o < cout; o++)
+        for (size_t i = 0; i < cin; i++)
+            for (size_t y = 0; y < k; y++)
+                for (size_t x = 0; x < k; x++)
+                    memcpy((char *)dst + (((o * k + y) * k + x) * cin + i) * es,
+                           (const char *)src + (((o * cin + i) * k + y) * k + x) * es, es);
+}
+
+int wp_conv(weight_pool *p, const char *name, const tensor *w, layer_linear *l, fmt_error *err)
+{
+    size_t cout = w->shape[0], k = w->shape[2], n = tensor_numel(w), es = dtype_size(w->type);
+    memset(l, 0, sizeof *l);
+    l->out = cout, l->in = n / cout;
+    if (k == 1) return set_matrix(p, name, w, l, err); /* the layout is the same */
+    void *relaid = malloc(n * es);
+    if (!relaid) return fmt_fail(err, "out of memory re-laying %s", name);
+    conv_permute(relaid, w->data, cout, w->shape[1], k, es);
+    int rc = wp_matrix(p, name, w, relaid, l, err);
+    free(relaid);
+    if (!rc) weights_release(p->file, w);
+    return rc;
+}
+
+int conv_weights_f32(float *dst, const tensor *w)
+{
+    size_t k = w->shape[2], n = tensor_numel(w);
+    if (k == 1) { /* same layout, only the dtype changes */
+        weights_to_f32(dst, w);
+        return 0;
+    }
+    float *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return -1;
+    weights_to_f32(tmp, w);
+    conv_permute(dst, tmp, w->shape[0], w->shape[1], k, sizeof *tmp);
+    free(tmp);
+    return 0;
+}
+
 int wp_embedding(weight_pool *p, const char *name, size_t rows, size_t width, tensor *out, fmt_error *err)
 {
     size_t shape[2] = {rows, width};
