@@ -37,7 +37,8 @@ int unprompt_booru_load(unprompt_booru **out, const char *model_path, int thread
     *out = NULL;
     unprompt_booru *b = calloc(1, sizeof *b);
     if (!b) return fail(err, err_size, UNPROMPT_ERR_NOMEM, "out of memory");
-    b->threads = threads = threads_set(threads);
+    b->threads = threads = threads_count(threads);
+    threads_use(threads);
     kernels_init(&b->kt);
     fmt_error e = {{0}};
     size_t n = (size_t)DD_INPUT * DD_INPUT * 3;

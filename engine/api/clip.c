@@ -177,7 +177,8 @@ int unprompt_clip_load(unprompt_clip **out, const unprompt_clip_params *p, char 
     *out = NULL;
     unprompt_clip *c = calloc(1, sizeof *c);
     if (!c) return fail(err, err_size, UNPROMPT_ERR_NOMEM, "out of memory");
-    int threads = c->threads = threads_set(p->threads);
+    int threads = c->threads = threads_count(p->threads);
+    threads_use(threads);
     kernels_init(&c->kt);
     fmt_error e = {{0}};
     int rc = UNPROMPT_OK;
