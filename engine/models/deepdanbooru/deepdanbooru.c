@@ -42,13 +42,13 @@ static int dd_plan(dd_block *blocks)
         for (int i = 0; i < dd_stages[s].blocks; i++, n++) {
             dd_block *b = &blocks[n];
             if (i > 0) {
-                *b = (dd_block){-1, idx, idx + 1, idx + 2, 1};
+                *b = (dd_block){.proj = -1, .a = idx, .b = idx + 1, .c = idx + 2, .stride = 1};
                 idx += 3;
             } else if (dd_stages[s].proj_last) {
-                *b = (dd_block){idx + 3, idx, idx + 1, idx + 2, dd_stages[s].stride};
+                *b = (dd_block){.proj = idx + 3, .a = idx, .b = idx + 1, .c = idx + 2, .stride = dd_stages[s].stride};
                 idx += 4;
             } else {
-                *b = (dd_block){idx, idx + 1, idx + 2, idx + 3, dd_stages[s].stride};
+                *b = (dd_block){.proj = idx, .a = idx + 1, .b = idx + 2, .c = idx + 3, .stride = dd_stages[s].stride};
                 idx += 4;
             }
         }
@@ -64,18 +64,18 @@ int dd_layer_shapes(int width_div, int n_tags, dd_layer_shape shapes[DD_CONVS])
     if (width_div < 1 || dd_stem_width % width_div || n_tags < 1) return -1;
     dd_block blocks[DD_BLOCKS];
     int head = dd_plan(blocks), width = dd_stem_width / width_div, n = 0;
-    shapes[0] = (dd_layer_shape){width, 3, 7, 1};
+    shapes[0] = (dd_layer_shape){.cout = width, .cin = 3, .k = 7, .has_bias = 1};
     for (size_t s = 0; s < DD_STAGES; s++)
         for (int i = 0; i < dd_stages[s].blocks; i++, n++) {
             const dd_block *b = &blocks[n];
             int mid = dd_stage_width[s][0] / width_div, out = dd_stage_width[s][1] / width_div;
-            if (b->proj >= 0) shapes[b->proj] = (dd_layer_shape){out, width, 1, 1};
-            shapes[b->a] = (dd_layer_shape){mid, width, 1, 1};
-            shapes[b->b] = (dd_layer_shape){mid, mid, 3, 1};
-            shapes[b->c] = (dd_layer_shape){out, mid, 1, 1};
+            if (b->proj >= 0) shapes[b->proj] = (dd_layer_shape){.cout = out, .cin = width, .k = 1, .has_bias = 1};
+            shapes[b->a] = (dd_layer_shape){.cout = mid, .cin = width, .k = 1, .has_bias = 1};
+            shapes[b->b] = (dd_layer_shape){.cout = mid, .cin = mid, .k = 3, .has_bias = 1};
+            shapes[b->c] = (dd_layer_shape){.cout = out, .cin = mid, .k = 1, .has_bias = 1};
             width = out;
         }
-    shapes[head] = (dd_layer_shape){n_tags, width, 1, 0};
+    shapes[head] = (dd_layer_shape){.cout = n_tags, .cin = width, .k = 1, .has_bias = 0};
     return 0;
 }
 
@@ -105,7 +105,7 @@ static void dd_geometry(dd_conv *c, int stride)
     int lo = 0, hi = 0;
     if (c->k == 7) lo = 2, hi = 3;
     else if (c->k == 3) lo = stride == 2 ? 0 : 1, hi = 1;
-    c->geo = (conv_geometry){lo, hi, lo, hi, stride};
+    c->geo = (conv_geometry){.pad_top = lo, .pad_bottom = hi, .pad_left = lo, .pad_right = hi, .stride = stride};
 }
 
 static int dd_check_chain(const deepdanbooru *m, const dd_block *blocks, int head, int head_bias, fmt_error *err)
@@ -504,7 +504,7 @@ void dd_logits(deepdanbooru *m, const float *x, float *logits, dd_block_hook *af
     float **a = m->state.act;
     const dd_conv *cv = m->weights.conv;
     int hw = dd_conv_run(m, &cv[0], a[1], x, DD_INPUT, NULL, 1);
-    conv_geometry pool = {0, 1, 0, 1, 2};
+    conv_geometry pool = {.pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1, .stride = 2};
     maxpool2d(a[0], a[1], hw, hw, cv[0].cout, 3, &pool);
     hw = conv_out_size(hw, 3, 0, 1, 2);
     dd_block blocks[DD_BLOCKS];
