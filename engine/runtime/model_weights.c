@@ -1,4 +1,5 @@
 /* Transformer layers from a converted file; see model_weights.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ void weight_pool_free(weight_pool *p)
     memset(p, 0, sizeof *p);
 }
 
-void *wp_alloc(weight_pool *p, size_t bytes)
+static void *wp_own(weight_pool *p, size_t bytes)
 {
     if (p->n_owned == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 64;
@@ -31,6 +32,24 @@ void *wp_alloc(weight_pool *p, size_t bytes)
     void *mem = big_alloc(bytes);
     if (mem) p->owned[p->n_owned++] = mem;
     return mem;
+}
+
+void *wp_alloc(weight_pool *p, size_t bytes)
+{
+    if (bytes > SIZE_MAX - 63) return NULL;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    if (!rounded || rounded > p->spare_left) return wp_own(p, bytes);
+    void *mem = p->spare;
+    p->spare += rounded, p->spare_left -= rounded;
+    return mem;
+}
+
+int wp_reserve(weight_pool *p, size_t bytes)
+{
+    unsigned char *block = bytes ? wp_own(p, bytes) : NULL;
+    if (bytes && !block) return -1;
+    p->spare = block, p->spare_left = bytes;
+    return 0;
 }
 
 static int check_shape(const tensor *t, const char *name, int rank, const size_t *shape, fmt_error *err)

@@ -34,6 +34,8 @@ typedef struct {
     const kernel_table *kt;
     void **owned;
     size_t n_owned, cap;
+    unsigned char *spare; /* what is left of the block wp_reserve made */
+    size_t spare_left;
 } weight_pool;
 
 void weight_pool_init(weight_pool *p, const weights_file *file, const kernel_table *kt);
@@ -42,6 +44,11 @@ void weight_pool_free(weight_pool *p);
 /* Memory the pool frees with the rest (64-byte aligned), for what a model
  * derives from its weights; NULL when out of memory. */
 void *wp_alloc(weight_pool *p, size_t bytes);
+/* One block for the next `bytes` of wp_alloc calls (each rounded up to 64),
+ * for a model that knows its total: one large allocation in huge pages
+ * rather than many each rounded up to one. What does not fit is allocated
+ * on its own. -1 when out of memory. */
+int wp_reserve(weight_pool *p, size_t bytes);
 /* The tensor `name` as stored, checked to be [shape] (rank ≤ 4) when shape
  * is not NULL. */
 int wp_tensor(weight_pool *p, const char *name, int rank, const size_t *shape, tensor *t, fmt_error *err);

@@ -260,11 +260,29 @@ static int dd_set_conv(deepdanbooru *m, int i, const tensor *w, int has_bias, fm
     return has_bias ? wp_f32(&m->pool, name, 1, &cout, &c->lin.bias, err) : 0;
 }
 
-/* Point every conv at its weights, converting what must be converted. */
+/* Bytes the conv's weights will take from the pool: bf16 panels, or the
+ * f32 they are converted or transformed into when not in the panel set. */
+static size_t dd_pool_bytes(const deepdanbooru *m, const dd_conv *c, const tensor *w)
+{
+    size_t cout = w->shape[0], cin = w->shape[1], n = tensor_numel(w);
+    if (dd_is_bf16(w))
+        return c->winograd ? WINOGRAD_POSITIONS * dd_bf16_panel_bytes(cout, cin) : dd_bf16_panel_bytes(cout, n / cout);
+    if (m->panels) return 0;
+    if (c->winograd) n = WINOGRAD_POSITIONS * cout * cin;
+    else if (w->type == DTYPE_F32 && c->k == 1) n = 0;
+    return (n * sizeof(float) + 63) / 64 * 64;
+}
+
+/* Point every conv at its weights, converting what must be converted, in
+ * one block of the pool. */
 static int dd_prepare_weights(deepdanbooru *m, const tensor *w, const int *has_bias, fmt_error *err)
 {
     if (m->kt->f32p.preferred && !(m->panels = panel_set_begin(m->pool.file, m->kt)))
         return fmt_fail(err, "deepdanbooru: out of memory");
+    size_t bytes = 0;
+    for (int i = 0; i < DD_CONVS; i++) bytes += dd_pool_bytes(m, &m->weights.conv[i], &w[i]);
+    if (wp_reserve(&m->pool, bytes))
+        return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", bytes >> 20);
     for (int i = 0; i < DD_CONVS; i++)
         if (dd_set_conv(m, i, &w[i], has_bias[i], err)) return -1;
     panel_set_finish(m->panels);
