@@ -288,13 +288,14 @@ static int dd_prepare_weights(deepdanbooru *m, const tensor *w, const int *has_b
     panel_set_finish(m->panels);
     return 0;
 }
+
 static int dd_load_tags(deepdanbooru *m, const weights_file *wf, fmt_error *err)
 {
     const uint8_t *data;
     size_t len;
     if (weights_bytes(wf, "tags", &data, &len, err)) return fmt_prefix(err, "deepdanbooru: ");
-    m->weights.tag_text = malloc(len + 1);
-    m->weights.tags = malloc((size_t)m->config.n_tags * sizeof *m->weights.tags);
+    m->weights.tag_text = wp_alloc(&m->pool, len + 1);
+    m->weights.tags = wp_alloc(&m->pool, (size_t)m->config.n_tags * sizeof *m->weights.tags);
     if (!m->weights.tag_text || !m->weights.tags) return fmt_fail(err, "deepdanbooru: out of memory for tags");
     memcpy(m->weights.tag_text, data, len);
     m->weights.tag_text[len] = 0;
@@ -417,8 +418,6 @@ void dd_free(deepdanbooru *m)
 {
     weight_pool_free(&m->pool);
     panel_set_free(m->panels);
-    free(m->weights.tags);
-    free(m->weights.tag_text);
     arena_free(&m->state.mem);
     memset(m, 0, sizeof *m);
 }

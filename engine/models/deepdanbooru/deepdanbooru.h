@@ -46,7 +46,7 @@ typedef struct {
 
 typedef struct {
     dd_conv conv[DD_CONVS];
-    const char **tags; /* n_tags names, pointing into tag_text */
+    const char **tags; /* n_tags names, pointing into tag_text (both the pool's) */
     char *tag_text;
 } dd_weights;
 
