@@ -71,6 +71,14 @@ unprompt_clip_params unprompt_clip_default_params(void)
     return p;
 }
 
+int unprompt_clip_check_skip_categories(const char *categories_dir, const char *skip_categories, char *err,
+                                        size_t err_size)
+{
+    fmt_error e = {{0}};
+    if (categories_check_skip(categories_dir, skip_categories, &e)) return fail(err, err_size, UNPROMPT_ERR_ARGS, e.msg);
+    return UNPROMPT_OK;
+}
+
 unprompt_clip_run_params unprompt_clip_default_run_params(void)
 {
     unprompt_clip_run_params p = {

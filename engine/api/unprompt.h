@@ -238,6 +238,12 @@ typedef struct {
 
 unprompt_clip_params unprompt_clip_default_params(void);
 
+/* Before loading anything: UNPROMPT_OK when every name in skip_categories
+ * ("artists, movements") is a list of categories_dir (a *.txt file's stem),
+ * else UNPROMPT_ERR_ARGS naming the first that is not. */
+int unprompt_clip_check_skip_categories(const char *categories_dir, const char *skip_categories, char *err,
+                                        size_t err_size);
+
 /* Load the models and the label embeddings of every list (computed and
  * cached on first use, with progress). */
 int unprompt_clip_load(unprompt_clip **out, const unprompt_clip_params *params, char *err, size_t err_size);
