@@ -243,7 +243,14 @@ int random_clip(random_model *m, const random_clip_config *c, const char *dtype)
     return rc;
 }
 
-const random_clip_config random_clip_vit_l14 = {768, 224, 14, 1024, 24, 49408, 768, 12};
+const random_clip_config random_clip_vit_l14 = {.embed_dim = 768,
+                                                .image_size = 224,
+                                                .patch = 14,
+                                                .vision_width = 1024,
+                                                .vision_layers = 24,
+                                                .vocab_size = 49408,
+                                                .text_width = 768,
+                                                .text_layers = 12};
 
 /* ---- BLIP ---------------------------------------------------------------------- */
 

@@ -20,7 +20,7 @@ static void run_gemm(void *p)
 
 int stage_sgemm_peak(bench_ctx *ctx, bench_result *r)
 {
-    gemm_arg g = {NULL, NULL, NULL, 2048};
+    gemm_arg g = {.a = NULL, .b = NULL, .c = NULL, .n = 2048};
     size_t n = (size_t)g.n * g.n;
     g.a = malloc(n * sizeof(float));
     g.b = malloc(n * sizeof(float));

@@ -102,7 +102,14 @@ static int stage_decode(bench_ctx *ctx, bench_result *r, const char *dtype, int 
     int rc = blip_bench_open(&b, ctx, dtype);
     if (!rc) {
         /* min_length = max_length: no early [SEP], every caption has max_length ids */
-        decode_run shortr = {&b, {beams, 5, 5, 1.0f}, batch, 0}, longr = {&b, {beams, 48, 48, 1.0f}, batch, 0};
+        decode_run shortr = {.b = &b,
+                             .p = {.beams = beams, .min_length = 5, .max_length = 5, .repetition_penalty = 1.0f},
+                             .batch = batch,
+                             .failed = 0},
+                   longr = {.b = &b,
+                            .p = {.beams = beams, .min_length = 48, .max_length = 48, .repetition_penalty = 1.0f},
+                            .batch = batch,
+                            .failed = 0};
         int iters = ctx->iters < 3 ? ctx->iters : 3;
         double t_short = bench_median_ms(iters, run_decode, &shortr), t_long = bench_median_ms(iters, run_decode, &longr);
         rc = shortr.failed || longr.failed ? -1 : 0;

@@ -101,7 +101,7 @@ int stage_e2e_booru(bench_ctx *ctx, bench_result *r)
     random_model_free(&rm);
     if (rc || bench_make_png(&png)) return unlink(path), -1;
     char err[256];
-    e2e_run run = {NULL, (const uint8_t *)png.data, png.len, 0};
+    e2e_run run = {.model = NULL, .png = (const uint8_t *)png.data, .len = png.len, .failed = 0};
     if (unprompt_booru_load(&run.model, path, ctx->threads, err, sizeof err) != UNPROMPT_OK) {
         fprintf(stderr, "bench: e2e_booru: %s\n", err);
         rc = -1;

@@ -47,7 +47,7 @@ int stage_gemm_bf16(bench_ctx *ctx, bench_result *r)
         for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
         for (size_t i = 0; i < (size_t)N * K; i++) W[i] = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
         gemm_bf16_pack_f32(P, W, (size_t)N, (size_t)K);
-        weight_panel Wp = {P, (size_t)N, (size_t)K, 2};
+        weight_panel Wp = {.data = P, .N = (size_t)N, .K = (size_t)K, .elem_bytes = 2};
         /* One block of calls each, sgemm first on OpenBLAS's own threads,
          * which are stopped before the bf16 block: idle, they would spin
          * and take a core from the OpenMP team (blas_single_thread). One

@@ -62,8 +62,15 @@ int stage_gemm(bench_ctx *ctx, bench_result *r)
     kernels_init(&kt);
     const bench_gemm_shape *s = ctx->param;
     size_t m = (size_t)s->m, n = (size_t)s->n, k = (size_t)s->k;
-    gemm_run g = {&kt, s, random_floats(m * k, 1), random_floats(n * k, 0.1f), random_floats(m * n, 1),
-                  random_floats(n, 1), random_floats(m * n, 1), {0}, {0}};
+    gemm_run g = {.kt = &kt,
+                  .s = s,
+                  .a = random_floats(m * k, 1),
+                  .w = random_floats(n * k, 0.1f),
+                  .c = random_floats(m * n, 1),
+                  .bias = random_floats(n, 1),
+                  .res = random_floats(m * n, 1),
+                  .lw = {0},
+                  .ep = {0}};
     weight_panel panel;
     float *packed = NULL;
     int ok = g.a && g.w && g.c && g.bias && g.res && !engine_weights(&kt, g.w, n, k, &panel, &g.lw, &packed, r);
@@ -120,15 +127,29 @@ int stage_conv(bench_ctx *ctx, bench_result *r)
     static kernel_table kt;
     kernels_init(&kt);
     const bench_conv_shape *s = ctx->param;
-    conv_geometry geo = {s->pad_lo, s->pad_hi, s->pad_lo, s->pad_hi, s->stride};
+    conv_geometry geo = {.pad_top = s->pad_lo,
+                         .pad_bottom = s->pad_hi,
+                         .pad_left = s->pad_lo,
+                         .pad_right = s->pad_hi,
+                         .stride = s->stride};
     int oh = conv_out_size(s->h, s->k, s->pad_lo, s->pad_hi, s->stride);
     int ow = conv_out_size(s->w, s->k, s->pad_lo, s->pad_hi, s->stride);
     size_t in = (size_t)s->h * s->w * s->cin, out = (size_t)oh * ow * s->cout;
     size_t wk = (size_t)s->k * s->k * s->cin, wn = (size_t)s->cout * wk;
     size_t scratch = s->winograd ? winograd_scratch(s->cin, s->cout, ctx->threads)
                                  : conv2d_scratch(s->cin, s->k, ctx->threads);
-    conv_run c = {&kt,  s, geo, random_floats(in, 1), random_floats(wn, 0.1f), random_floats(out, 1),
-                  random_floats((size_t)s->cout, 0.1f), random_floats(scratch, 0), {0}, {{0}}, {0}, ctx->threads};
+    conv_run c = {.kt = &kt,
+                  .s = s,
+                  .geo = geo,
+                  .x = random_floats(in, 1),
+                  .w = random_floats(wn, 0.1f),
+                  .y = random_floats(out, 1),
+                  .bias = random_floats((size_t)s->cout, 0.1f),
+                  .scratch = random_floats(scratch, 0),
+                  .lw = {0},
+                  .wino = {{0}},
+                  .ep = {0},
+                  .threads = ctx->threads};
     weight_panel panel, wpanel[WINOGRAD_POSITIONS];
     float *packed = NULL, *planes = NULL, *wpacked[WINOGRAD_POSITIONS] = {0};
     int ok = c.x && c.w && c.y && c.bias && c.scratch &&
@@ -210,8 +231,12 @@ int stage_nn(bench_ctx *ctx, bench_result *r)
     static kernel_table kt;
     kernels_init(&kt);
     size_t n = (size_t)NN_ROWS * NN_COLS;
-    nn_run t = {&kt, *(const bench_nn_kind *)ctx->param, random_floats(n, 4), random_floats(n, 0),
-                random_floats(NN_COLS, 1), random_floats(NN_COLS, 1)};
+    nn_run t = {.kt = &kt,
+                .kind = *(const bench_nn_kind *)ctx->param,
+                .x = random_floats(n, 4),
+                .y = random_floats(n, 0),
+                .gamma = random_floats(NN_COLS, 1),
+                .beta = random_floats(NN_COLS, 1)};
     int ok = t.x && t.y && t.gamma && t.beta;
     if (ok) {
         r->ms_median = bench_median_ms(ctx->iters, run_nn, &t);

@@ -34,8 +34,11 @@ static size_t fused_epilogue_mismatches(panel_gemm_fn gemm, float *A, const weig
     size_t n = M * W->N, bad = 0;
     float *fused = malloc(n * sizeof *fused), *split = malloc(n * sizeof *split);
     for (size_t v = 0; v < sizeof parts / sizeof parts[0]; v++) {
-        gemm_epilogue ep = {parts[v][0] ? bias : NULL, parts[v][1] ? res : NULL, ldr,
-                            parts[v][2] ? fused_relu_ref : NULL, parts[v][2]};
+        gemm_epilogue ep = {.bias = parts[v][0] ? bias : NULL,
+                            .residual = parts[v][1] ? res : NULL,
+                            .ldr = ldr,
+                            .act = parts[v][2] ? fused_relu_ref : NULL,
+                            .act_is_relu = parts[v][2]};
         gemm(fused, A, W, M, &ep);
         gemm(split, A, W, M, NULL);
         gemm_panel_epilogue(split, W->N, 0, M, 0, W->N, &ep);

@@ -77,10 +77,17 @@ static double run_case(const nn_kernels *nn, const shape *c)
 }
 
 static const shape cases[] = {
-    {1, 1, 1, 1, 0, 0, 0},      {1, 8, 1, 5, 0, 0, 0},       {2, 16, 7, 7, 0, 1, 0},
-    {3, 13, 65, 65, 3, 0, 0},   {4, 64, 130, 130, 0, 1, 0},  {2, 32, 1, 9, 0, 1, 8},
-    {2, 32, 3, 11, 1, 1, 8},    {12, 64, 1, 577, 0, 0, 0},   {8, 24, 70, 201, 5, 0, 0},
-    {16, 64, 257, 257, 0, 0, 0}, {2, 8, 129, 129, 0, 1, 0},
+    {.heads = 1, .d = 1, .lq = 1, .lk = 1, .pad = 0, .causal = 0, .offset = 0},
+    {.heads = 1, .d = 8, .lq = 1, .lk = 5, .pad = 0, .causal = 0, .offset = 0},
+    {.heads = 2, .d = 16, .lq = 7, .lk = 7, .pad = 0, .causal = 1, .offset = 0},
+    {.heads = 3, .d = 13, .lq = 65, .lk = 65, .pad = 3, .causal = 0, .offset = 0},
+    {.heads = 4, .d = 64, .lq = 130, .lk = 130, .pad = 0, .causal = 1, .offset = 0},
+    {.heads = 2, .d = 32, .lq = 1, .lk = 9, .pad = 0, .causal = 1, .offset = 8},
+    {.heads = 2, .d = 32, .lq = 3, .lk = 11, .pad = 1, .causal = 1, .offset = 8},
+    {.heads = 12, .d = 64, .lq = 1, .lk = 577, .pad = 0, .causal = 0, .offset = 0},
+    {.heads = 8, .d = 24, .lq = 70, .lk = 201, .pad = 5, .causal = 0, .offset = 0},
+    {.heads = 16, .d = 64, .lq = 257, .lk = 257, .pad = 0, .causal = 0, .offset = 0},
+    {.heads = 2, .d = 8, .lq = 129, .lk = 129, .pad = 0, .causal = 1, .offset = 0},
 };
 
 static void test_attention_matches_naive(void)

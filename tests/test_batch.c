@@ -415,14 +415,30 @@ static void test_groups(void)
     pthread_mutex_init(&g.lock, NULL);
     for (size_t workers = 1; workers <= 2; workers++) {
         g.n_seen = g.groups = g.stop_after = g.bad_pixels = 0;
-        batch_groups bg = {5, workers, 1, NULL, NULL, users, log_group, &out, 0};
+        batch_groups bg = {.group = 5,
+                           .workers = workers,
+                           .decode = 1,
+                           .read_ahead = NULL,
+                           .read_ahead_ctx = NULL,
+                           .users = users,
+                           .run = log_group,
+                           .out = &out,
+                           .json = 0};
         CHECK(batch_run_groups(&b, &in, &bg) == 1); /* everything, one unreadable */
         /* 25 inputs by 5: 5 groups for one worker; for two, 6 of 5, 4, 4, 4, 4, 4 */
         CHECK(g.n_seen == found && g.groups == (workers == 1 ? 5 : 6) && g.bad_pixels == 0);
         CHECK(take_group_sidecars(&in) == found);
     }
     g.n_seen = g.groups = g.bad_pixels = 0, g.stop_after = 2;
-    batch_groups one = {3, 1, 1, NULL, NULL, users, log_group, &out, 0};
+    batch_groups one = {.group = 3,
+                        .workers = 1,
+                        .decode = 1,
+                        .read_ahead = NULL,
+                        .read_ahead_ctx = NULL,
+                        .users = users,
+                        .run = log_group,
+                        .out = &out,
+                        .json = 0};
     CHECK(batch_run_groups(&b, &in, &one) == 130);
     CHECK(g.groups == 2 && g.n_seen == 5); /* two groups of 3, the missing file not passed on */
     size_t written = take_group_sidecars(&in);

@@ -246,8 +246,10 @@ static void check_generation(blip_model *m, int bf16)
         const json_value *cases = json_get(im, "cases");
         for (size_t k = 0; cases && k < cases->count; k++) {
             const json_value *cs = &cases->items[k];
-            blip_generate_params p = {json_int(cs, "beams"), json_int(cs, "min_length"), json_int(cs, "max_length"),
-                                      (float)json_get(cs, "repetition_penalty")->number};
+            blip_generate_params p = {.beams = json_int(cs, "beams"),
+                                      .min_length = json_int(cs, "min_length"),
+                                      .max_length = json_int(cs, "max_length"),
+                                      .repetition_penalty = (float)json_get(cs, "repetition_penalty")->number};
             const json_value *ref = json_get(cs, "ids");
             if (bf16) { /* greedy: the f32 ids; beams: the bf16 model's own, when robust */
                 if (p.beams > 1) ref = json_get(cs, "ids_bf16");
@@ -299,8 +301,10 @@ static void check_batch(blip_model *m, int bf16)
     const json_value *cases0 = json_get(&imgs->items[0], "cases");
     for (size_t k = 0; cases0 && k < cases0->count; k++) {
         const json_value *cs = &cases0->items[k];
-        blip_generate_params p = {json_int(cs, "beams"), json_int(cs, "min_length"), json_int(cs, "max_length"),
-                                  (float)json_get(cs, "repetition_penalty")->number};
+        blip_generate_params p = {.beams = json_int(cs, "beams"),
+                                  .min_length = json_int(cs, "min_length"),
+                                  .max_length = json_int(cs, "max_length"),
+                                  .repetition_penalty = (float)json_get(cs, "repetition_penalty")->number};
         if (bf16 && p.beams > 1) continue; /* the bf16 beam ids are checked one by one above */
         int rc = blip_generate_batch(m, (const float *const *)embeds, n, prompt, n_prompt, &p, ids, 64, n_ids, &err);
         if (rc) fprintf(stderr, "    batch: %s\n", err.msg);
@@ -595,8 +599,14 @@ static void check_outputs(blip_model *m, const char *level, const golden_ref *re
  * 1e-6 for 1e-12 the logits by 2.6e-6 (row 2.8e-6: barely out, hence the
  * low-variance model), the tanh GELU for the erf one by 1.6e-4 and 2.9e-4. */
 static const golden_ref refs_f32[] = {
-    {"f32", {2.5e-6, 3e-6}, {2.5e-6, 2.5e-6}, NULL},
-    {"f64", {2.5e-6, 3e-6}, {2.5e-6, 2.5e-6}, NULL},
+    {.suffix = "f32",
+     .embeds = {.scaled = 2.5e-6, .row = 3e-6},
+     .logits = {.scaled = 2.5e-6, .row = 2.5e-6},
+     .trials = NULL},
+    {.suffix = "f64",
+     .embeds = {.scaled = 2.5e-6, .row = 3e-6},
+     .logits = {.scaled = 2.5e-6, .row = 2.5e-6},
+     .trials = NULL},
 };
 
 /* The low-variance model (tiny_blip_lowvar.safetensors, made by the
@@ -608,7 +618,10 @@ static const golden_ref refs_f32[] = {
  * 4.6e-3 (row 5.6e-3). Against its float64 run only (PyTorch's float32
  * error: embeddings 5.4e-7, row 5.2e-7; logits 3.7e-7, row 4.8e-7); the
  * engine's is in the table above. */
-static const golden_ref ref_lowvar = {"lowvar.f64", {2.5e-6, 3e-6}, {2.5e-6, 2.5e-6}, NULL};
+static const golden_ref ref_lowvar = {.suffix = "lowvar.f64",
+                                      .embeds = {.scaled = 2.5e-6, .row = 3e-6},
+                                      .logits = {.scaled = 2.5e-6, .row = 2.5e-6},
+                                      .trials = NULL};
 
 /* What to check of one model file at one level: golden outputs, token ids,
  * or both; and whether its weights are bf16. */
@@ -675,8 +688,14 @@ static int rounds_activations(const char *level) { return !strcmp(level, "avx512
 
 static void test_bf16_goldens(const char *level)
 {
-    static const golden_ref widened = {"bf16w.f64", {3e-6, 3e-6}, {2e-6, 2e-6}, "bf16w"};
-    static const golden_ref rounded = {"bf16wa.f64", {1e-6, 9e-7}, {4e-7, 2e-7}, "bf16wa"};
+    static const golden_ref widened = {.suffix = "bf16w.f64",
+                                       .embeds = {.scaled = 3e-6, .row = 3e-6},
+                                       .logits = {.scaled = 2e-6, .row = 2e-6},
+                                       .trials = "bf16w"};
+    static const golden_ref rounded = {.suffix = "bf16wa.f64",
+                                       .embeds = {.scaled = 1e-6, .row = 9e-7},
+                                       .logits = {.scaled = 4e-7, .row = 2e-7},
+                                       .trials = "bf16wa"};
     check_model(level, MODEL_BF16,
                 &(model_checks){.refs = rounds_activations(level) ? &rounded : &widened, .n_refs = 1, .bf16 = 1});
 }
@@ -728,17 +747,26 @@ static void test_search_semantics_on_synthetic_logits(void)
     const json_value *S = json_get(expected, "search"), *table = json_get(S, "table"), *cases = json_get(S, "cases");
     CHECK(S && table && cases && cases->count >= 90);
     if (!S || !table || !cases) return;
-    fake_model f = {malloc(table->count * sizeof(float)), (size_t)json_int(S, "rows"), (size_t)json_int(S, "vocab"),
-                    (size_t)json_int(S, "mult")};
+    fake_model f = {.table = malloc(table->count * sizeof(float)),
+                    .rows = (size_t)json_int(S, "rows"),
+                    .vocab = (size_t)json_int(S, "vocab"),
+                    .mult = (size_t)json_int(S, "mult")};
     CHECK(table->count == f.rows * f.vocab);
     for (size_t i = 0; i < table->count; i++) f.table[i] = (float)table->items[i].number;
-    blip_search_model model = {&f, f.vocab, json_int(S, "eos"), fake_prefill, fake_step, NULL};
+    blip_search_model model = {.ctx = &f,
+                               .vocab = f.vocab,
+                               .eos = json_int(S, "eos"),
+                               .prefill = fake_prefill,
+                               .step = fake_step,
+                               .reorder = NULL};
     int prompt[8], ids[64], want[64];
     size_t n_prompt = json_ids(json_get(S, "prompt"), prompt, 8), bad = 0;
     for (size_t k = 0; k < cases->count; k++) {
         const json_value *cs = &cases->items[k];
-        blip_generate_params p = {json_int(cs, "beams"), json_int(cs, "min_length"), json_int(cs, "max_length"),
-                                  (float)json_get(cs, "repetition_penalty")->number};
+        blip_generate_params p = {.beams = json_int(cs, "beams"),
+                                  .min_length = json_int(cs, "min_length"),
+                                  .max_length = json_int(cs, "max_length"),
+                                  .repetition_penalty = (float)json_get(cs, "repetition_penalty")->number};
         size_t nw = json_ids(json_get(cs, "ids"), want, 64), n = 0;
         fmt_error err;
         int rc = blip_search(&model, prompt, n_prompt, &p, ids, 64, &n, &err);
@@ -827,7 +855,7 @@ static void test_generate_refuses_bad_arguments(void)
     float embeds[17 * 32] = {0};
     int prompt[4] = {158, 1, 2, 3}, ids[64];
     size_t n = 99;
-    blip_generate_params ok = {1, 5, 10, 1.0f}, p;
+    blip_generate_params ok = {.beams = 1, .min_length = 5, .max_length = 10, .repetition_penalty = 1.0f}, p;
     CHECK(blip_generate(m, embeds, prompt, 4, &ok, ids, 64, &n, &err) == 0 && n >= 5 && n <= 10);
     p = ok, p.beams = 0;
     CHECK(blip_generate(m, embeds, prompt, 4, &p, ids, 64, &n, &err) == -1 && n == 0);

@@ -127,7 +127,14 @@ static void test_label_cache(void)
     CHECK(categories_parse(&c, text, strlen(text), 0, &err) == 0);
     c.name = "list";
     fake_tower t = {0, 0};
-    label_cache_params p = {dir, "model-A", 4, 3, fake_encode, &t, NULL, NULL};
+    label_cache_params p = {.dir = dir,
+                            .model_key = "model-A",
+                            .dim = 4,
+                            .chunk = 3,
+                            .encode = fake_encode,
+                            .encode_user = &t,
+                            .progress = NULL,
+                            .progress_user = NULL};
     float *f1 = NULL, *f2 = NULL;
     int saved = -1;
     CHECK(label_cache_get(&p, &c, &f1, &saved, &err) == 0 && saved == 1 && t.encoded == 10);

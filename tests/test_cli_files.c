@@ -86,7 +86,7 @@ static child spawn(const char *cmd, int in)
  * say so): a hang fails the test instead of stalling the suite. */
 static run_result finish(child *c, double limit_s)
 {
-    run_result r = {-1, 0, 0, 0, 0, NULL, NULL};
+    run_result r = {.status = -1, .signal = 0, .timed_out = 0, .cpu_s = 0, .max_rss_kb = 0, .out = NULL, .err = NULL};
     struct rusage ru;
     int st = 0;
     double t0 = now_s();

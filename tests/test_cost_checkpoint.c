@@ -289,7 +289,8 @@ static void build_zip(buf *b, const zent *z, size_t n)
 
 static zent stored(const char *name, const void *data, size_t len)
 {
-    zent z = {name, data, len, len, (uint32_t)crc32(0, data, (uInt)len), 0};
+    zent z = {
+        .name = name, .data = data, .len = len, .size = len, .crc = (uint32_t)crc32(0, data, (uInt)len), .method = 0};
     return z;
 }
 
@@ -319,7 +320,12 @@ static zent deflated_chunks(const char *name, buf *out, uint8_t *chunk, size_t c
         } while (zs.avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
     }
     deflateEnd(&zs);
-    zent z = {name, out->data, out->len, (uint64_t)clen * copies, (uint32_t)crc, 8};
+    zent z = {.name = name,
+              .data = out->data,
+              .len = out->len,
+              .size = (uint64_t)clen * copies,
+              .crc = (uint32_t)crc,
+              .method = 8};
     return z;
 }
 
@@ -334,13 +340,13 @@ static void test_zip_entry_limit(void)
     char name[32];
     for (size_t i = 0; i < ZIP_ENTRIES; i++) {
         snprintf(name, sizeof name, "d/%06zx", i);
-        zent z = {name, "", 0, 0, 0, 0};
+        zent z = {.name = name, .data = "", .len = 0, .size = 0, .crc = 0, .method = 0};
         local_header(&b, &z);
     }
     size_t cd = b.len;
     for (size_t i = 0; i < ZIP_ENTRIES; i++) {
         snprintf(name, sizeof name, "d/%06zx", i);
-        zent z = {name, "", 0, 0, 0, 0};
+        zent z = {.name = name, .data = "", .len = 0, .size = 0, .crc = 0, .method = 0};
         central_header(&b, &z, i * 38);
     }
     size_t cd_len = b.len - cd;

@@ -100,7 +100,7 @@ static void check_level(const char *level)
               p64 && probs);
         if (x && p32 && p64 && probs && xl == (size_t)DD_INPUT * DD_INPUT * 3 * sizeof(float)) {
             float *trace = getenv("UNPROMPT_REALSIZE_TRACE") ? read_in_dir(inputs[i], ".trace.f32", &tl) : NULL;
-            rs_trace tr = {trace, tl / sizeof(float), 0, level};
+            rs_trace tr = {.ref = trace, .len = tl / sizeof(float), .at = 0, .level = level};
             dd_logits(m, x, probs, trace ? compare_block : NULL, &tr);
             free(trace);
             float *l32 = malloc(RS_TAGS * sizeof *l32);

@@ -152,7 +152,7 @@ static void test_resize_and_fill_matches_pillow(void)
         fmt_error e;
         CHECK(png && gz && pixels_decode_rgb(png, png_len, &rgb, &w, &h, &e) == 0);
         CHECK(gz && inflate_bounded(gz, gz_len, 1 << 20, 1, &want, &want_len, &e) == 0);
-        image_view v = {rgb, w, h, 3};
+        image_view v = {.pixels = rgb, .width = w, .height = h, .channels = 3};
         CHECK(rgb && resize_and_fill(&v, filled, 512, 512) == 0);
         CHECK(want_len == 512 * 512 * 3 && want && !memcmp(filled, want, want_len));
         free(png), free(gz), free(rgb), free(filled), free(want);
@@ -208,8 +208,9 @@ typedef struct {
  * at ≤ 4.2e-7 (logits), 9.8e-6 (one logit), 3.3e-7 (probabilities), and a
  * float32 emulation of the widening bf16 path against the float64 one at
  * ≤ 8.9e-7 (logits). */
-static const dd_bound BOUND_F32 = {"f32", 3e-6, 6e-5, 2e-6}, BOUND_F64 = {"f64", 3e-6, 5e-5, 2e-6},
-                      BOUND_BF16W = {"bf16w", 3e-6, 3e-5, 2.5e-6};
+static const dd_bound BOUND_F32 = {.ref = "f32", .logits = 3e-6, .logit_rel = 6e-5, .probs = 2e-6},
+                      BOUND_F64 = {.ref = "f64", .logits = 3e-6, .logit_rel = 5e-5, .probs = 2e-6},
+                      BOUND_BF16W = {.ref = "bf16w", .logits = 3e-6, .logit_rel = 3e-5, .probs = 2.5e-6};
 /* Where the GEMM rounds activations to bf16 (avx512bf16, amx), roundings of
  * values within float32 error of a midpoint go either way, and through 57
  * blocks they add up: a float32 emulation of that path lands 2e-3 to 8e-3
@@ -221,7 +222,7 @@ static const dd_bound BOUND_F32 = {"f32", 3e-6, 6e-5, 2e-6}, BOUND_F64 = {"f64",
  * bf16wa emulations differ by 5e-3 to 1.5e-2): on these levels the model
  * test shows no more than that the path stays within bf16's reach, and
  * test_gemm_bf16 checks their rounding product by product. */
-static const dd_bound BOUND_BF16WA = {"bf16wa", 0, 0, 0};
+static const dd_bound BOUND_BF16WA = {.ref = "bf16wa", .logits = 0, .logit_rel = 0, .probs = 0};
 
 /* The reference `ref` of image `name`: logits then probabilities, doubles. */
 static double *read_reference(const char *name, const char *ref, size_t n)
@@ -389,7 +390,12 @@ static void check_image(unprompt_booru *m, const char *name, int is_f32)
         *tab = 0;
         if (!is_f32 && !line_is_rank_free(line)) continue;
         parse_options(line, &p);
-        booru_tag_options o = {p.threshold, p.sort_by_score, p.use_spaces, p.use_escape, p.include_ranks, p.filter};
+        booru_tag_options o = {.threshold = p.threshold,
+                               .sort_by_score = p.sort_by_score,
+                               .use_spaces = p.use_spaces,
+                               .use_escape = p.use_escape,
+                               .include_ranks = p.include_ranks,
+                               .filter = p.filter};
         booru_tag_result sel;
         CHECK(booru_tags_select(&sel, names, r.scores, n, &o) == 0);
         if (strcmp(sel.prompt, tab + 1)) fprintf(stderr, "    %s [%s]\n", name, line);

@@ -88,8 +88,18 @@ typedef struct {
 
 static problem make(size_t M, size_t N, size_t K)
 {
-    problem p = {M, N, K, rvec(M * K), alloc(M * K * sizeof(float)), rvec(N), rvec(M * (N + 3)),
-                 rvec(M * N), rvec(M * N), NULL, NULL, {0}};
+    problem p = {.M = M,
+                 .N = N,
+                 .K = K,
+                 .A = rvec(M * K),
+                 .Ar = alloc(M * K * sizeof(float)),
+                 .bias = rvec(N),
+                 .res = rvec(M * (N + 3)),
+                 .C = rvec(M * N),
+                 .ref = rvec(M * N),
+                 .w = NULL,
+                 .pk = NULL,
+                 .W = {0}};
     kernel_table t;
     kernels_init_level(&t, "scalar");
     uint16_t *h = alloc(M * K * sizeof *h);
@@ -98,7 +108,7 @@ static problem make(size_t M, size_t N, size_t K)
     free(h);
     p.w = rweights(N, K);
     p.pk = packed(p.w, N, K);
-    p.W = (weight_panel){p.pk, N, K, 2};
+    p.W = (weight_panel){.data = p.pk, .N = N, .K = K, .elem_bytes = 2};
     return p;
 }
 
@@ -111,8 +121,11 @@ static void drop(problem *p)
  * AVX-512 tiles fuse), 3 residual. */
 static gemm_epilogue epi(const problem *p, int e)
 {
-    gemm_epilogue ep = {e == 1 || e == 2 ? p->bias : NULL, e >= 2 ? p->res : NULL, p->N + 3, e == 2 ? relu : NULL,
-                        e == 2};
+    gemm_epilogue ep = {.bias = e == 1 || e == 2 ? p->bias : NULL,
+                        .residual = e >= 2 ? p->res : NULL,
+                        .ldr = p->N + 3,
+                        .act = e == 2 ? relu : NULL,
+                        .act_is_relu = e == 2};
     return ep;
 }
 
@@ -279,8 +292,8 @@ static void check_against_f32(const char *level)
         float *A = rvec(M * K), *Wf = rvec(N * K), *bias = rvec(N), *C = rvec(M * N), *R = rvec(M * N);
         uint16_t *pk = malloc(gemm_bf16_packed_size(N, K) * sizeof *pk);
         gemm_bf16_pack_f32(pk, Wf, N, K);
-        weight_panel W = {pk, N, K, 2};
-        gemm_epilogue ep = {bias, NULL, 0, NULL, 0};
+        weight_panel W = {.data = pk, .N = N, .K = K, .elem_bytes = 2};
+        gemm_epilogue ep = {.bias = bias};
         t.bf16.gemm_bf16(C, A, &W, M, &ep);
         t.linalg.linear(R, A, Wf, M, N, K, &ep);
         double worst = 0, err2 = 0, ref2 = 0, rel = (bf16 ? ldexp(1, -7) : ldexp(1, -8)) + 2 * sum_rel(K);

@@ -59,10 +59,19 @@ typedef struct {
 
 static problem make(size_t M, size_t N, size_t K)
 {
-    problem p = {M, N, K, rvec(M * K), rvec(N * K), rvec(N), rvec(M * (N + 3)), rvec(M * N), rvec(M * N), NULL,
-                 {0}};
+    problem p = {.M = M,
+                 .N = N,
+                 .K = K,
+                 .A = rvec(M * K),
+                 .w = rvec(N * K),
+                 .bias = rvec(N),
+                 .res = rvec(M * (N + 3)),
+                 .C = rvec(M * N),
+                 .ref = rvec(M * N),
+                 .pk = NULL,
+                 .W = {0}};
     p.pk = packed(p.w, N, K);
-    p.W = (weight_panel){p.pk, N, K, sizeof(float)};
+    p.W = (weight_panel){.data = p.pk, .N = N, .K = K, .elem_bytes = sizeof(float)};
     return p;
 }
 
@@ -75,8 +84,11 @@ static void drop(problem *p)
  * AVX-512 tiles fuse), 3 residual. */
 static gemm_epilogue epi(const problem *p, int e)
 {
-    gemm_epilogue ep = {e == 1 || e == 2 ? p->bias : NULL, e >= 2 ? p->res : NULL, p->N + 3, e == 2 ? relu : NULL,
-                        e == 2};
+    gemm_epilogue ep = {.bias = e == 1 || e == 2 ? p->bias : NULL,
+                        .residual = e >= 2 ? p->res : NULL,
+                        .ldr = p->N + 3,
+                        .act = e == 2 ? relu : NULL,
+                        .act_is_relu = e == 2};
     return ep;
 }
 
@@ -215,7 +227,10 @@ static void check_epilogue(const char *level,
     static const size_t cols[][2] = {{0, 75}, {3, 20}, {16, 17}, {5, 5}, {40, 72}};
     for (int e = 0; e < 4; e++)
         for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
-            gemm_epilogue ep = {e == 1 || e == 2 ? bias : NULL, e >= 2 ? res : NULL, 80, e == 2 ? t.nn.relu : NULL, 0};
+            gemm_epilogue ep = {.bias = e == 1 || e == 2 ? bias : NULL,
+                                .residual = e >= 2 ? res : NULL,
+                                .ldr = 80,
+                                .act = e == 2 ? t.nn.relu : NULL};
             memcpy(a, c0, rows * ldc * sizeof *a);
             memcpy(b, c0, rows * ldc * sizeof *b);
             gemm_panel_epilogue(a, ldc, 1, rows, cols[c][0], cols[c][1], &ep);

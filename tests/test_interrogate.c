@@ -146,7 +146,8 @@ static void test_full_clip_line(void)
         }
         sscanf(strchr(name, '_') + 1, "%dx%d", &w, &h);
         unsigned char *rgb = read_rgb(BLIP_FIX, name, (size_t)w * h * 3);
-        unprompt_clip_run_params rp = {beams, min, max, 1.0f, ranks};
+        unprompt_clip_run_params rp = {
+            .beams = beams, .min_length = min, .max_length = max, .repetition_penalty = 1.0f, .include_ranks = ranks};
         unprompt_clip_result r;
         char err[256];
         CHECK(rgb && unprompt_clip_run_rgb(ctx, rgb, w, h, &rp, &r, err, sizeof err) == UNPROMPT_OK);
@@ -184,7 +185,11 @@ static void test_batch_equals_reference(void)
             break;
         if (n && (!line || memcmp(set, prev, sizeof set) || n == MAXN)) { /* the previous setting's images */
             im[n] = im[0], want[n] = want[0];
-            unprompt_clip_run_params rp = {prev[0], prev[1], prev[2], 1.0f, prev[3]};
+            unprompt_clip_run_params rp = {.beams = prev[0],
+                                           .min_length = prev[1],
+                                           .max_length = prev[2],
+                                           .repetition_penalty = 1.0f,
+                                           .include_ranks = prev[3]};
             unprompt_clip_result r[MAXN + 1];
             char err[256];
             int rc = ctx ? unprompt_clip_run_batch(ctx, im, n + 1, &rp, r, err, sizeof err) : -1;
@@ -245,7 +250,8 @@ static void test_batch_beyond_a_tower_pass(void)
         for (int i = k; i < N; i += 3) im[i] = (unprompt_rgb_image){px[k], w, h};
     }
     if (ctx && px[0] && px[1] && px[2] && want[0] && want[1] && want[2]) {
-        unprompt_clip_run_params rp = {1, 12, 24, 1.0f, 0};
+        unprompt_clip_run_params rp = {
+            .beams = 1, .min_length = 12, .max_length = 24, .repetition_penalty = 1.0f, .include_ranks = 0};
         unprompt_clip_result r[N];
         char err[256];
         int rc = unprompt_clip_run_batch(ctx, im, N, &rp, r, err, sizeof err);
@@ -433,7 +439,8 @@ static void test_cli(void)
     unprompt_booru *booru = NULL;
     snprintf(path, sizeof path, "%s/deepdanbooru.safetensors", tmp);
     CHECK(unprompt_booru_load(&booru, path, 2, args, sizeof args) == UNPROMPT_OK);
-    unprompt_clip_run_params rp = {1, 12, 24, 1.0f, 0};
+    unprompt_clip_run_params rp = {
+        .beams = 1, .min_length = 12, .max_length = 24, .repetition_penalty = 1.0f, .include_ranks = 0};
     unprompt_clip_result cr;
     unprompt_booru_result br;
     if (!png || !ctx || !booru || unprompt_clip_run(ctx, png, len, &rp, &cr, args, sizeof args) != UNPROMPT_OK) {

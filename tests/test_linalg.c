@@ -60,7 +60,7 @@ static void test_linear_against_naive(void)
         size_t M = shapes[c][0], N = shapes[c][1], K = shapes[c][2];
         float *A = rvec(M * K), *W = rvec(N * K), *bias = rvec(N), *res = rvec(M * N), *C = rvec(M * N);
         for (int variant = 0; variant < 2; variant++) {
-            gemm_epilogue ep = {bias, res, N, relu_ref, 0};
+            gemm_epilogue ep = {.bias = bias, .residual = res, .ldr = N, .act = relu_ref};
             t.linalg.linear(C, A, W, M, N, K, variant ? &ep : NULL);
             double worst = 0;
             for (size_t i = 0; i < M; i++)
@@ -101,7 +101,7 @@ static void test_conv_against_direct(void)
         float *x = rvec((size_t)h * w * cin), *wt = rvec((size_t)cout * k * k * cin), *bias = rvec((size_t)cout);
         float *y = malloc(on * sizeof *y), *scratch = malloc(conv2d_scratch(cin, k, 2) * sizeof(float));
         double *ref = malloc(on * sizeof *ref);
-        gemm_epilogue ep = {bias, NULL, 0, NULL, 0};
+        gemm_epilogue ep = {.bias = bias};
         linear_weights lw = {wt, NULL, NULL};
         conv2d(&t.linalg, y, x, h, w, cin, &lw, cout, k, g, &ep, scratch, 2);
         conv_ref(ref, x, h, w, cin, wt, cout, k, g, bias);
@@ -120,7 +120,7 @@ static void test_pools(void)
 {
     /* 2x3 single channel, 3x3/2 pool with TF padding (0,1,0,1): −inf pads never win. */
     float x[6] = {-5, -1, -3, -4, -2, -6}, y[4];
-    conv_geometry g = {0, 1, 0, 1, 2};
+    conv_geometry g = {.pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1, .stride = 2};
     maxpool2d(y, x, 2, 3, 1, 3, &g);
     CHECK(conv_out_size(2, 3, 0, 1, 2) == 1 && conv_out_size(3, 3, 0, 1, 2) == 1);
     CHECK(y[0] == -1);

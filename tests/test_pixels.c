@@ -49,11 +49,11 @@ static void test_16bit_rgba_png_keeps_high_bytes_and_drops_alpha(void)
 static void test_grey_alpha_and_palette_conversions(void)
 {
     uint8_t la[4] = {10, 0, 200, 255}, rgb[6];
-    image_u8 img = {2, 1, 2, la, 0};
+    image_u8 img = {.width = 2, .height = 1, .channels = 2, .pixels = la, .cmyk = 0};
     fmt_error e;
     CHECK(pixels_to_rgb(&img, rgb, &e) == 0);
     CHECK(rgb[0] == 10 && rgb[1] == 10 && rgb[2] == 10 && rgb[3] == 200 && rgb[5] == 200);
-    image_u8 bad = {1, 1, 5, la, 0};
+    image_u8 bad = {.width = 1, .height = 1, .channels = 5, .pixels = la, .cmyk = 0};
     CHECK(pixels_to_rgb(&bad, rgb, &e) == -1);
 }
 

@@ -42,7 +42,7 @@ static void run_case(const char *line)
     CHECK((int)want.width == dw && (int)want.height == dh && want.channels == ch);
     uint8_t *src = make_source(sw, sh, ch);
     uint8_t *got = calloc((size_t)dw * (size_t)dh * (size_t)ch, 1);
-    image_view v = {src, sw, sh, ch};
+    image_view v = {.pixels = src, .width = sw, .height = sh, .channels = ch};
     int rc;
     if (!strcmp(op, "clip")) rc = resize_center_crop(&v, got, dw);
     else if (!strcmp(op, "fill")) rc = resize_and_fill(&v, got, dw, dh);
@@ -79,16 +79,16 @@ static void test_against_pillow(void)
 static void test_bad_arguments(void)
 {
     uint8_t px[12] = {0}, out[12];
-    image_view v = {px, 2, 2, 3};
+    image_view v = {.pixels = px, .width = 2, .height = 2, .channels = 3};
     CHECK(resample_u8(&v, out, 0, 2, RESAMPLE_BICUBIC, NULL) == -1);
     CHECK(resample_u8(&v, out, 2, 2, (resample_filter)7, NULL) == -1);
     float box[4] = {0, 0, 3, 2}; /* past the source */
     CHECK(resample_u8(&v, out, 2, 2, RESAMPLE_BICUBIC, box) == -1);
     float neg[4] = {-1, 0, 2, 2};
     CHECK(resample_u8(&v, out, 2, 2, RESAMPLE_BICUBIC, neg) == -1);
-    image_view huge = {px, 1 << 20, 1, 3};
+    image_view huge = {.pixels = px, .width = 1 << 20, .height = 1, .channels = 3};
     CHECK(resample_u8(&huge, out, 2, 2, RESAMPLE_BICUBIC, NULL) == -1);
-    image_view grey = {px, 2, 2, 1};
+    image_view grey = {.pixels = px, .width = 2, .height = 2, .channels = 1};
     CHECK(resize_and_fill(&grey, out, 2, 2) == -1);
 }
 

@@ -390,7 +390,7 @@ static void check_pixels_match(const uint8_t *d, size_t n, const char *what)
     CHECK(png_rows_open(&r, d, n, NULL, &e) == 0);
     CHECK(r.channels == img.channels);
     size_t npx = (size_t)r.width * r.height;
-    assemble_ctx a = {&r, calloc(npx, (size_t)r.channels), calloc(npx, 1), 0};
+    assemble_ctx a = {.r = &r, .img = calloc(npx, (size_t)r.channels), .seen = calloc(npx, 1), .bad = 0};
     CHECK(png_rows_each(&r, UINT32_MAX, assemble_row, &a, &e) == 0);
     CHECK(!a.bad);
     int once = 1;
@@ -413,8 +413,14 @@ static void test_rows_match_stb_every_format(void)
     for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
         for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
             for (int variant = 0; variant < 8; variant++) {
-                png_spec s = {sizes[z][0], sizes[z][1], formats[f][0], formats[f][1], variant & 1,
-                              (variant >> 1) & 1, variant < 4 ? 5 : (int)(z % 5), variant == 5};
+                png_spec s = {.w = sizes[z][0],
+                              .h = sizes[z][1],
+                              .color = formats[f][0],
+                              .depth = formats[f][1],
+                              .interlace = variant & 1,
+                              .trns = (variant >> 1) & 1,
+                              .filter = variant < 4 ? 5 : (int)(z % 5),
+                              .split = variant == 5};
                 if (s.trns && (s.color == 4 || s.color == 6)) continue;
                 uint16_t *v = random_samples(&s);
                 buf png;
@@ -516,8 +522,14 @@ static void test_stealth_every_format(void)
     for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++)
         for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++)
             for (int variant = 0; variant < 4; variant++) {
-                png_spec s = {sizes[z][0], sizes[z][1], formats[f][0], formats[f][1], variant & 1,
-                              formats[f][2], 5, variant == 3};
+                png_spec s = {.w = sizes[z][0],
+                              .h = sizes[z][1],
+                              .color = formats[f][0],
+                              .depth = formats[f][1],
+                              .interlace = variant & 1,
+                              .trns = formats[f][2],
+                              .filter = 5,
+                              .split = variant == 3};
                 int alpha = s.color == 6 || s.trns;
                 int comp = variant >> 1;
                 /* RGB only, then (with alpha) both: RGB still wins; alpha only. */
@@ -530,7 +542,7 @@ static void test_stealth_every_format(void)
 
 static void test_stealth_payload_errors(void)
 {
-    png_spec s = {24, 20, 6, 8, 0, 0, 5, 0};
+    png_spec s = {.w = 24, .h = 20, .color = 6, .depth = 8, .interlace = 0, .trns = 0, .filter = 5, .split = 0};
     /* Longer than the image, as both paths word it. */
     CHECK(stealth_case(&s, 1, 0, 1 << 20, 2000, NULL) == -1);
     /* Longer than the text budget: refused before anything is collected. */
@@ -541,7 +553,7 @@ static void test_stealth_payload_errors(void)
     s.interlace = 1;
     CHECK(stealth_case(&s, 1, 0, 1 << 20, 2000, NULL) == -1);
     /* Too few pixels for a signature in either mode: nothing to find. */
-    png_spec tiny = {7, 7, 6, 8, 0, 0, 5, 0};
+    png_spec tiny = {.w = 7, .h = 7, .color = 6, .depth = 8, .interlace = 0, .trns = 0, .filter = 5, .split = 0};
     uint16_t *v = random_samples(&tiny);
     buf png;
     buf_init(&png, 0);
@@ -567,7 +579,7 @@ static size_t find_chunk(const uint8_t *d, size_t n, const char *type)
 
 static void test_damaged_files(void)
 {
-    png_spec s = {40, 30, 6, 8, 0, 0, 5, 0};
+    png_spec s = {.w = 40, .h = 30, .color = 6, .depth = 8, .interlace = 0, .trns = 0, .filter = 5, .split = 0};
     uint16_t *v = random_samples(&s);
     embed(&s, v, 0, 0, "damaged?", 0);
     buf png;
@@ -630,7 +642,7 @@ static void test_damaged_files(void)
 
 static void test_structure_refused(void)
 {
-    png_spec s = {16, 16, 3, 4, 0, 0, 5, 0};
+    png_spec s = {.w = 16, .h = 16, .color = 3, .depth = 4, .interlace = 0, .trns = 0, .filter = 5, .split = 0};
     uint16_t *v = random_samples(&s);
     buf good;
     buf_init(&good, 0);

@@ -124,10 +124,10 @@ static double conv_case_error(const kernel_table *t, const conv_case *c)
     weight_panel panel[WINOGRAD_POSITIONS];
     float *owned = winograd_operands(t, wt, c->cin, c->cout, lw, panel);
     conv_ref(ref, x, c->h, c->w, c->cin, wt, c->cout, 3, &c->g, NULL);
-    const gemm_epilogue eps[] = {{NULL, NULL, 0, NULL, 0},
-                                 {bias, NULL, 0, relu, 1},
-                                 {bias, res, (size_t)c->cout, relu, 1},
-                                 {NULL, res, (size_t)c->cout, halve, 0}};
+    const gemm_epilogue eps[] = {{.bias = NULL},
+                                 {.bias = bias, .act = relu, .act_is_relu = 1},
+                                 {.bias = bias, .residual = res, .ldr = (size_t)c->cout, .act = relu, .act_is_relu = 1},
+                                 {.bias = NULL, .residual = res, .ldr = (size_t)c->cout, .act = halve}};
     for (size_t e = 0; e < sizeof eps / sizeof eps[0]; e++)
         for (int threads = 1; threads <= 2; threads++) {
             for (size_t i = 0; i < on; i++) y[i] = NAN;
@@ -148,11 +148,52 @@ static double conv_case_error(const kernel_table *t, const conv_case *c)
 static void test_conv_against_direct(void)
 {
     static const conv_case cases[] = {
-        {8, 8, 3, 4, {1, 1, 1, 1, 1}},     {7, 5, 5, 6, {1, 1, 1, 1, 1}}, /* odd: half tiles */
-        {1, 9, 4, 3, {1, 1, 1, 1, 1}},     {3, 3, 1, 1, {1, 1, 1, 1, 1}},
-        {6, 6, 16, 32, {0, 0, 0, 0, 1}},   {9, 6, 17, 19, {0, 2, 1, 0, 1}}, /* no padding; asymmetric */
-        {16, 16, 64, 64, {1, 1, 1, 1, 1}}, {20, 20, 200, 150, {1, 1, 1, 1, 1}}, /* several blocks a thread */
-        {2, 2, 3, 3, {0, 0, 0, 0, 1}},     /* no output at all */
+        {.h = 8,
+         .w = 8,
+         .cin = 3,
+         .cout = 4,
+         .g = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .stride = 1}},
+        {.h = 7,
+         .w = 5,
+         .cin = 5,
+         .cout = 6,
+         .g = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .stride = 1}}, /* odd: half tiles */
+        {.h = 1,
+         .w = 9,
+         .cin = 4,
+         .cout = 3,
+         .g = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .stride = 1}},
+        {.h = 3,
+         .w = 3,
+         .cin = 1,
+         .cout = 1,
+         .g = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .stride = 1}},
+        {.h = 6,
+         .w = 6,
+         .cin = 16,
+         .cout = 32,
+         .g = {.pad_top = 0, .pad_bottom = 0, .pad_left = 0, .pad_right = 0, .stride = 1}},
+        {.h = 9,
+         .w = 6,
+         .cin = 17,
+         .cout = 19,
+         .g = {.pad_top = 0, .pad_bottom = 2, .pad_left = 1, .pad_right = 0, .stride = 1}}, /* no padding; asymmetric */
+        {.h = 16,
+         .w = 16,
+         .cin = 64,
+         .cout = 64,
+         .g = {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .stride = 1}},
+        {.h = 20,
+         .w = 20,
+         .cin = 200,
+         .cout = 150,
+         .g =
+             {.pad_top = 1, .pad_bottom = 1, .pad_left = 1, .pad_right = 1, .stride = 1}}, /* several blocks a thread */
+        {.h = 2,
+         .w = 2,
+         .cin = 3,
+         .cout = 3,
+         .g = {.pad_top = 0, .pad_bottom = 0, .pad_left = 0, .pad_right = 0, .stride = 1}}, /* no output at all */
     };
     size_t levels_run = 0;
     for (size_t l = 0; l < LEVELS; l++) {

@@ -183,9 +183,9 @@ static size_t standard(zsrc *s)
         for (size_t i = 0; i + 1 < sizeof pkl_text; i++) pkl_text[i] = "stand-in pickle "[i % 16];
         for (size_t i = 0; i < sizeof tensor_bytes; i++) tensor_bytes[i] = (uint8_t)(i * 7);
     }
-    s[0] = (zsrc){"archive/data.pkl", pkl_text, strlen(pkl_text), ZIP_DEFLATED};
-    s[1] = (zsrc){"archive/data/0", tensor_bytes, sizeof tensor_bytes, ZIP_STORED};
-    s[2] = (zsrc){"archive/version", "3\n", 2, ZIP_STORED};
+    s[0] = (zsrc){.name = "archive/data.pkl", .data = pkl_text, .len = strlen(pkl_text), .method = ZIP_DEFLATED};
+    s[1] = (zsrc){.name = "archive/data/0", .data = tensor_bytes, .len = sizeof tensor_bytes, .method = ZIP_STORED};
+    s[2] = (zsrc){.name = "archive/version", .data = "3\n", .len = 2, .method = ZIP_STORED};
     return 3;
 }
 
@@ -480,7 +480,7 @@ static void test_entry_fields(void)
     buf_free(&b);
 
     /* An empty name. */
-    zsrc one[1] = {{"", "x", 1, ZIP_STORED}};
+    zsrc one[1] = {{.name = "", .data = "x", .len = 1, .method = ZIP_STORED}};
     build(&b, one, 1, 0, &L);
     CHECK(open_refused(&b, "entry with an empty name"));
     buf_free(&b);
@@ -530,7 +530,8 @@ static void test_local_headers(void)
     buf_free(&b);
 
     /* Duplicate names; two entries sharing one local header. */
-    zsrc dup[2] = {{"same", "ab", 2, ZIP_STORED}, {"same", "cd", 2, ZIP_STORED}};
+    zsrc dup[2] = {{.name = "same", .data = "ab", .len = 2, .method = ZIP_STORED},
+                   {.name = "same", .data = "cd", .len = 2, .method = ZIP_STORED}};
     build(&b, dup, 2, 0, &L);
     CHECK(open_refused(&b, "entry 'same' appears twice"));
     patch32(&b, L.central[1] + 42, (uint32_t)L.local[0]);
@@ -593,7 +594,7 @@ static void test_deflate_bomb(void)
 {
     size_t big = (size_t)16 << 20;
     uint8_t *zeros = calloc(big, 1);
-    zsrc s[1] = {{"bomb", zeros, big, ZIP_DEFLATED}};
+    zsrc s[1] = {{.name = "bomb", .data = zeros, .len = big, .method = ZIP_DEFLATED}};
     buf b;
     zlayout L;
     build(&b, s, 1, 0, &L);

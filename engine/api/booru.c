@@ -37,7 +37,8 @@ int unprompt_booru_load(unprompt_booru **out, const char *model_path, int thread
     *out = NULL;
     unprompt_booru *b = calloc(1, sizeof *b);
     if (!b) return fail(err, err_size, UNPROMPT_ERR_NOMEM, "out of memory");
-    b->threads = threads = threads_set(threads);
+    b->threads = threads = threads_count(threads);
+    threads_use(threads);
     kernels_init(&b->kt);
     fmt_error e = {{0}};
     size_t n = (size_t)DD_INPUT * DD_INPUT * 3;
@@ -76,7 +77,12 @@ const char *unprompt_booru_tag_name(const unprompt_booru *b, size_t i)
 unprompt_booru_params unprompt_booru_default_params(void)
 {
     booru_tag_options o = booru_tag_default_options();
-    unprompt_booru_params p = {o.threshold, o.sort_by_score, o.use_spaces, o.use_escape, o.include_ranks, o.filter};
+    unprompt_booru_params p = {.threshold = o.threshold,
+                               .sort_by_score = o.sort_by_score,
+                               .use_spaces = o.use_spaces,
+                               .use_escape = o.use_escape,
+                               .include_ranks = o.include_ranks,
+                               .filter = o.filter};
     return p;
 }
 
@@ -88,8 +94,12 @@ static int booru_result(unprompt_booru *b, const unprompt_booru_params *params, 
     in->scores = scores;
     unprompt_booru_params def = unprompt_booru_default_params();
     if (!params) params = &def;
-    booru_tag_options o = {params->threshold, params->sort_by_score, params->use_spaces, params->use_escape,
-                           params->include_ranks, params->filter};
+    booru_tag_options o = {.threshold = params->threshold,
+                           .sort_by_score = params->sort_by_score,
+                           .use_spaces = params->use_spaces,
+                           .use_escape = params->use_escape,
+                           .include_ranks = params->include_ranks,
+                           .filter = params->filter};
     size_t n = (size_t)b->model.config.n_tags;
     if (booru_tags_select(&in->sel, b->model.weights.tags, scores, n, &o) ||
         !(in->tags = malloc((in->sel.count ? in->sel.count : 1) * sizeof *in->tags))) {
@@ -99,7 +109,12 @@ static int booru_result(unprompt_booru *b, const unprompt_booru_params *params, 
     }
     for (size_t i = 0; i < in->sel.count; i++)
         in->tags[i] = (unprompt_tag){in->sel.tags[i].name, in->sel.tags[i].text, in->sel.tags[i].score};
-    *out = (unprompt_booru_result){in->sel.prompt, in->tags, in->sel.count, scores, n, in};
+    *out = (unprompt_booru_result){.prompt = in->sel.prompt,
+                                   .tags = in->tags,
+                                   .n_tags = in->sel.count,
+                                   .scores = scores,
+                                   .n_scores = n,
+                                   .internal_ = in};
     return UNPROMPT_OK;
 }
 

@@ -71,9 +71,18 @@ unprompt_clip_params unprompt_clip_default_params(void)
     return p;
 }
 
+int unprompt_clip_check_skip_categories(const char *categories_dir, const char *skip_categories, char *err,
+                                        size_t err_size)
+{
+    fmt_error e = {{0}};
+    if (categories_check_skip(categories_dir, skip_categories, &e)) return fail(err, err_size, UNPROMPT_ERR_ARGS, e.msg);
+    return UNPROMPT_OK;
+}
+
 unprompt_clip_run_params unprompt_clip_default_run_params(void)
 {
-    unprompt_clip_run_params p = {1, 24, 48, 1.0f, 0};
+    unprompt_clip_run_params p = {
+        .beams = 1, .min_length = 24, .max_length = 48, .repetition_penalty = 1.0f, .include_ranks = 0};
     return p;
 }
 
@@ -156,8 +165,14 @@ static int load_labels(unprompt_clip *c, const unprompt_clip_params *p, fmt_erro
         snprintf(copy, sizeof copy, "%s", p->clip_model);
         snprintf(cache, sizeof cache, "%s/cache", dirname(copy));
     }
-    label_cache_params lp = {cache, c->model_key, unprompt_clip_dim(c), 0, encode_phrases, c,
-                             p->progress, p->progress_user};
+    label_cache_params lp = {.dir = cache,
+                             .model_key = c->model_key,
+                             .dim = unprompt_clip_dim(c),
+                             .chunk = 0,
+                             .encode = encode_phrases,
+                             .encode_user = c,
+                             .progress = p->progress,
+                             .progress_user = p->progress_user};
     c->labels = calloc(c->cats.n, sizeof *c->labels);
     size_t most = 1;
     for (size_t i = 0; i < c->cats.n; i++) most = c->cats.cats[i].n_items > most ? c->cats.cats[i].n_items : most;
@@ -177,7 +192,8 @@ int unprompt_clip_load(unprompt_clip **out, const unprompt_clip_params *p, char 
     *out = NULL;
     unprompt_clip *c = calloc(1, sizeof *c);
     if (!c) return fail(err, err_size, UNPROMPT_ERR_NOMEM, "out of memory");
-    int threads = c->threads = threads_set(p->threads);
+    int threads = c->threads = threads_count(p->threads);
+    threads_use(threads);
     kernels_init(&c->kt);
     fmt_error e = {{0}};
     int rc = UNPROMPT_OK;
@@ -226,7 +242,10 @@ static size_t tower_pass(size_t n, size_t i) { return n - i < TOWER_PASS ? n - i
 static int caption_images(unprompt_clip *c, const unprompt_rgb_image *im, size_t n, const unprompt_clip_run_params *rp,
                           clip_internal **in, size_t *n_tokens, fmt_error *e)
 {
-    blip_generate_params gp = {rp->beams, rp->min_length, rp->max_length, rp->repetition_penalty};
+    blip_generate_params gp = {.beams = rp->beams,
+                               .min_length = rp->min_length,
+                               .max_length = rp->max_length,
+                               .repetition_penalty = rp->repetition_penalty};
     int32_t prompt[64];
     size_t n_prompt = 0, cap = (size_t)(rp->max_length > 0 ? rp->max_length : 1) + 64;
     if (bert_blip_prompt_ids(c->bert, BLIP_PROMPT, prompt, 64, &n_prompt) || n_prompt > 64)
@@ -364,8 +383,14 @@ int unprompt_clip_run_batch(unprompt_clip *c, const unprompt_rgb_image *images, 
     if (!rc) rc = interrogate_images(c, images, n, rp, in, n_tokens, &e);
     for (size_t i = 0; i < n; i++) {
         if (rc) unprompt_clip_result_free(&out[i]);
-        else out[i] = (unprompt_clip_result){in[i]->prompt, in[i]->caption, in[i]->tokens, n_tokens[i], in[i]->cats,
-                                             c->cats.n, in[i]};
+        else
+            out[i] = (unprompt_clip_result){.prompt = in[i]->prompt,
+                                            .caption = in[i]->caption,
+                                            .tokens = in[i]->tokens,
+                                            .n_tokens = n_tokens[i],
+                                            .categories = in[i]->cats,
+                                            .n_categories = c->cats.n,
+                                            .internal_ = in[i]};
     }
     return rc ? fail(err, err_size, UNPROMPT_ERR_MODEL, e.msg) : UNPROMPT_OK;
 }

@@ -2,7 +2,8 @@
  *
  * The public C API of libunprompt. Every call returns a status code
  * (UNPROMPT_OK or a negative unprompt_status) and fills a caller-provided
- * error message; the library never prints and keeps no global state.
+ * error message; the library never prints and keeps no global state (the
+ * one process-wide setting it makes is OpenBLAS's thread count: "Threads").
  *
  *   unprompt_info info;
  *   char err[256];
@@ -139,6 +140,21 @@ const char *unprompt_blas_core_forced_slow(void);
  * which makes the process's signal frames about 8 KiB larger; Linux refuses
  * while a thread has a smaller sigaltstack, and the library then widens. */
 
+/* ---- Threads ------------------------------------------------------------ */
+
+/* Each context (unprompt_booru, unprompt_clip, unprompt_all) computes with
+ * its own thread count, given at load (≤ 0: unprompt_cpu_count()). Every
+ * load and run call sets that count as the OpenMP team size of the thread
+ * making the call (omp_set_num_threads, which OpenMP keeps per thread) and
+ * leaves it so; no other thread's count and nothing else of OpenMP is
+ * changed. A call's work is split over that team. A context is used by one
+ * thread at a time; contexts on different threads run at once, each with
+ * its own team (give them counts that add up to the cores). OpenBLAS is
+ * called from inside the team, single-threaded: loading sets its count to 1
+ * and stops its worker threads, the one process-wide setting the library
+ * makes (OpenBLAS has no per-thread count). unprompt_blas_reexec (above) is
+ * the one process-level helper, for main(). */
+
 /* ---- Interrogate DeepBooru --------------------------------------------- */
 
 typedef struct unprompt_booru unprompt_booru; /* a loaded model; one per thread */
@@ -221,6 +237,12 @@ typedef struct {
 } unprompt_clip_params;
 
 unprompt_clip_params unprompt_clip_default_params(void);
+
+/* Before loading anything: UNPROMPT_OK when every name in skip_categories
+ * ("artists, movements") is a list of categories_dir (a *.txt file's stem),
+ * else UNPROMPT_ERR_ARGS naming the first that is not. */
+int unprompt_clip_check_skip_categories(const char *categories_dir, const char *skip_categories, char *err,
+                                        size_t err_size);
 
 /* Load the models and the label embeddings of every list (computed and
  * cached on first use, with progress). */

@@ -544,7 +544,12 @@ static int read_json_object(const char *path, json_value **out, fmt_error *err)
 
 unprompt_convert_params unprompt_convert_default_params(void)
 {
-    unprompt_convert_params p = {NULL, "f32", NULL, NULL, NULL, NULL};
+    unprompt_convert_params p = {.kind = NULL,
+                                 .dtype = "f32",
+                                 .tags_path = NULL,
+                                 .vocab_path = NULL,
+                                 .config_path = NULL,
+                                 .vocab_json_path = NULL};
     return p;
 }
 

@@ -26,7 +26,7 @@ int model_input_clip(const uint8_t *rgb, int width, int height, int size, float 
     if (sizes_ok("clip", width, height, size, err)) return -1;
     uint8_t *crop = malloc((size_t)size * (size_t)size * 3);
     if (!crop) return fmt_fail(err, "clip: out of memory");
-    image_view v = {rgb, width, height, 3};
+    image_view v = {.pixels = rgb, .width = width, .height = height, .channels = 3};
     int rc = resize_center_crop(&v, crop, size);
     if (rc) fmt_fail(err, "clip: cannot resize %d x %d to %d x %d", width, height, size, size);
     else pixels_normalize(x, crop, (size_t)size * (size_t)size, &pixel_norm_clip);
@@ -39,7 +39,7 @@ int model_input_blip(const uint8_t *rgb, int width, int height, int size, float 
     if (sizes_ok("blip", width, height, size, err)) return -1;
     uint8_t *resized = malloc((size_t)size * (size_t)size * 3);
     if (!resized) return fmt_fail(err, "blip: out of memory");
-    image_view v = {rgb, width, height, 3};
+    image_view v = {.pixels = rgb, .width = width, .height = height, .channels = 3};
     int rc = resample_u8(&v, resized, size, size, RESAMPLE_BICUBIC, NULL);
     if (rc) fmt_fail(err, "blip: cannot resize %d x %d to %d x %d", width, height, size, size);
     else pixels_normalize(x, resized, (size_t)size * (size_t)size, &pixel_norm_clip);
@@ -51,7 +51,7 @@ int model_input_deepdanbooru(const uint8_t *rgb, int width, int height, int size
                              fmt_error *err)
 {
     if (sizes_ok("deepdanbooru", width, height, size, err)) return -1;
-    image_view v = {rgb, width, height, 3};
+    image_view v = {.pixels = rgb, .width = width, .height = height, .channels = 3};
     if (resize_and_fill(&v, scratch, size, size))
         return fmt_fail(err, "deepdanbooru: cannot resize %d x %d to %d x %d", width, height, size, size);
     pixels_normalize(x, scratch, (size_t)size * (size_t)size, &pixel_norm_deepdanbooru);

@@ -75,7 +75,7 @@ int resize_and_fill(const image_view *src, uint8_t *dst, int w, int h)
     else rc = resample_u8(src, rs, src_w, src_h, RESAMPLE_LANCZOS, NULL);
     memset(dst, 0, (size_t)w * (size_t)h * 3);
     if (!rc) paste(dst, w, h, rs, src_w, src_h, w / 2 - src_w / 2, h / 2 - src_h / 2);
-    image_view r = {rs, src_w, src_h, 3};
+    image_view r = {.pixels = rs, .width = src_w, .height = src_h, .channels = 3};
     if (!rc && ratio < src_ratio) {
         int fill_h = h / 2 - src_h / 2;
         if (fill_h > 0) {

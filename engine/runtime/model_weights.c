@@ -1,4 +1,5 @@
 /* Transformer layers from a converted file; see model_weights.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ void weight_pool_free(weight_pool *p)
     memset(p, 0, sizeof *p);
 }
 
-void *wp_alloc(weight_pool *p, size_t bytes)
+static void *wp_own(weight_pool *p, size_t bytes)
 {
     if (p->n_owned == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 64;
@@ -31,6 +32,24 @@ void *wp_alloc(weight_pool *p, size_t bytes)
     void *mem = big_alloc(bytes);
     if (mem) p->owned[p->n_owned++] = mem;
     return mem;
+}
+
+void *wp_alloc(weight_pool *p, size_t bytes)
+{
+    if (bytes > SIZE_MAX - 63) return NULL;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    if (!rounded || rounded > p->spare_left) return wp_own(p, bytes);
+    void *mem = p->spare;
+    p->spare += rounded, p->spare_left -= rounded;
+    return mem;
+}
+
+int wp_reserve(weight_pool *p, size_t bytes)
+{
+    unsigned char *block = bytes ? wp_own(p, bytes) : NULL;
+    if (bytes && !block) return -1;
+    p->spare = block, p->spare_left = bytes;
+    return 0;
 }
 
 static int check_shape(const tensor *t, const char *name, int rank, const size_t *shape, fmt_error *err)
@@ -147,6 +166,47 @@ int wp_linear_transposed(weight_pool *p, const char *name, size_t in, size_t out
         for (size_t o = 0; o < out; o++) dst[o * in + i] = src[i * out + o];
     free(src);
     l->w = (linear_weights){.f32 = dst};
+    return 0;
+}
+
+/* [cout][cin][k][k] → [cout][k][k][cin], elements of `es` bytes. */
+static void conv_permute(void *dst, const void *src, size_t cout, size_t cin, size_t k, size_t es)
+{
+    for (size_t o = 0; o < cout; o++)
+        for (size_t i = 0; i < cin; i++)
+            for (size_t y = 0; y < k; y++)
+                for (size_t x = 0; x < k; x++)
+                    memcpy((char *)dst + (((o * k + y) * k + x) * cin + i) * es,
+                           (const char *)src + (((o * cin + i) * k + y) * k + x) * es, es);
+}
+
+int wp_conv(weight_pool *p, const char *name, const tensor *w, layer_linear *l, fmt_error *err)
+{
+    size_t cout = w->shape[0], k = w->shape[2], n = tensor_numel(w), es = dtype_size(w->type);
+    memset(l, 0, sizeof *l);
+    l->out = cout, l->in = n / cout;
+    if (k == 1) return set_matrix(p, name, w, l, err); /* the layout is the same */
+    void *relaid = malloc(n * es);
+    if (!relaid) return fmt_fail(err, "out of memory re-laying %s", name);
+    conv_permute(relaid, w->data, cout, w->shape[1], k, es);
+    int rc = wp_matrix(p, name, w, relaid, l, err);
+    free(relaid);
+    if (!rc) weights_release(p->file, w);
+    return rc;
+}
+
+int conv_weights_f32(float *dst, const tensor *w)
+{
+    size_t k = w->shape[2], n = tensor_numel(w);
+    if (k == 1) { /* same layout, only the dtype changes */
+        weights_to_f32(dst, w);
+        return 0;
+    }
+    float *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) return -1;
+    weights_to_f32(tmp, w);
+    conv_permute(dst, tmp, w->shape[0], w->shape[1], k, sizeof *tmp);
+    free(tmp);
     return 0;
 }
 

@@ -19,9 +19,11 @@ int threads_available(void)
     return n > 0 ? (int)n : 1;
 }
 
+int threads_count(int n) { return n > 0 ? n : threads_available(); }
+
 int threads_set(int n)
 {
-    if (n <= 0) n = threads_available();
+    n = threads_count(n);
     omp_set_num_threads(n);
     blas_single_thread(); /* kernels split work over OpenMP threads */
     return n;

@@ -200,7 +200,13 @@ size_t bert_vocab_size(const bert_tokenizer *tok) { return tok->count; }
 bert_special_ids bert_specials(const bert_tokenizer *tok)
 {
     const int32_t *s = tok->special;
-    bert_special_ids ids = {s[SP_PAD], s[SP_UNK], s[SP_CLS], s[SP_SEP], s[SP_MASK], s[SP_DEC], s[SP_ENC]};
+    bert_special_ids ids = {.pad = s[SP_PAD],
+                            .unk = s[SP_UNK],
+                            .cls = s[SP_CLS],
+                            .sep = s[SP_SEP],
+                            .mask = s[SP_MASK],
+                            .bos = s[SP_DEC],
+                            .enc = s[SP_ENC]};
     return ids;
 }
 

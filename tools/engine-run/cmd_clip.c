@@ -238,14 +238,6 @@ static int clip_group(void *user, batch_item *items, size_t n)
     return 0;
 }
 
-/* Is there a list NAME.txt in dir? */
-static int list_exists(const char *dir, const char *name, size_t len)
-{
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%.*s.txt", dir, (int)len, name) >= sizeof path) return 0;
-    return len && name[0] != '.' && !memchr(name, '/', len) && access(path, R_OK) == 0;
-}
-
 /* A text as messages name it: quoted, cut to 40 bytes. */
 static void text_label(const char *text, char *out, size_t cap)
 {
@@ -302,25 +294,6 @@ static int embed_texts(const cli_common *c, unprompt_clip *ctx)
     return failed;
 }
 
-/* Every --skip-categories name must be a list of the folder (a *.txt file's stem). */
-static int check_skip_names(const char *skip, const char *dir)
-{
-    for (const char *p = skip; p && *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *e = p;
-        while (*e && *e != ',') e++;
-        const char *t = e;
-        while (t > p && t[-1] == ' ') t--;
-        if (t > p && !list_exists(dir, p, (size_t)(t - p))) {
-            msg("--skip-categories: '%.*s' matches no list in %s (the lists are its *.txt files, by name "
-                "without .txt)", (int)(t - p), p, dir);
-            return 2;
-        }
-        p = e;
-    }
-    return 0;
-}
-
 int clip_cli_setup(clip_cli_options *o, const cli_common *c, int need_clip, int need_blip, int need_lists)
 {
     o->clip_path = need_clip ? cli_model_path(c, o->clip_model, "clip.safetensors") : NULL;
@@ -344,7 +317,11 @@ int clip_cli_setup(clip_cli_options *o, const cli_common *c, int need_clip, int 
                  "  or give a folder of *.txt lists with --categories DIR.\n");
         return 2;
     }
-    if (need_lists && check_skip_names(o->load.skip_categories, o->lists_path)) return 2;
+    char why[512];
+    if (need_lists && unprompt_clip_check_skip_categories(o->lists_path, o->load.skip_categories, why, sizeof why)) {
+        msg("--skip-categories: %s", why);
+        return 2;
+    }
     o->load.clip_model = o->clip_path, o->load.blip_model = o->blip_path, o->load.categories_dir = o->lists_path;
     o->load.threads = c->threads;
     return 0;

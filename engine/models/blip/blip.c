@@ -36,14 +36,21 @@ static int config_read(blip_config *c, const weights_file *wf, fmt_error *err)
     json_value *cfg = model_config_open(wf, "blip", "BLIP", err);
     if (!cfg) return -1;
     const model_config_field fields[] = {
-        {"image_size", &c->image_size, 1, 4096},       {"patch", &c->patch, 1, 1024},
-        {"vision_width", &c->vision_width, 1, 16384},  {"vision_layers", &c->vision_layers, 1, 256},
-        {"vision_heads", &c->vision_heads, 1, 1024},   {"vision_mlp", &c->vision_mlp, 1, 65536},
-        {"text_width", &c->text_width, 1, 16384},      {"text_layers", &c->text_layers, 1, 256},
-        {"text_heads", &c->text_heads, 1, 1024},       {"text_intermediate", &c->text_intermediate, 1, 65536},
-        {"vocab_size", &c->vocab_size, 1, 1 << 20},    {"max_positions", &c->max_positions, 1, 8192},
-        {"bos_id", &c->bos_id, 0, 1 << 20},            {"sep_id", &c->sep_id, 0, 1 << 20},
-        {"pad_id", &c->pad_id, 0, 1 << 20},
+        {.key = "image_size", .dst = &c->image_size, .lo = 1, .hi = 4096},
+        {.key = "patch", .dst = &c->patch, .lo = 1, .hi = 1024},
+        {.key = "vision_width", .dst = &c->vision_width, .lo = 1, .hi = 16384},
+        {.key = "vision_layers", .dst = &c->vision_layers, .lo = 1, .hi = 256},
+        {.key = "vision_heads", .dst = &c->vision_heads, .lo = 1, .hi = 1024},
+        {.key = "vision_mlp", .dst = &c->vision_mlp, .lo = 1, .hi = 65536},
+        {.key = "text_width", .dst = &c->text_width, .lo = 1, .hi = 16384},
+        {.key = "text_layers", .dst = &c->text_layers, .lo = 1, .hi = 256},
+        {.key = "text_heads", .dst = &c->text_heads, .lo = 1, .hi = 1024},
+        {.key = "text_intermediate", .dst = &c->text_intermediate, .lo = 1, .hi = 65536},
+        {.key = "vocab_size", .dst = &c->vocab_size, .lo = 1, .hi = 1 << 20},
+        {.key = "max_positions", .dst = &c->max_positions, .lo = 1, .hi = 8192},
+        {.key = "bos_id", .dst = &c->bos_id, .lo = 0, .hi = 1 << 20},
+        {.key = "sep_id", .dst = &c->sep_id, .lo = 0, .hi = 1 << 20},
+        {.key = "pad_id", .dst = &c->pad_id, .lo = 0, .hi = 1 << 20},
     };
     int rc = model_config_ints(cfg, "blip", fields, sizeof fields / sizeof fields[0], err) ||
              model_config_float(cfg, "blip", "vision_eps", 0.1, NAN, &c->vision_eps, err) ||
@@ -81,8 +88,13 @@ static int load_patch(blip_model *m, fmt_error *err)
 
 static int load_vision(blip_model *m, fmt_error *err)
 {
-    static const vit_block_names names = {"norm1", "norm2", "attn.qkv.weight", "attn.qkv.bias",
-                                          "attn.proj", "mlp.fc1", "mlp.fc2"};
+    static const vit_block_names names = {.norm1 = "norm1",
+                                          .norm2 = "norm2",
+                                          .qkv_weight = "attn.qkv.weight",
+                                          .qkv_bias = "attn.qkv.bias",
+                                          .proj = "attn.proj",
+                                          .fc1 = "mlp.fc1",
+                                          .fc2 = "mlp.fc2"};
     const blip_config *c = &m->config;
     blip_weights *w = &m->weights;
     weight_pool *p = &m->pool;
@@ -225,7 +237,7 @@ static int split_cross_heads(blip_model *m, blip_bert_layer *l)
     if (!(ch->kt = wp_alloc(&m->pool, heads * sizeof *ch->kt)) || !(ch->vh = wp_alloc(&m->pool, heads * sizeof *ch->vh)))
         return -1;
     for (size_t h = 0; h < heads; h++) {
-        key_head src = {wk, h, hd, Wv};
+        key_head src = {.wk = wk, .h = h, .hd = hd, .Wv = Wv};
         layer_linear *kt = &ch->kt[h], *vh = &ch->vh[h];
         *kt = (layer_linear){.out = Wv, .in = hd};
         *vh = (layer_linear){.out = hd, .in = Wv, .bias = l->cross.v.bias + h * hd};

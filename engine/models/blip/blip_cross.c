@@ -123,7 +123,7 @@ static void project_kv(blip_model *m, const float *E, int image)
     size_t T = (size_t)c->image_tokens, H = (size_t)c->text_width, Wv = (size_t)c->vision_width;
     for (int l = 0; l < c->text_layers; l++) {
         const blip_bert_attention *a = &m->weights.layers[l].cross;
-        gemm_epilogue ek = {a->k.bias, NULL, 0, NULL, 0}, ev = {a->v.bias, NULL, 0, NULL, 0};
+        gemm_epilogue ek = {.bias = a->k.bias}, ev = {.bias = a->v.bias};
         size_t at = cross_at(m, image, l);
         linear_run(&m->kt->linalg, s->kv_tmp, E, &a->k.w, T, H, Wv, &ek);
         store_heads(m, m->kv_bf16 ? (void *)(s->cross_kp + at) : (void *)(s->cross_k + at), s->kv_tmp, 0);
@@ -158,7 +158,7 @@ static void map_heads(const blip_model *m, const layer_linear *per_head, const h
     for (size_t h = 0; h < heads; h++) {
         float *in = s->head_in + (size_t)omp_get_thread_num() * rows * stride, *out = s->head_out + (size_t)omp_get_thread_num() * rows * stride;
         const layer_linear *l = &per_head[h];
-        gemm_epilogue ep = {l->bias, NULL, 0, NULL, 0};
+        gemm_epilogue ep = {.bias = l->bias};
         for (size_t r = 0; r < rows; r++) memcpy(in + r * hm->width, hm->src + r * hm->lds + h * hm->width, hm->width * sizeof *in);
         linear_run(&m->kt->linalg, out, in, &l->w, rows, hm->out_width, hm->width, &ep);
         for (size_t r = 0; r < rows; r++)
@@ -202,7 +202,8 @@ static void image_attention_projected(blip_model *m, int layer, size_t rows)
     const blip_cross_heads *ch = &m->weights.layers[layer].cross_heads;
     size_t H = (size_t)m->config.text_width, heads = (size_t)m->config.text_heads, hd = H / heads;
     size_t Wv = (size_t)m->config.vision_width;
-    head_map queries = {s->q, H, hd, s->qimg, heads * Wv, Wv}, values = {s->uimg, heads * Wv, Wv, s->ctx, H, hd};
+    head_map queries = {.src = s->q, .lds = H, .width = hd, .dst = s->qimg, .ldd = heads * Wv, .out_width = Wv},
+             values = {.src = s->uimg, .lds = heads * Wv, .width = Wv, .dst = s->ctx, .ldd = H, .out_width = hd};
     map_heads(m, ch->kt, &queries, rows);
     size_t n = image_runs(m, rows, s->runs);
     /* Enough runs for every thread: one each, single-threaded products;
@@ -255,7 +256,8 @@ static void image_attention_bf16(const blip_model *m, int layer, int image, cons
         float *qh = s->head_scratch + (size_t)omp_get_thread_num() * rows * (2 * hd + T), *p = qh + rows * hd;
         float *oh = p + rows * T;
         for (size_t r = 0; r < rows; r++) memcpy(qh + r * hd, q + r * H + h * hd, hd * sizeof(float));
-        weight_panel K = {kp + h * s->kv_packed, T, hd, 2}, Vt = {vp + h * s->kv_packed, hd, T, 2};
+        weight_panel K = {.data = kp + h * s->kv_packed, .N = T, .K = hd, .elem_bytes = 2},
+                     Vt = {.data = vp + h * s->kv_packed, .N = hd, .K = T, .elem_bytes = 2};
         m->kt->bf16.gemm_bf16(p, qh, &K, rows, NULL);
         m->kt->nn.softmax(p, rows, T, scale);
         m->kt->bf16.gemm_bf16(oh, p, &Vt, rows, NULL);

@@ -222,7 +222,7 @@ static void attention_output(blip_model *m, const blip_bert_attention *a, size_t
 {
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width;
-    gemm_epilogue ep = {a->o.bias, s->x, H, NULL, 0};
+    gemm_epilogue ep = {.bias = a->o.bias, .residual = s->x, .ldr = H};
     linear_run(&m->kt->linalg, s->h, s->ctx, &a->o.w, rows, H, H, &ep);
     m->kt->nn.layernorm(s->x, s->h, a->ln.gamma, a->ln.beta, rows, H, m->config.text_eps);
 }
@@ -239,8 +239,22 @@ static void prompt_attention(blip_model *m, int layer, size_t rows, size_t pos, 
         float *kc = cache_at(m, s->cache, slot, layer, 0), *vc = cache_at(m, s->cache, slot, layer, 1);
         memcpy(kc + pos * H, s->k + r0 * H, prompt * H * sizeof(float));
         memcpy(vc + pos * H, s->v + r0 * H, prompt * H * sizeof(float));
-        attention_args at = {heads, hd, prompt, pos + prompt, s->q + r0 * H, H, kc, H, vc, H, s->ctx + r0 * H, H,
-                             scale, 1, pos, m->threads};
+        attention_args at = {.heads = heads,
+                             .head_dim = hd,
+                             .lq = prompt,
+                             .lk = pos + prompt,
+                             .q = s->q + r0 * H,
+                             .ldq = H,
+                             .k = kc,
+                             .ldk = H,
+                             .v = vc,
+                             .ldv = H,
+                             .out = s->ctx + r0 * H,
+                             .ldo = H,
+                             .scale = scale,
+                             .causal = 1,
+                             .causal_offset = pos,
+                             .threads = m->threads};
         attention(&m->kt->nn, &at, s->attn_scratch);
     }
 }
@@ -250,8 +264,8 @@ static void self_attention(blip_model *m, int layer, const blip_bert_attention *
     blip_decode_state *s = &m->dec;
     const linalg_kernels *lk = &m->kt->linalg;
     size_t H = (size_t)m->config.text_width;
-    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0}, ek = {a->k.bias, NULL, 0, NULL, 0};
-    gemm_epilogue ev = {a->v.bias, NULL, 0, NULL, 0};
+    gemm_epilogue eq = {.bias = a->q.bias}, ek = {.bias = a->k.bias};
+    gemm_epilogue ev = {.bias = a->v.bias};
     linear_run(lk, s->q, s->x, &a->q.w, rows, H, H, &eq);
     linear_run(lk, s->k, s->x, &a->k.w, rows, H, H, &ek);
     linear_run(lk, s->v, s->x, &a->v.w, rows, H, H, &ev);
@@ -264,7 +278,7 @@ static void cross_attention(blip_model *m, int layer, const blip_bert_attention 
 {
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width;
-    gemm_epilogue eq = {a->q.bias, NULL, 0, NULL, 0};
+    gemm_epilogue eq = {.bias = a->q.bias};
     linear_run(&m->kt->linalg, s->q, s->x, &a->q.w, rows, H, H, &eq);
     blip_image_attention(m, layer, rows);
     attention_output(m, a, rows);
@@ -274,7 +288,8 @@ static void feed_forward(blip_model *m, const blip_bert_layer *l, size_t rows)
 {
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, inter = (size_t)m->config.text_intermediate;
-    gemm_epilogue e1 = {l->inter.bias, NULL, 0, m->kt->nn.gelu, 0}, e2 = {l->out.bias, s->x, H, NULL, 0};
+    gemm_epilogue e1 = {.bias = l->inter.bias, .act = m->kt->nn.gelu},
+                  e2 = {.bias = l->out.bias, .residual = s->x, .ldr = H};
     linear_run(&m->kt->linalg, s->ffn, s->x, &l->inter.w, rows, inter, H, &e1);
     linear_run(&m->kt->linalg, s->h, s->ffn, &l->out.w, rows, H, inter, &e2);
     m->kt->nn.layernorm(s->x, s->h, l->ln_out.gamma, l->ln_out.beta, rows, H, m->config.text_eps);
@@ -296,7 +311,7 @@ void blip_lm_head(blip_model *m, const float *x, size_t rows, float *logits)
     const blip_weights *w = &m->weights;
     blip_decode_state *s = &m->dec;
     size_t H = (size_t)m->config.text_width, V = (size_t)m->config.vocab_size;
-    gemm_epilogue e1 = {w->head_dense.bias, NULL, 0, m->kt->nn.gelu, 0}, e2 = {w->decoder.bias, NULL, 0, NULL, 0};
+    gemm_epilogue e1 = {.bias = w->head_dense.bias, .act = m->kt->nn.gelu}, e2 = {.bias = w->decoder.bias};
     linear_run(&m->kt->linalg, s->head, x, &w->head_dense.w, rows, H, H, &e1);
     m->kt->nn.layernorm(s->head, s->head, w->head_ln.gamma, w->head_ln.beta, rows, H, m->config.text_eps);
     linear_run(&m->kt->linalg, logits, s->head, &w->decoder.w, rows, V, H, &e2);

@@ -70,7 +70,12 @@ int blip_generate(blip_model *m, const float *image_embeds, const int *prompt_id
     /* beams share the image: its keys and values once, not per row and step */
     m->dec.kv_projected = m->kv_bf16 || p->beams > 1;
     blip_source src = {m, image_embeds, p->beams};
-    blip_search_model model = {&src, (size_t)c->vocab_size, c->sep_id, source_prefill, source_step, source_reorder};
+    blip_search_model model = {.ctx = &src,
+                               .vocab = (size_t)c->vocab_size,
+                               .eos = c->sep_id,
+                               .prefill = source_prefill,
+                               .step = source_step,
+                               .reorder = source_reorder};
     return blip_search(&model, prompt_ids, n_prompt, p, out_ids, cap, n_out, err);
 }
 
@@ -127,6 +132,10 @@ int blip_generate_batch(blip_model *m, const float *const *image_embeds, size_t 
     if (blip_decode_reserve(m, (int)n, total, n * (n_prompt > 0 ? n_prompt : 1), (int)n, err)) return -1;
     m->dec.kv_projected = m->kv_bf16;
     blip_streams_source src = {m, image_embeds};
-    blip_search_streams model = {&src, (size_t)m->config.vocab_size, m->config.sep_id, streams_prefill, streams_step};
+    blip_search_streams model = {.ctx = &src,
+                                 .vocab = (size_t)m->config.vocab_size,
+                                 .eos = m->config.sep_id,
+                                 .prefill = streams_prefill,
+                                 .step = streams_step};
     return blip_search_greedy_streams(&model, n, prompt_ids, n_prompt, p, out_ids, cap, n_out, err);
 }

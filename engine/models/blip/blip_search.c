@@ -316,7 +316,7 @@ int blip_search_greedy_streams(const blip_search_streams *model, size_t n_stream
     size_t V = model->vocab;
     if (n_streams > SIZE_MAX / sizeof(float) / V) return fmt_fail(err, "blip: too many streams");
     search s = {.p = p, .beams = 1, .cap_len = blip_search_max_len(n_prompt, p), .vocab = V};
-    blip_search_model eos_only = {NULL, V, model->eos, NULL, NULL, NULL};
+    blip_search_model eos_only = {.vocab = V, .eos = model->eos};
     s.model = &eos_only;
     float *logits = malloc(n_streams * V * sizeof *logits);
     int *rows = malloc(n_streams * 2 * sizeof *rows), *tokens = rows + n_streams;

@@ -46,8 +46,8 @@ int blip_encode_images(blip_model *m, const float *const *pixels, size_t n, floa
 
     for (size_t i = 0; i < n; i++) { /* patches (conv P×P, stride P) fill rows 1.., row-major patch order */
         float *x = s->x + i * T * W;
-        conv_geometry g = {0, 0, 0, 0, c->patch};
-        gemm_epilogue ep = {w->patch.bias, NULL, 0, NULL, 0};
+        conv_geometry g = {.pad_top = 0, .pad_bottom = 0, .pad_left = 0, .pad_right = 0, .stride = c->patch};
+        gemm_epilogue ep = {.bias = w->patch.bias};
         conv2d(&m->kt->linalg, x + W, pixels[i], c->image_size, c->image_size, 3, &w->patch.w, c->vision_width,
                c->patch, &g, &ep, s->conv_scratch, m->threads);
         memcpy(x, w->cls, W * sizeof(float));

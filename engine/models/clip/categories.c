@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "engine/models/clip/categories.h"
@@ -93,18 +94,44 @@ static int top_of(const char *stem)
     return 1;
 }
 
+const char *categories_next_name(const char **p, size_t *len)
+{
+    const char *s = *p;
+    while (s && (*s == ' ' || *s == ',')) s++;
+    if (!s || !*s) return NULL;
+    const char *e = s;
+    while (*e && *e != ',') e++;
+    const char *t = e;
+    while (t > s && t[-1] == ' ') t--;
+    *p = e;
+    *len = (size_t)(t - s);
+    return s;
+}
+
 static int skipped(const char *stem, const char *skip)
 {
-    size_t n = strlen(stem);
-    for (const char *p = skip; p && *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *e = p;
-        while (*e && *e != ',') e++;
-        const char *t = e;
-        while (t > p && t[-1] == ' ') t--;
-        if ((size_t)(t - p) == n && !memcmp(p, stem, n)) return 1;
-        p = e;
-    }
+    size_t n = strlen(stem), len;
+    for (const char *name, *p = skip; (name = categories_next_name(&p, &len));)
+        if (len == n && !memcmp(name, stem, n)) return 1;
+    return 0;
+}
+
+/* Is there a readable list NAME.txt (NAME a plain stem) in dir? */
+static int list_exists(const char *dir, const char *name, size_t len)
+{
+    char path[4096];
+    if (!len || name[0] == '.' || memchr(name, '/', len)) return 0;
+    if ((size_t)snprintf(path, sizeof path, "%s/%.*s.txt", dir, (int)len, name) >= sizeof path) return 0;
+    return access(path, R_OK) == 0;
+}
+
+int categories_check_skip(const char *dir, const char *skip, fmt_error *err)
+{
+    size_t len;
+    for (const char *name, *p = skip; (name = categories_next_name(&p, &len));)
+        if (!list_exists(dir, name, len))
+            return fmt_fail(err, "'%.*s' matches no list in %s (the lists are its *.txt files, by name without .txt)",
+                            (int)len, name, dir);
     return 0;
 }
 

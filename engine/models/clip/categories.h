@@ -37,5 +37,11 @@ int categories_load(category_set *s, const char *dir, size_t dict_limit, const c
 /* Lines of one list's bytes, as the WebUI reads them; for tests. */
 int categories_parse(category *c, const char *bytes, size_t len, size_t dict_limit, fmt_error *err);
 void categories_free(category_set *s);
+/* The next name of a comma-separated list (spaces around names ignored):
+ * its start, its length in *len, *p moved past it; NULL at the end. */
+const char *categories_next_name(const char **p, size_t *len);
+/* 0 when every name in skip is a list of dir (a *.txt file's stem); -1
+ * naming the first that is not. */
+int categories_check_skip(const char *dir, const char *skip, fmt_error *err);
 
 #endif

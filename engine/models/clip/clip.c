@@ -18,12 +18,17 @@ static int clip_read_config(const json_value *v, clip_config *c, fmt_error *err)
 {
     memset(c, 0, sizeof *c);
     const model_config_field fields[] = {
-        {"embed_dim", &c->embed_dim, 1, 16384},       {"image_size", &c->image_size, 1, 4096},
-        {"patch", &c->patch, 1, 1024},                {"vision_width", &c->vision_width, 1, 16384},
-        {"vision_layers", &c->vision_layers, 1, 256}, {"vision_heads", &c->vision_heads, 1, 1024},
-        {"context_length", &c->context_length, 2, 4096}, {"vocab_size", &c->vocab_size, 2, 1 << 22},
-        {"text_width", &c->text_width, 1, 16384},     {"text_layers", &c->text_layers, 1, 256},
-        {"text_heads", &c->text_heads, 1, 1024},
+        {.key = "embed_dim", .dst = &c->embed_dim, .lo = 1, .hi = 16384},
+        {.key = "image_size", .dst = &c->image_size, .lo = 1, .hi = 4096},
+        {.key = "patch", .dst = &c->patch, .lo = 1, .hi = 1024},
+        {.key = "vision_width", .dst = &c->vision_width, .lo = 1, .hi = 16384},
+        {.key = "vision_layers", .dst = &c->vision_layers, .lo = 1, .hi = 256},
+        {.key = "vision_heads", .dst = &c->vision_heads, .lo = 1, .hi = 1024},
+        {.key = "context_length", .dst = &c->context_length, .lo = 2, .hi = 4096},
+        {.key = "vocab_size", .dst = &c->vocab_size, .lo = 2, .hi = 1 << 22},
+        {.key = "text_width", .dst = &c->text_width, .lo = 1, .hi = 16384},
+        {.key = "text_layers", .dst = &c->text_layers, .lo = 1, .hi = 256},
+        {.key = "text_heads", .dst = &c->text_heads, .lo = 1, .hi = 1024},
     };
     if (model_config_ints(v, "clip", fields, sizeof fields / sizeof fields[0], err) ||
         model_config_float(v, "clip", "eps", 1.0, 1e-5f, &c->eps, err))
@@ -46,8 +51,13 @@ static int clip_load_tower(clip_model *m, clip_tower *t, const char *prefix, int
     t->width = width, t->layers = layers, t->heads = heads;
     t->blocks = calloc((size_t)layers, sizeof *t->blocks);
     if (!t->blocks) return fmt_fail(err, "clip: out of memory");
-    static const vit_block_names names = {"ln_1", "ln_2", "attn.in_proj_weight", "attn.in_proj_bias",
-                                          "attn.out_proj", "mlp.c_fc", "mlp.c_proj"};
+    static const vit_block_names names = {.norm1 = "ln_1",
+                                          .norm2 = "ln_2",
+                                          .qkv_weight = "attn.in_proj_weight",
+                                          .qkv_bias = "attn.in_proj_bias",
+                                          .proj = "attn.out_proj",
+                                          .fc1 = "mlp.c_fc",
+                                          .fc2 = "mlp.c_proj"};
     for (int i = 0; i < layers; i++) {
         char block[160];
         snprintf(block, sizeof block, "%sresblocks.%d.", prefix, i);
@@ -154,7 +164,8 @@ static clip_buffers clip_take_buffers(clip_model *m)
     arena_reset(&m->mem, 0);
     float *p[8];
     for (int i = 0; i < 8; i++) p[i] = arena_alloc(&m->mem, sizes[i]);
-    return (clip_buffers){p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]};
+    return (clip_buffers){
+        .x = p[0], .y = p[1], .h = p[2], .qkv = p[3], .att = p[4], .mlp = p[5], .patches = p[6], .scratch = p[7]};
 }
 
 /* The image tower's f32 weights into panels where the kernel level prefers

@@ -8,7 +8,8 @@
 
 booru_tag_options booru_tag_default_options(void)
 {
-    booru_tag_options o = {0.5f, 0, 1, 1, 0, NULL};
+    booru_tag_options o = {
+        .threshold = 0.5f, .sort_by_score = 0, .use_spaces = 1, .use_escape = 1, .include_ranks = 0, .filter = NULL};
     return o;
 }
 
@@ -76,7 +77,7 @@ int booru_tags_select(booru_tag_result *out, const char *const *names, const flo
     for (size_t i = 0; i < n; i++) {
         if (!(probs[i] >= opt->threshold)) continue; /* the WebUI skips p < threshold (and NaN) */
         if (!strncmp(names[i], "rating:", 7)) continue;
-        out->tags[out->count++] = (booru_tag){i, names[i], probs[i], NULL};
+        out->tags[out->count++] = (booru_tag){.index = i, .name = names[i], .score = probs[i], .text = NULL};
     }
     qsort(out->tags, out->count, sizeof *out->tags, opt->sort_by_score ? by_score : by_name);
     size_t kept = 0;

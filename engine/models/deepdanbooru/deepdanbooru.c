@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/runtime/big_alloc.h"
 #include "engine/models/deepdanbooru/deepdanbooru.h"
 #include "engine/runtime/panel_cache.h"
 #include "base/buf.h"
@@ -43,13 +42,13 @@ static int dd_plan(dd_block *blocks)
         for (int i = 0; i < dd_stages[s].blocks; i++, n++) {
             dd_block *b = &blocks[n];
             if (i > 0) {
-                *b = (dd_block){-1, idx, idx + 1, idx + 2, 1};
+                *b = (dd_block){.proj = -1, .a = idx, .b = idx + 1, .c = idx + 2, .stride = 1};
                 idx += 3;
             } else if (dd_stages[s].proj_last) {
-                *b = (dd_block){idx + 3, idx, idx + 1, idx + 2, dd_stages[s].stride};
+                *b = (dd_block){.proj = idx + 3, .a = idx, .b = idx + 1, .c = idx + 2, .stride = dd_stages[s].stride};
                 idx += 4;
             } else {
-                *b = (dd_block){idx, idx + 1, idx + 2, idx + 3, dd_stages[s].stride};
+                *b = (dd_block){.proj = idx, .a = idx + 1, .b = idx + 2, .c = idx + 3, .stride = dd_stages[s].stride};
                 idx += 4;
             }
         }
@@ -65,38 +64,37 @@ int dd_layer_shapes(int width_div, int n_tags, dd_layer_shape shapes[DD_CONVS])
     if (width_div < 1 || dd_stem_width % width_div || n_tags < 1) return -1;
     dd_block blocks[DD_BLOCKS];
     int head = dd_plan(blocks), width = dd_stem_width / width_div, n = 0;
-    shapes[0] = (dd_layer_shape){width, 3, 7, 1};
+    shapes[0] = (dd_layer_shape){.cout = width, .cin = 3, .k = 7, .has_bias = 1};
     for (size_t s = 0; s < DD_STAGES; s++)
         for (int i = 0; i < dd_stages[s].blocks; i++, n++) {
             const dd_block *b = &blocks[n];
             int mid = dd_stage_width[s][0] / width_div, out = dd_stage_width[s][1] / width_div;
-            if (b->proj >= 0) shapes[b->proj] = (dd_layer_shape){out, width, 1, 1};
-            shapes[b->a] = (dd_layer_shape){mid, width, 1, 1};
-            shapes[b->b] = (dd_layer_shape){mid, mid, 3, 1};
-            shapes[b->c] = (dd_layer_shape){out, mid, 1, 1};
+            if (b->proj >= 0) shapes[b->proj] = (dd_layer_shape){.cout = out, .cin = width, .k = 1, .has_bias = 1};
+            shapes[b->a] = (dd_layer_shape){.cout = mid, .cin = width, .k = 1, .has_bias = 1};
+            shapes[b->b] = (dd_layer_shape){.cout = mid, .cin = mid, .k = 3, .has_bias = 1};
+            shapes[b->c] = (dd_layer_shape){.cout = out, .cin = mid, .k = 1, .has_bias = 1};
             width = out;
         }
-    shapes[head] = (dd_layer_shape){n_tags, width, 1, 0};
+    shapes[head] = (dd_layer_shape){.cout = n_tags, .cin = width, .k = 1, .has_bias = 0};
     return 0;
 }
 
 /* ---- loading -------------------------------------------------------------- */
 
-static int read_conv_shape(const weights_file *wf, int i, tensor *w, tensor *b, int *has_bias, fmt_error *err)
+/* n_Conv_i.weight, checked to be a square 1×1, 3×3 or 7×7 kernel, and
+ * whether n_Conv_i.bias is there, checked to be [cout]. */
+static int dd_read_conv(weight_pool *p, int i, tensor *w, int *has_bias, fmt_error *err)
 {
     char name[32];
     snprintf(name, sizeof name, "n_Conv_%d.weight", i);
-    if (weights_tensor(wf, name, w, err)) return -1;
+    if (wp_tensor(p, name, 0, NULL, w, err)) return -1;
     if (w->rank != 4 || w->shape[2] != w->shape[3] || (w->shape[2] != 1 && w->shape[2] != 3 && w->shape[2] != 7) ||
         w->shape[0] == 0 || w->shape[1] == 0 || w->shape[0] > 65536 || w->shape[1] > 65536)
         return fmt_fail(err, "deepdanbooru: %s has an unexpected shape", name);
     snprintf(name, sizeof name, "n_Conv_%d.bias", i);
-    *has_bias = weights_has(wf, name);
-    if (*has_bias) {
-        if (weights_tensor(wf, name, b, err)) return -1;
-        if (b->rank != 1 || b->shape[0] != w->shape[0])
-            return fmt_fail(err, "deepdanbooru: %s does not match its weight", name);
-    }
+    *has_bias = weights_has(p->file, name);
+    tensor b;
+    if (*has_bias && wp_tensor(p, name, 1, w->shape, &b, err)) return fmt_prefix(err, "deepdanbooru: ");
     return 0;
 }
 
@@ -107,7 +105,7 @@ static void dd_geometry(dd_conv *c, int stride)
     int lo = 0, hi = 0;
     if (c->k == 7) lo = 2, hi = 3;
     else if (c->k == 3) lo = stride == 2 ? 0 : 1, hi = 1;
-    c->geo = (conv_geometry){lo, hi, lo, hi, stride};
+    c->geo = (conv_geometry){.pad_top = lo, .pad_bottom = hi, .pad_left = lo, .pad_right = hi, .stride = stride};
 }
 
 static int dd_check_chain(const deepdanbooru *m, const dd_block *blocks, int head, int head_bias, fmt_error *err)
@@ -130,76 +128,14 @@ static int dd_check_chain(const deepdanbooru *m, const dd_block *blocks, int hea
     return 0;
 }
 
-/* Weights as the kernels want them: [cout][k][k][cin] (PyTorch stores
- * [cout][cin][k][k]). Packed into panels when bf16, or when f32 on a level
- * whose packed f32 GEMM is preferred (gemm_f32.h); otherwise f32 used in
- * place from the mapping when it is f32 and 1×1, else converted into
- * `owned`. */
+/* Weights as the kernels want them: a linear layer [cout][k·k·cin] over
+ * NHWC patches (wp_conv), the 3×3s that go by Winograd as 16 transformed
+ * matrices. f32 ones go into panels on a level whose packed f32 GEMM is
+ * preferred (gemm_f32.h), through the panel set (engine/runtime/panel_cache.h);
+ * everything converted, packed or transformed is the pool's. */
 static int dd_is_bf16(const tensor *w) { return w->type == DTYPE_BF16; }
 
-static size_t dd_owned_floats(const tensor *w, int pack_f32, int winograd)
-{
-    if (dd_is_bf16(w) || pack_f32) return 0;
-    if (winograd) return WINOGRAD_POSITIONS * w->shape[0] * w->shape[1];
-    return w->type == DTYPE_F32 && w->shape[2] == 1 ? 0 : tensor_numel(w);
-}
-
-/* Bytes of bf16 panels in `packed`, rounded up so that every panel stays
- * 64-byte aligned (f32 panels live in the panel set). */
-static size_t dd_bf16_panel_bytes(size_t N, size_t K)
-{
-    return (gemm_bf16_packed_size(N, K) * sizeof(uint16_t) + 63) / 64 * 64;
-}
-
-static size_t dd_packed_bytes(const tensor *w, int winograd)
-{
-    size_t N = w->shape[0], K = w->shape[1] * w->shape[2] * w->shape[3];
-    if (!dd_is_bf16(w)) return 0;
-    return winograd ? WINOGRAD_POSITIONS * dd_bf16_panel_bytes(N, w->shape[1]) : dd_bf16_panel_bytes(N, K);
-}
-
-/* [cout][cin][k][k] → [cout][k][k][cin], elements of `es` bytes. */
-static void dd_permute(void *dst, const void *src, size_t cout, size_t cin, size_t k, size_t es)
-{
-    for (size_t o = 0; o < cout; o++)
-        for (size_t i = 0; i < cin; i++)
-            for (size_t y = 0; y < k; y++)
-                for (size_t x = 0; x < k; x++)
-                    memcpy((char *)dst + (((o * k + y) * k + x) * cin + i) * es,
-                           (const char *)src + (((o * cin + i) * k + y) * k + x) * es, es);
-}
-
-static int dd_relayout_f32(float *dst, const tensor *w)
-{
-    size_t k = w->shape[2], n = tensor_numel(w);
-    if (k == 1) { /* same layout, only the dtype changes */
-        weights_to_f32(dst, w);
-        return 0;
-    }
-    float *tmp = malloc(n * sizeof *tmp);
-    if (!tmp) return -1;
-    weights_to_f32(tmp, w);
-    dd_permute(dst, tmp, w->shape[0], w->shape[1], k, sizeof *tmp);
-    free(tmp);
-    return 0;
-}
-
-static int dd_pack_bf16(uint16_t *dst, const tensor *w)
-{
-    size_t cout = w->shape[0], cin = w->shape[1], k = w->shape[2];
-    if (k == 1) {
-        gemm_bf16_pack(dst, w->data, cout, cin);
-        return 0;
-    }
-    uint16_t *tmp = malloc(tensor_numel(w) * sizeof *tmp);
-    if (!tmp) return -1;
-    dd_permute(tmp, w->data, cout, cin, k, sizeof *tmp);
-    gemm_bf16_pack(dst, tmp, cout, k * k * cin);
-    free(tmp);
-    return 0;
-}
-
-static int dd_relayout_source(void *user, float *dst) { return dd_relayout_f32(dst, user); }
+static int dd_relayout_source(void *user, float *dst) { return conv_weights_f32(dst, user); }
 
 /* Into the panel set: straight from the mapping when f32 and 1×1, else
  * re-laid into a temporary first (only when the panels file lacks it). */
@@ -207,15 +143,16 @@ static int dd_pack_f32(deepdanbooru *m, dd_conv *c, const tensor *w)
 {
     size_t cout = w->shape[0], K = tensor_numel(w) / cout;
     int mapped = w->type == DTYPE_F32 && w->shape[2] == 1;
-    return panel_set_add(m->panels, cout, K, mapped ? w->data : NULL, dd_relayout_source, (void *)w, &c->panel,
-                         &c->w);
+    c->lin.out = cout, c->lin.in = K;
+    return panel_set_add(m->panels, cout, K, mapped ? w->data : NULL, dd_relayout_source, (void *)w, &c->lin.panel,
+                         &c->lin.w);
 }
 
 /* The 16 U_ξ [cout][cin] of a 3×3 conv into u (winograd_weights). */
 static int dd_winograd_planes(float *u, const tensor *w)
 {
     float *g = malloc(tensor_numel(w) * sizeof *g);
-    if (!g || dd_relayout_f32(g, w)) {
+    if (!g || conv_weights_f32(g, w)) {
         free(g);
         return -1;
     }
@@ -248,42 +185,41 @@ static int dd_winograd_source(void *user, float *dst)
     return 0;
 }
 
-/* bf16 weights: U_ξ made in f32 from them, rounded to bf16 panels in
- * `packed` (a second rounding, of the same size as the first). */
-static int dd_set_winograd_bf16(deepdanbooru *m, dd_conv *c, const tensor *w, unsigned char *packed)
+/* Bytes of one bf16 panel, rounded up so that the next stays 64-byte
+ * aligned. */
+static size_t dd_bf16_panel_bytes(size_t N, size_t K)
+{
+    return (gemm_bf16_packed_size(N, K) * sizeof(uint16_t) + 63) / 64 * 64;
+}
+
+/* bf16 weights: U_ξ made in f32 from them, rounded to bf16 panels in the
+ * pool (a second rounding, of the same size as the first). */
+static int dd_set_winograd_bf16(deepdanbooru *m, dd_conv *c, const tensor *w)
 {
     size_t cout = (size_t)c->cout, cin = (size_t)c->cin, plane = cout * cin, bytes = dd_bf16_panel_bytes(cout, cin);
     float *u = malloc(WINOGRAD_POSITIONS * plane * sizeof *u);
-    if (!u || dd_winograd_planes(u, w)) {
+    unsigned char *packed = wp_alloc(&m->pool, WINOGRAD_POSITIONS * bytes);
+    if (!u || !packed || dd_winograd_planes(u, w)) {
         free(u);
         return -1;
     }
     for (size_t xi = 0; xi < WINOGRAD_POSITIONS; xi++) {
-        unsigned char *dst = packed + xi * bytes;
-        gemm_bf16_pack_f32((uint16_t *)dst, u + xi * plane, cout, cin);
-        c->wino_panel[xi] = (weight_panel){dst, cout, cin, sizeof(uint16_t)};
-        c->wino[xi] = (linear_weights){NULL, &c->wino_panel[xi], m->kt->bf16.gemm_bf16};
+        uint16_t *dst = (uint16_t *)(void *)(packed + xi * bytes);
+        gemm_bf16_pack_f32(dst, u + xi * plane, cout, cin);
+        c->wino_panel[xi] = (weight_panel){.data = dst, .N = cout, .K = cin, .elem_bytes = sizeof *dst};
+        c->wino[xi] = (linear_weights){.panel = &c->wino_panel[xi], .panel_gemm = m->kt->bf16.gemm_bf16};
     }
     free(u);
     return 0;
 }
 
-/* Point c->wino at the 16 matrices: bf16 panels in `packed`, f32 panels
- * (through the panel set) or f32 in `owned`. */
-static int dd_set_winograd(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f32, float *owned,
-                           unsigned char *packed)
+/* f32 weights: U_ξ into panels through the panel set. */
+static int dd_set_winograd_panels(deepdanbooru *m, dd_conv *c, const tensor *w)
 {
-    size_t plane = (size_t)c->cout * (size_t)c->cin;
-    c->w = (linear_weights){NULL, NULL, NULL};
-    if (dd_is_bf16(w)) return dd_set_winograd_bf16(m, c, w, packed);
-    if (!pack_f32) {
-        for (size_t xi = 0; xi < WINOGRAD_POSITIONS; xi++) c->wino[xi] = (linear_weights){owned + xi * plane, NULL, NULL};
-        return dd_winograd_planes(owned, w);
-    }
-    dd_wino_planes planes = {w, NULL};
+    dd_wino_planes planes = {.w = w, .u = NULL};
     int bad = 0;
     for (size_t xi = 0; xi < WINOGRAD_POSITIONS && !bad; xi++) {
-        dd_wino_plane src = {&planes, xi};
+        dd_wino_plane src = {.planes = &planes, .xi = xi};
         bad = panel_set_add(m->panels, (size_t)c->cout, (size_t)c->cin, NULL, dd_winograd_source, &src,
                             &c->wino_panel[xi], &c->wino[xi]);
     }
@@ -291,59 +227,64 @@ static int dd_set_winograd(deepdanbooru *m, dd_conv *c, const tensor *w, int pac
     return bad;
 }
 
-static int dd_set_conv(deepdanbooru *m, dd_conv *c, const tensor *w, int pack_f32, float **p, unsigned char **q)
+/* Point c->wino at the 16 matrices: bf16 panels or f32 in the pool, or f32
+ * panels (through the panel set); the mapped weights are released. */
+static int dd_set_winograd(deepdanbooru *m, dd_conv *c, const tensor *w)
 {
-    int bad = 0;
-    if (c->winograd) {
-        bad = dd_set_winograd(m, c, w, pack_f32, *p, *q);
-    } else if (dd_is_bf16(w)) {
-        bad = dd_pack_bf16((uint16_t *)*q, w);
-        c->panel = (weight_panel){*q, (size_t)c->cout, (size_t)c->k * c->k * c->cin, sizeof(uint16_t)};
-        c->w = (linear_weights){NULL, &c->panel, m->kt->bf16.gemm_bf16};
-    } else if (pack_f32) {
-        bad = dd_pack_f32(m, c, w);
-    } else if (dd_owned_floats(w, 0, 0)) {
-        bad = dd_relayout_f32(*p, w);
-        c->w = (linear_weights){*p, NULL, NULL};
-    } else {
-        c->w = (linear_weights){w->data, NULL, NULL};
+    size_t plane = (size_t)c->cout * (size_t)c->cin;
+    int bad;
+    if (dd_is_bf16(w)) bad = dd_set_winograd_bf16(m, c, w);
+    else if (m->panels) bad = dd_set_winograd_panels(m, c, w);
+    else {
+        float *u = wp_alloc(&m->pool, WINOGRAD_POSITIONS * plane * sizeof *u);
+        for (size_t xi = 0; u && xi < WINOGRAD_POSITIONS; xi++) c->wino[xi] = (linear_weights){.f32 = u + xi * plane};
+        bad = !u || dd_winograd_planes(u, w);
     }
-    *q += dd_packed_bytes(w, c->winograd);
-    *p += dd_owned_floats(w, pack_f32, c->winograd);
+    weights_release(m->pool.file, w);
     return bad;
 }
 
-/* Point every conv at its weights, converting what must be converted. */
-static int dd_prepare_weights(deepdanbooru *m, const weights_file *wf, const tensor *w, const tensor *b,
-                              const int *has_bias, fmt_error *err)
+/* Conv i's weights (w) and bias as the kernels take them. */
+static int dd_set_conv(deepdanbooru *m, int i, const tensor *w, int has_bias, fmt_error *err)
 {
-    int pack_f32 = m->kt->f32p.preferred;
-    size_t floats = 0, packed = 0;
-    for (int i = 0; i < DD_CONVS; i++) {
-        floats += dd_owned_floats(&w[i], pack_f32, m->weights.conv[i].winograd) +
-                  (has_bias[i] && b[i].type != DTYPE_F32 ? b[i].shape[0] : 0);
-        packed += dd_packed_bytes(&w[i], m->weights.conv[i].winograd);
-    }
-    if (pack_f32 && !(m->panels = panel_set_begin(wf, m->kt))) return fmt_fail(err, "deepdanbooru: out of memory");
-    m->weights.owned = malloc((floats ? floats : 1) * sizeof(float));
-    m->weights.packed = big_alloc(packed);
-    if (!m->weights.owned || !m->weights.packed)
-        return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", (floats * 4 + packed) >> 20);
-    float *p = m->weights.owned;
-    unsigned char *q = m->weights.packed;
-    for (int i = 0; i < DD_CONVS; i++) {
-        dd_conv *c = &m->weights.conv[i];
-        if (dd_set_conv(m, c, &w[i], pack_f32, &p, &q))
-            return fmt_fail(err, "deepdanbooru: out of memory re-laying n_Conv_%d", i);
-        if (!c->w.f32 || c->w.f32 != w[i].data) weights_release(wf, &w[i]);
-        c->bias = NULL;
-        if (has_bias[i] && b[i].type == DTYPE_F32) c->bias = b[i].data;
-        else if (has_bias[i]) {
-            weights_to_f32(p, &b[i]);
-            c->bias = p;
-            p += b[i].shape[0];
-        }
-    }
+    dd_conv *c = &m->weights.conv[i];
+    char name[32];
+    snprintf(name, sizeof name, "n_Conv_%d.weight", i);
+    memset(&c->lin, 0, sizeof c->lin);
+    int bad = c->winograd                    ? dd_set_winograd(m, c, w)
+              : m->panels && !dd_is_bf16(w) ? dd_pack_f32(m, c, w)
+                                            : wp_conv(&m->pool, name, w, &c->lin, err);
+    if (bad) return fmt_fail(err, "deepdanbooru: out of memory re-laying n_Conv_%d", i);
+    size_t cout = (size_t)c->cout;
+    snprintf(name, sizeof name, "n_Conv_%d.bias", i);
+    return has_bias ? wp_f32(&m->pool, name, 1, &cout, &c->lin.bias, err) : 0;
+}
+
+/* Bytes the conv's weights will take from the pool: bf16 panels, or the
+ * f32 they are converted or transformed into when not in the panel set. */
+static size_t dd_pool_bytes(const deepdanbooru *m, const dd_conv *c, const tensor *w)
+{
+    size_t cout = w->shape[0], cin = w->shape[1], n = tensor_numel(w);
+    if (dd_is_bf16(w))
+        return c->winograd ? WINOGRAD_POSITIONS * dd_bf16_panel_bytes(cout, cin) : dd_bf16_panel_bytes(cout, n / cout);
+    if (m->panels) return 0;
+    if (c->winograd) n = WINOGRAD_POSITIONS * cout * cin;
+    else if (w->type == DTYPE_F32 && c->k == 1) n = 0;
+    return (n * sizeof(float) + 63) / 64 * 64;
+}
+
+/* Point every conv at its weights, converting what must be converted, in
+ * one block of the pool. */
+static int dd_prepare_weights(deepdanbooru *m, const tensor *w, const int *has_bias, fmt_error *err)
+{
+    if (m->kt->f32p.preferred && !(m->panels = panel_set_begin(m->pool.file, m->kt)))
+        return fmt_fail(err, "deepdanbooru: out of memory");
+    size_t bytes = 0;
+    for (int i = 0; i < DD_CONVS; i++) bytes += dd_pool_bytes(m, &m->weights.conv[i], &w[i]);
+    if (wp_reserve(&m->pool, bytes))
+        return fmt_fail(err, "deepdanbooru: cannot allocate %zu MB for weights", bytes >> 20);
+    for (int i = 0; i < DD_CONVS; i++)
+        if (dd_set_conv(m, i, &w[i], has_bias[i], err)) return -1;
     panel_set_finish(m->panels);
     return 0;
 }
@@ -353,8 +294,8 @@ static int dd_load_tags(deepdanbooru *m, const weights_file *wf, fmt_error *err)
     const uint8_t *data;
     size_t len;
     if (weights_bytes(wf, "tags", &data, &len, err)) return fmt_prefix(err, "deepdanbooru: ");
-    m->weights.tag_text = malloc(len + 1);
-    m->weights.tags = malloc((size_t)m->config.n_tags * sizeof *m->weights.tags);
+    m->weights.tag_text = wp_alloc(&m->pool, len + 1);
+    m->weights.tags = wp_alloc(&m->pool, (size_t)m->config.n_tags * sizeof *m->weights.tags);
     if (!m->weights.tag_text || !m->weights.tags) return fmt_fail(err, "deepdanbooru: out of memory for tags");
     memcpy(m->weights.tag_text, data, len);
     m->weights.tag_text[len] = 0;
@@ -434,16 +375,14 @@ static void dd_mark_winograd(deepdanbooru *m, const dd_block *blocks)
         m->weights.conv[blocks[i].b].winograd = blocks[i].stride == 1 && side[i] >= DD_WINOGRAD_MIN_SIDE;
 }
 
-int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
+/* Every conv's shape and geometry, checked to chain as the network does,
+ * and the config and Winograd plan they give; nothing converted yet. */
+static int dd_read_convs(deepdanbooru *m, tensor *w, int *has_bias, fmt_error *err)
 {
-    memset(m, 0, sizeof *m);
-    m->kt = kt;
     dd_block blocks[DD_BLOCKS];
     int head = dd_plan(blocks);
-    tensor w[DD_CONVS], b[DD_CONVS];
-    int has_bias[DD_CONVS];
     for (int i = 0; i < DD_CONVS; i++) {
-        if (read_conv_shape(wf, i, &w[i], &b[i], &has_bias[i], err)) return -1;
+        if (dd_read_conv(&m->pool, i, &w[i], &has_bias[i], err)) return -1;
         dd_conv *c = &m->weights.conv[i];
         c->k = (int)w[i].shape[2], c->cout = (int)w[i].shape[0], c->cin = (int)w[i].shape[1];
         dd_geometry(c, i == 0 ? 2 : 1);
@@ -457,11 +396,18 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
     m->config.input = DD_INPUT;
     m->config.max_act = dd_max_activation(m, blocks);
     dd_mark_winograd(m, blocks);
-    if (dd_prepare_weights(m, wf, w, b, has_bias, err)) {
-        dd_free(m);
-        return -1;
-    }
-    if (dd_load_tags(m, wf, err) || dd_alloc_state(m, threads, err)) {
+    return 0;
+}
+
+int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->kt = kt;
+    weight_pool_init(&m->pool, wf, kt);
+    tensor w[DD_CONVS];
+    int has_bias[DD_CONVS];
+    if (dd_read_convs(m, w, has_bias, err) || dd_prepare_weights(m, w, has_bias, err) || dd_load_tags(m, wf, err) ||
+        dd_alloc_state(m, threads, err)) {
         dd_free(m);
         return -1;
     }
@@ -470,11 +416,8 @@ int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int
 
 void dd_free(deepdanbooru *m)
 {
-    free(m->weights.owned);
-    free(m->weights.packed);
+    weight_pool_free(&m->pool);
     panel_set_free(m->panels);
-    free(m->weights.tags);
-    free(m->weights.tag_text);
     arena_free(&m->state.mem);
     memset(m, 0, sizeof *m);
 }
@@ -485,13 +428,13 @@ void dd_free(deepdanbooru *m)
 static int dd_conv_run(deepdanbooru *m, const dd_conv *c, float *y, const float *x, int hw, const float *residual,
                        int relu)
 {
-    gemm_epilogue ep = {c->bias, residual, (size_t)c->cout, relu ? m->kt->nn.relu : NULL, relu};
+    gemm_epilogue ep = {.bias = c->lin.bias, .residual = residual, .ldr = (size_t)c->cout, .act = relu ? m->kt->nn.relu : NULL, .act_is_relu = relu};
     if (c->winograd) {
         conv2d_winograd(&m->kt->linalg, y, x, hw, hw, c->cin, c->wino, c->cout, &c->geo, &ep, m->state.scratch,
                         m->state.threads);
         return conv_out_size(hw, 3, c->geo.pad_top, c->geo.pad_bottom, 1);
     }
-    conv2d(&m->kt->linalg, y, x, hw, hw, c->cin, &c->w, c->cout, c->k, &c->geo, &ep, m->state.scratch,
+    conv2d(&m->kt->linalg, y, x, hw, hw, c->cin, &c->lin.w, c->cout, c->k, &c->geo, &ep, m->state.scratch,
            m->state.threads);
     return conv_out_size(hw, c->k, c->geo.pad_top, c->geo.pad_bottom, c->stride);
 }
@@ -559,12 +502,12 @@ static void dd_head(deepdanbooru *m, float *logits, int hw)
     const dd_conv *h = &m->weights.conv[DD_CONVS - 1];
     size_t pixels = (size_t)hw * (size_t)hw, tags = (size_t)h->cout;
     if (pixels * tags <= m->config.max_act) {
-        linear_run(&m->kt->linalg, a[1], a[0], &h->w, pixels, tags, (size_t)h->cin, NULL);
+        linear_run(&m->kt->linalg, a[1], a[0], &h->lin.w, pixels, tags, (size_t)h->cin, NULL);
         global_avgpool(logits, a[1], hw, hw, h->cout);
         return;
     }
     global_avgpool(m->state.pooled, a[0], hw, hw, h->cin);
-    linear_run(&m->kt->linalg, logits, m->state.pooled, &h->w, 1, tags, (size_t)h->cin, NULL);
+    linear_run(&m->kt->linalg, logits, m->state.pooled, &h->lin.w, 1, tags, (size_t)h->cin, NULL);
 }
 
 void dd_forward(deepdanbooru *m, const float *x, float *probs)
@@ -578,7 +521,7 @@ void dd_logits(deepdanbooru *m, const float *x, float *logits, dd_block_hook *af
     float **a = m->state.act;
     const dd_conv *cv = m->weights.conv;
     int hw = dd_conv_run(m, &cv[0], a[1], x, DD_INPUT, NULL, 1);
-    conv_geometry pool = {0, 1, 0, 1, 2};
+    conv_geometry pool = {.pad_top = 0, .pad_bottom = 1, .pad_left = 0, .pad_right = 1, .stride = 2};
     maxpool2d(a[0], a[1], hw, hw, cv[0].cout, 3, &pool);
     hw = conv_out_size(hw, 3, 0, 1, 2);
     dd_block blocks[DD_BLOCKS];

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "engine/runtime/arena.h"
+#include "engine/runtime/model_weights.h"
 #include "engine/runtime/weights.h"
 #include "kernels/kernels.h"
 #include "kernels/winograd.h"
@@ -25,16 +26,16 @@ typedef struct {
     int k, stride;
     conv_geometry geo;
     int cin, cout;
-    linear_weights w;    /* [cout][k][k][cin]: f32, or packed panels */
-    weight_panel panel;
+    /* [cout][k][k][cin] (wp_conv): f32 or packed panels; the bias [cout],
+     * or NULL (the head has none) */
+    layer_linear lin;
     /* A 3×3 stride-1 conv on maps of DD_WINOGRAD_MIN_SIDE and more runs
      * as Winograd F(2×2, 3×3) (kernels/winograd.h) on the 16 transformed
-     * matrices instead (f32, or bf16 panels for bf16 weights), and w is
-     * unused. */
+     * matrices instead (f32, or bf16 panels for bf16 weights), and lin.w
+     * is unused. */
     int winograd;
     linear_weights wino[WINOGRAD_POSITIONS];
     weight_panel wino_panel[WINOGRAD_POSITIONS];
-    const float *bias;   /* [cout] or NULL (the head has none) */
 } dd_conv;
 
 typedef struct {
@@ -45,9 +46,7 @@ typedef struct {
 
 typedef struct {
     dd_conv conv[DD_CONVS];
-    float *owned;          /* re-laid, converted or Winograd-transformed f32 weights left unpacked, and biases */
-    unsigned char *packed; /* bf16 weights packed into panels (Winograd-transformed where winograd) */
-    const char **tags; /* n_tags names, pointing into tag_text */
+    const char **tags; /* n_tags names, pointing into tag_text (both the pool's) */
     char *tag_text;
 } dd_weights;
 
@@ -64,6 +63,7 @@ typedef struct {
     dd_weights weights;
     dd_state state;
     const kernel_table *kt;
+    weight_pool pool;         /* what loading converted, packed, re-laid or transformed */
     struct panel_set *panels; /* f32 weights re-laid where the level prefers it (engine/runtime/panel_cache.h) */
 } deepdanbooru;
 
@@ -76,8 +76,11 @@ typedef struct {
 } dd_layer_shape;
 int dd_layer_shapes(int width_div, int n_tags, dd_layer_shape shapes[DD_CONVS]);
 
-/* Read the weights and tags from a converted file and size the arena for
- * `threads` threads. -1 with a reason on a missing or inconsistent layer. */
+/* Fill *m from an open converted file (kept open by the caller while the
+ * model lives), to run with the kernels *kt (kept alive by the caller) on
+ * `threads` threads (less than 1: one). Changes no process-wide state.
+ * -1 with a reason on a missing or inconsistent layer (m then holds
+ * nothing to free). */
 int dd_load(deepdanbooru *m, const weights_file *wf, const kernel_table *kt, int threads, fmt_error *err);
 void dd_free(deepdanbooru *m);
 
