@@ -39,6 +39,14 @@ static void test_each_class(void)
     s = escaped("\x1b\x7f\xc2\x85", 1);
     CHECK_STR(s, "\\u001b\\u007f\\u0085");
     free(s);
+    /* bidirectional override, line separator, an isolate; a stray C1 byte
+     * and a cut UTF-8 character before it; é and an emoji kept */
+    s = escaped("x\xe2\x80\xae!\xe2\x80\xa8\xe2\x81\xa6|\x9b[2J\xe2\x9b\xc3\xa9\xf0\x9f\x98\x80", 0);
+    CHECK_STR(s, "x\\xe2\\x80\\xae!\\xe2\\x80\\xa8\\xe2\\x81\\xa6|\\x9b[2J\xe2\\x9b\xc3\xa9\xf0\x9f\x98\x80");
+    free(s);
+    s = escaped("\xe2\x80\xae\x9b", 1);
+    CHECK_STR(s, "\\u202e\\u009b");
+    free(s);
     s = escaped("back\\slash \\x1b", 0); /* backslashes are left alone */
     CHECK_STR(s, "back\\slash \\x1b");
     free(s);
