@@ -15,6 +15,8 @@ CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2
 PREFIX  ?= /usr/local
+# make check compiles with this many jobs (the tests themselves run one at a time)
+JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
 ARCH    := $(shell $(CC) -dumpmachine | cut -d- -f1)
 
 WARN     = -Wall -Wextra -Werror
@@ -122,11 +124,11 @@ demo: deps
 check: deps
 	@rm -f build/tests/summary build-clang/tests/summary build-asan/tests/summary build-arm64/kernel-tests/summary \
 		build-mutants/summary; st=0; \
-	$(MAKE) test || st=1; \
-	$(MAKE) mutants || st=1; \
-	$(MAKE) CC=clang BUILD=build-clang test || st=1; \
-	$(MAKE) asan || st=1; \
-	$(MAKE) test-arm64 || st=1; \
+	$(MAKE) -j$(JOBS) test || st=1; \
+	$(MAKE) -j$(JOBS) mutants || st=1; \
+	$(MAKE) -j$(JOBS) CC=clang BUILD=build-clang test || st=1; \
+	$(MAKE) -j$(JOBS) asan || st=1; \
+	$(MAKE) -j$(JOBS) test-arm64 || st=1; \
 	rm -rf build/install-test; \
 	$(MAKE) install PREFIX=$(CURDIR)/build/install-test >/dev/null && \
 		build/install-test/bin/engine-run info examples/sample.png >/dev/null && \

@@ -32,7 +32,7 @@ cp -a "$BUILD" "$SCRATCH/build" || exit 2
 
 # Runs the named test programs in the scratch tree; 0 when all pass.
 run_tests() { # TESTS...
-    ( cd "$SCRATCH" && make -s BUILD=build $(for t in "$@"; do printf 'build/tests/%s ' "$t"; done) >../make.log 2>&1 ) ||
+    ( cd "$SCRATCH" && make -s -j"${JOBS:-2}" BUILD=build $(for t in "$@"; do printf 'build/tests/%s ' "$t"; done) >../make.log 2>&1 ) ||
         return 3
     for t in "$@"; do
         ( cd "$SCRATCH" && UNPROMPT_BUILD="$PWD/build" "build/tests/$t" >../"$t".out 2>&1 ) || return 1
