@@ -171,7 +171,7 @@ int png_rows_open(png_rows *r, const uint8_t *data, size_t len, const image_limi
     if (png_verify_crcs(data, len, err)) return -1;
     r->data = data;
     r->len = len;
-    walk_state w = {0, 0, 0};
+    walk_state w = {0};
     chunk c;
     size_t pos = 8;
     for (;; pos += (size_t)c.len + 12) {
@@ -397,7 +397,7 @@ static int read_pass(row_reader *rr, const pass_grid *g, fmt_error *err)
         unfilter(line + 1, prev, nb, rr->bpp, line[0]);
         if (r->bit_depth < 8 || r->color_type == 3) samples_packed(r, line + 1, n, rr->out);
         else samples_wide(r, line + 1, n, rr->out);
-        png_row row = {g->y0 + j * g->dy, g->x0, g->dx, n, rr->out};
+        png_row row = {.y = g->y0 + j * g->dy, .x0 = g->x0, .dx = g->dx, .n = n, .px = rr->out};
         int rc = rr->fn(rr->ctx, &row, err);
         if (rc) return rc < 0 ? -1 : 1;
     }

@@ -120,11 +120,11 @@ int stealth_read(const uint8_t *pixels, uint32_t width, uint32_t height, int cha
     uint64_t npx = (uint64_t)width * height;
     /* The extension checks RGB first when both could match (its RGB
      * signature completes after 40 pixels, the alpha one after 120). */
-    bit_stream rgb = {pixels, width, height, channels, 1, npx * 3};
+    bit_stream rgb = {.px = pixels, .w = width, .h = height, .channels = channels, .rgb = 1, .total = npx * 3};
     int kind = signature(&rgb);
     if (kind) return decode_payload(&rgb, kind, max_inflate, out, err);
     if (channels == 4) {
-        bit_stream a = {pixels, width, height, channels, 0, npx};
+        bit_stream a = {.px = pixels, .w = width, .h = height, .channels = channels, .rgb = 0, .total = npx};
         kind = signature(&a);
         if (kind) return decode_payload(&a, kind, max_inflate, out, err);
     }

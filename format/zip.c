@@ -275,7 +275,7 @@ int zip_open(zip_archive *z, const uint8_t *data, size_t len, const zip_limits *
     z->data = data;
     z->len = len;
     z->check_stored_crc = lim->check_stored_crc;
-    zip_end end = {0, 0, 0, 0};
+    zip_end end = {0};
     if (read_end(z, &end, err)) goto fail;
     if (end.cd_offset > end.cd_limit || end.cd_size > end.cd_limit - end.cd_offset) {
         fmt_fail(err, "zip: central directory (%llu bytes at %llu) lies outside the file",

@@ -69,8 +69,8 @@ void f32_panel_install(f32_panel_kernels *k, const cpu_features *f)
 void gemm_f32_use_panels(const f32_panel_kernels *k, const float *panels, size_t N, size_t K, weight_panel *panel,
                          linear_weights *lw)
 {
-    *panel = (weight_panel){panels, N, K, sizeof *panels};
-    *lw = (linear_weights){NULL, panel, k->gemm_f32};
+    *panel = (weight_panel){.data = panels, .N = N, .K = K, .elem_bytes = sizeof *panels};
+    *lw = (linear_weights){.panel = panel, .panel_gemm = k->gemm_f32};
 }
 
 void gemm_f32_use_packed(const f32_panel_kernels *k, float *dst, const float *w, size_t N, size_t K,

@@ -251,8 +251,8 @@ static int split_cross_heads(blip_model *m, blip_bert_layer *l)
         float *t = wp_alloc(&m->pool, Wv * hd * sizeof *t);
         if (!t) return -1;
         write_key_head(&src, t);
-        kt->w = (linear_weights){t, NULL, NULL};
-        vh->w = (linear_weights){vrows, NULL, NULL};
+        kt->w = (linear_weights){.f32 = t};
+        vh->w = (linear_weights){.f32 = vrows};
     }
     return 0;
 }

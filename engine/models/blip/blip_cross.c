@@ -61,7 +61,7 @@ static void image_weights(const blip_model *m, int image, int values, weight_pan
     size_t N = values ? Wv : T, K = values ? T : Wv;
     float *p = values ? s->image_v + (size_t)image * s->image_v_floats : s->image_k + (size_t)image * s->image_k_floats;
     if (m->kt->f32p.preferred) gemm_f32_use_panels(&m->kt->f32p, p, N, K, panel, lw);
-    else *lw = (linear_weights){p, NULL, NULL};
+    else *lw = (linear_weights){.f32 = p};
 }
 
 size_t blip_image_form_floats(const blip_model *m, int values)
