@@ -418,12 +418,9 @@ static void test_groups(void)
         batch_groups bg = {.group = 5,
                            .workers = workers,
                            .decode = 1,
-                           .read_ahead = NULL,
-                           .read_ahead_ctx = NULL,
                            .users = users,
                            .run = log_group,
-                           .out = &out,
-                           .json = 0};
+                           .out = &out};
         CHECK(batch_run_groups(&b, &in, &bg) == 1); /* everything, one unreadable */
         /* 25 inputs by 5: 5 groups for one worker; for two, 6 of 5, 4, 4, 4, 4, 4 */
         CHECK(g.n_seen == found && g.groups == (workers == 1 ? 5 : 6) && g.bad_pixels == 0);
@@ -433,12 +430,9 @@ static void test_groups(void)
     batch_groups one = {.group = 3,
                         .workers = 1,
                         .decode = 1,
-                        .read_ahead = NULL,
-                        .read_ahead_ctx = NULL,
                         .users = users,
                         .run = log_group,
-                        .out = &out,
-                        .json = 0};
+                        .out = &out};
     CHECK(batch_run_groups(&b, &in, &one) == 130);
     CHECK(g.groups == 2 && g.n_seen == 5); /* two groups of 3, the missing file not passed on */
     size_t written = take_group_sidecars(&in);
