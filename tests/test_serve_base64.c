@@ -74,6 +74,32 @@ static void test_refused(void)
     CHECK(out == (uint8_t *)1 && n == 7); /* nothing written on failure */
 }
 
+/* The largest body the server takes by default (50 MiB): one pass over it,
+ * a line break every 76 characters as MIME writes them, every byte decoded;
+ * the last group "/w==" ends the text with the byte 0xff. */
+static void test_largest_body(void)
+{
+    size_t lines = (50u << 20) / 78, len = lines * 78;
+    char *text = malloc(len);
+    CHECK(text != NULL);
+    if (!text) return;
+    for (size_t i = 0; i < lines; i++) {
+        memset(text + i * 78, 'A', 76);
+        memcpy(text + i * 78 + 76, "\r\n", 2);
+    }
+    memcpy(text + len - 6, "/w==", 4);
+    uint8_t *out = NULL;
+    size_t n = 0, want = lines * 76 / 4 * 3 - 2;
+    char err[128];
+    CHECK(base64_decode(text, len, want, &out, &n, err, sizeof err) == 0 && n == want);
+    int zeros = out != NULL;
+    for (size_t i = 0; out && i + 1 < n; i++) zeros &= out[i] == 0;
+    CHECK(zeros && out[n - 1] == 0xff);
+    free(out);
+    CHECK(base64_decode(text, len, want - 1, &out, &n, err, sizeof err) == -1 && strstr(err, "limit"));
+    free(text);
+}
+
 static void test_data_urls(void)
 {
     const char *p;
@@ -100,5 +126,6 @@ int main(void)
     RUN(test_binary_alphabet);
     RUN(test_refused);
     RUN(test_data_urls);
+    RUN(test_largest_body);
     return test_summary("serve_base64");
 }
